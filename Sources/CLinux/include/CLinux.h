@@ -1,0 +1,33 @@
+// Linux interfaces that Swift's Glibc module does not export: epoll, timerfd, signalfd, eventfd,
+// accept4, and the TCP socket options heartbeatd sets. Included as-is; no logic lives here.
+#ifndef CLINUX_H
+#define CLINUX_H
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <sys/socket.h>
+#include <sys/resource.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <signal.h>
+#include <errno.h>
+#include <pthread.h>
+
+// accept4 needs _GNU_SOURCE in glibc's header; declare it here so no feature macro leaks into Swift.
+extern int accept4(int sockfd, struct sockaddr *addr, socklen_t *addrlen, int flags);
+extern int pthread_setname_np(pthread_t thread, const char *name);
+
+// Macro constants Swift cannot import as values.
+static const int clinux_SOCK_NONBLOCK = SOCK_NONBLOCK;
+static const int clinux_SOCK_CLOEXEC = SOCK_CLOEXEC;
+static const unsigned int clinux_EPOLLIN = EPOLLIN;
+static const unsigned int clinux_EPOLLOUT = EPOLLOUT;
+static const unsigned int clinux_EPOLLRDHUP = EPOLLRDHUP;
+static const unsigned int clinux_EPOLLERR = EPOLLERR;
+static const unsigned int clinux_EPOLLHUP = EPOLLHUP;
+static const unsigned int clinux_EPOLLEXCLUSIVE = EPOLLEXCLUSIVE;
+
+#endif

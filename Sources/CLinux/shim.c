@@ -1,0 +1,2 @@
+// Empty translation unit: SwiftPM needs one source file for a C target.
+#include "CLinux.h"

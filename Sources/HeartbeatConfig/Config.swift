@@ -1,0 +1,136 @@
+// heartbeatd's configuration: the model, its built-in defaults, parsing from TOML and rendering back.
+// Each [section] is a struct in its own file with `init(reading:)` and `render(into:)`; adding one is
+// that struct, a property here, and one line each in parse(toml:), rendered() and, if it cannot
+// change on a reload, restartRequiredChanges(comparedTo:).
+import TOMLKit
+
+public struct Config: Sendable, Equatable {
+    public var listen: [ListenAddress]
+    public var workers: Workers
+    /// How long a stopping daemon waits for clients to leave before it reaps them with `shutdown`.
+    public var drainTimeout: Duration
+    public var heartbeat: Heartbeat
+    public var limits: Limits
+    public var tcp: TCP
+    public var log: Log
+
+    /// What the daemon runs with when there is no file; config/heartbeatd.toml documents the same values.
+    public static let defaults = Config(
+        listen: [ListenAddress(host: "0.0.0.0", port: 7700, isIPv6: false)],
+        workers: .count(1),
+        drainTimeout: .seconds(5),
+        heartbeat: .defaults,
+        limits: .defaults,
+        tcp: .defaults,
+        log: .defaults
+    )
+
+    /// Reads a config file's text. Keys it leaves out keep their defaults; unknown keys, wrong types
+    /// and values out of range are errors that name the key.
+    public static func parse(toml text: String) throws(ConfigError) -> Config {
+        let document: TOMLTable
+        do {
+            document = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            let at = error.source.begin
+            throw ConfigError(
+                key: "", message: "invalid TOML at line \(at.line), column \(at.column): \(error.description)")
+        } catch {
+            throw ConfigError(key: "", message: "invalid TOML: \(error)")
+        }
+        var top = TableReader(document, path: "")
+        let defaults = Config.defaults
+        let listen = try top.value("listen").map { value throws(ConfigError) in try listenAddresses(value) }
+        let workers = try top.read("workers", expected: "\"auto\" or an integer from 1 to 256", Workers.init(toml:))
+        let drainTimeout = try top.duration("drain_timeout", in: .zero ... .seconds(3600))
+        let heartbeat = try top.section("heartbeat", Heartbeat.init(reading:))
+        let limits = try top.section("limits", Limits.init(reading:))
+        let tcp = try top.section("tcp") { table throws(ConfigError) in try TCP(reading: &table, heartbeat: heartbeat) }
+        let log = try top.section("log", Log.init(reading:))
+        let config = Config(
+            listen: listen ?? defaults.listen,
+            workers: workers ?? defaults.workers,
+            drainTimeout: drainTimeout ?? defaults.drainTimeout,
+            heartbeat: heartbeat, limits: limits, tcp: tcp, log: log
+        )
+        try top.refuseUnknownKeys()
+        return config
+    }
+
+    /// The effective config as TOML, every key written out (tcp.* resolved); parse(toml:) reads it
+    /// back to an equal Config.
+    public func rendered() -> String {
+        var writer = TOMLWriter()
+        writer.set("listen", listen.map(\.description))
+        switch workers {
+        case .auto: writer.set("workers", "auto")
+        case .count(let count): writer.set("workers", count)
+        }
+        writer.set("drain_timeout", drainTimeout)
+        heartbeat.render(into: &writer)
+        limits.render(into: &writer)
+        tcp.render(into: &writer)
+        log.render(into: &writer)
+        return writer.text
+    }
+
+    /// The keys that differ from `old` but only take effect on a restart: the listening sockets and
+    /// the worker threads are made once. Everything else (heartbeat.*, limits.*, tcp.*, log.*,
+    /// drain_timeout) a reload applies.
+    public func restartRequiredChanges(comparedTo old: Config) -> [String] {
+        var keys: [String] = []
+        if listen != old.listen { keys.append("listen") }
+        if workers != old.workers { keys.append("workers") }
+        return keys
+    }
+
+    /// At least one address, no address twice. Port 0 may repeat: each such entry gets its own port.
+    private static func listenAddresses(
+        _ value: any TOMLValueConvertible
+    ) throws(ConfigError) -> [ListenAddress] {
+        guard let array = value.array else {
+            throw ConfigError(
+                key: "listen", message: "expected an array of addresses such as [\"0.0.0.0:7700\"], got \(shown(value))")
+        }
+        guard !array.isEmpty else {
+            throw ConfigError(key: "listen", message: "expected at least one address such as \"0.0.0.0:7700\", got []")
+        }
+        var addresses: [ListenAddress] = []
+        for (index, element) in array.enumerated() {
+            let key = "listen[\(index)]"
+            guard let text = element.string else {
+                throw ConfigError(
+                    key: key, message: "expected a string such as \"0.0.0.0:7700\", got \(shown(element))")
+            }
+            let address: ListenAddress
+            do {
+                address = try ListenAddress(parsing: text)
+            } catch {
+                throw ConfigError(key: key, message: error.message)
+            }
+            if address.port != 0, let first = addresses.firstIndex(of: address) {
+                throw ConfigError(key: key, message: "\(tomlQuoted(text)) is already listen[\(first)]")
+            }
+            addresses.append(address)
+        }
+        return addresses
+    }
+}
+
+/// How many worker threads (one epoll loop each) to run.
+public enum Workers: Sendable, Equatable {
+    /// One per CPU the daemon may run on.
+    case auto
+    /// 1...256.
+    case count(Int)
+
+    init?(toml value: any TOMLValueConvertible) {
+        if value.string == "auto" {
+            self = .auto
+        } else if let count = value.int, (1...256).contains(count) {
+            self = .count(count)
+        } else {
+            return nil
+        }
+    }
+}

@@ -1,0 +1,32 @@
+// Why a session ended: exactly one reason per reap, named as in the glossary.
+
+public enum Reason: String, Sendable, CaseIterable {
+    case eof
+    case reset
+    case timeout
+    case helloTimeout = "hello-timeout"
+    case replaced
+    case kicked
+    case `protocol`
+    case overload
+    case shutdown
+    case bye
+
+    /// The line a client is told before the teardown, when there is one to tell.
+    var farewell: Farewell {
+        switch self {
+        case .timeout, .replaced, .kicked, .shutdown, .bye: .bye(rawValue)
+        case .helloTimeout: .error(.helloTimeout, "")
+        case .eof, .reset, .protocol, .overload: .silent
+        }
+    }
+}
+
+import WireProtocol
+
+/// The last line sent to a client, best effort, before `shutdown(SHUT_WR)`.
+enum Farewell {
+    case silent
+    case bye(String)
+    case error(ErrorCode, String)
+}

@@ -1,0 +1,166 @@
+// The server: binds (or adopts) the listeners, starts one worker thread per loop, and is how the
+// executable steers them (reload, drain) and reads them (snapshot, watchdog liveness).
+import EventLoop
+import HeartbeatConfig
+import Logging
+import Posix
+import Synchronization
+
+/// What every worker shares: id ownership, admission counts, and each other's mailboxes.
+final class Shared: Sendable {
+    let registry = Registry()
+    let admission = Admission()
+    let mailboxes: [Mailbox<WorkerMessage>]
+    init(mailboxes: [Mailbox<WorkerMessage>]) { self.mailboxes = mailboxes }
+}
+
+public enum ServerError: Error, CustomStringConvertible {
+    case cannotListen(address: String, SystemError)
+    case cannotAdopt(descriptor: Int32, SystemError)
+    case cannotStart(SystemError)
+
+    public var description: String {
+        switch self {
+        case .cannotListen(let address, let error): "cannot listen on \(address): \(error)"
+        case .cannotAdopt(let descriptor, let error): "cannot use passed socket \(descriptor): \(error)"
+        case .cannotStart(let error): "cannot start a worker: \(error)"
+        }
+    }
+}
+
+public final class Server: Sendable {
+    /// The addresses clients can reach, as bound (the real port when the config said 0).
+    public let addresses: [String]
+    public let workerCount: Int
+    private let shared: Shared
+    private let stats: [WorkerStats]
+    private let pending: Mutex<[Worker]>
+    private let threads = Mutex<[Thread.Joinable]>([])
+    private let sharedListeners: [Listener]
+
+    /// Binds every listen address once per worker (SO_REUSEPORT), or adopts `activated` sockets
+    /// (socket activation) instead. Nothing is accepted until `start`.
+    public init(config: Config, activated: [Int32], logger: Logger) throws(ServerError) {
+        let settings = Settings(config)
+        let count: Int
+        switch config.workers {
+        case .auto: count = max(1, Int(Posix.onlineProcessors()))
+        case .count(let n): count = n
+        }
+        var adopted: [Listener] = []
+        for descriptor in activated {
+            do {
+                let socket = try Socket(adoptingListener: descriptor)
+                try socket.setKeepalive(settings.keepalive)
+                try socket.setSendBufferSize(Worker.sendBufferBytes)
+                let address = try socket.localAddress()
+                adopted.append(Listener(socket: socket, address: address, isShared: true))
+            } catch {
+                throw .cannotAdopt(descriptor: descriptor, error)
+            }
+        }
+        var perWorker: [[Listener]] = []
+        for _ in 0..<count {
+            if !adopted.isEmpty {
+                perWorker.append(adopted)
+                continue
+            }
+            var listeners: [Listener] = []
+            for (position, listen) in config.listen.enumerated() {
+                // Port 0: the first worker lets the kernel pick, the others join that same port.
+                var port = listen.port
+                if port == 0, let first = perWorker.first { port = first[position].address.port }
+                guard let address = SocketAddress(host: listen.host, port: port) else {
+                    throw .cannotListen(address: listen.description, SystemError(call: "inet_pton", errno: .invalidArgument))
+                }
+                do {
+                    let socket = try Socket.listen(on: address, reusePort: true)
+                    try socket.setKeepalive(settings.keepalive)
+                    try socket.setSendBufferSize(Worker.sendBufferBytes)
+                    let bound = try socket.localAddress()
+                    listeners.append(Listener(socket: socket, address: bound, isShared: false))
+                } catch {
+                    throw .cannotListen(address: listen.description, error)
+                }
+            }
+            perWorker.append(listeners)
+        }
+        addresses = (perWorker.first ?? []).map { "\($0.address)" }
+        sharedListeners = adopted
+
+        var mailboxes: [Mailbox<WorkerMessage>] = []
+        var workers: [Worker] = []
+        let tick = nanoseconds(config.heartbeat.tick)
+        do {
+            for _ in 0..<count { mailboxes.append(try Mailbox<WorkerMessage>()) }
+            let shared = Shared(mailboxes: mailboxes)
+            for index in 0..<count {
+                workers.append(try Worker(index: index, settings: settings, listeners: perWorker[index], shared: shared, tick: tick, mailbox: mailboxes[index], logger: logger))
+            }
+            self.shared = shared
+        } catch {
+            throw .cannotStart(error)
+        }
+        workerCount = count
+        stats = workers.map(\.stats)
+        pending = Mutex(workers)
+    }
+
+    /// Starts every worker on its own thread. `onStopped` runs on a worker's thread when it has drained.
+    public func start(onStopped: @escaping @Sendable (_ worker: Int) -> Void, onFailure: @escaping @Sendable (_ worker: Int, _ error: SystemError) -> Void) throws(ServerError) {
+        let workers = pending.withLock { workers in
+            defer { workers = [] }
+            return workers
+        }
+        for worker in workers {
+            let handOver = HandOver(worker)
+            do {
+                let thread = try Thread.start(name: "hb-worker-\(worker.index)") {
+                    let worker = handOver.worker
+                    do throws(SystemError) { try worker.run() } catch { onFailure(worker.index, error) }
+                    onStopped(worker.index)
+                }
+                threads.withLock { $0.append(thread) }
+            } catch {
+                throw .cannotStart(error)
+            }
+        }
+    }
+
+    /// A reload: the live settings go to every worker.
+    public func apply(_ config: Config) {
+        let settings = Settings(config)
+        for mailbox in shared.mailboxes { mailbox.post(.settings(settings)) }
+    }
+
+    /// SIGTERM: every worker stops accepting and drains.
+    public func drain() {
+        for mailbox in shared.mailboxes { mailbox.post(.drain) }
+    }
+
+    /// Waits for every worker thread to end, then closes passed listeners.
+    public func join() {
+        for thread in threads.withLock({ $0 }) { thread.join() }
+        for listener in sharedListeners {
+            if let socket = listener.socket.take() { socket.close() }
+        }
+    }
+
+    public func snapshot() -> Snapshot {
+        var snapshot = Snapshot()
+        for stat in stats { stat.add(to: &snapshot) }
+        return snapshot
+    }
+
+    /// The monotonic instant by which every worker has finished a loop turn (the oldest of their last turns).
+    public func oldestTurn() -> UInt64 {
+        stats.map { $0.lastTurn.load(ordering: .relaxed) }.min() ?? 0
+    }
+}
+
+/// Moves a worker to the thread that will own it.
+private final class HandOver: @unchecked Sendable {
+    // @unchecked: the worker is handed over once and from then on touched only by its own thread.
+    let worker: Worker
+    init(_ worker: Worker) { self.worker = worker }
+}

@@ -1,0 +1,46 @@
+// Counters a worker keeps and the supervisor reads (STATUS, logs, later metrics).
+// Relaxed atomics for the per-heartbeat counter; a lock only for the per-reap ones.
+import Synchronization
+
+final class WorkerStats: Sendable {
+    let connected = Atomic<Int>(0)
+    let identified = Atomic<Int>(0)
+    let sessionsTotal = Atomic<UInt64>(0)
+    let heartbeats = Atomic<UInt64>(0)
+    /// Monotonic instant of the end of this worker's last loop turn (the watchdog reads it).
+    let lastTurn = Atomic<UInt64>(0)
+    private let reaps = Mutex<[UInt64]>(Array(repeating: 0, count: Reason.allCases.count))
+    private let acceptErrors = Mutex<[String: UInt64]>([:])
+
+    func countReap(_ reason: Reason) {
+        let index = Reason.allCases.firstIndex(of: reason)!
+        reaps.withLock { $0[index] += 1 }
+    }
+
+    func countAcceptError(_ name: String) {
+        acceptErrors.withLock { $0[name, default: 0] += 1 }
+    }
+
+    func add(to snapshot: inout Snapshot) {
+        snapshot.connected += connected.load(ordering: .relaxed)
+        snapshot.identified += identified.load(ordering: .relaxed)
+        snapshot.sessionsTotal += sessionsTotal.load(ordering: .relaxed)
+        snapshot.heartbeats += heartbeats.load(ordering: .relaxed)
+        let reaps = reaps.withLock { $0 }
+        for (index, reason) in Reason.allCases.enumerated() { snapshot.reaps[reason, default: 0] += reaps[index] }
+        for (name, count) in acceptErrors.withLock({ $0 }) { snapshot.acceptErrors[name, default: 0] += count }
+    }
+}
+
+/// The whole server's counters at one moment.
+public struct Snapshot: Sendable, Equatable {
+    /// Open sessions, identified or not.
+    public var connected = 0
+    /// Sessions that sent a valid HELLO: the clients.
+    public var identified = 0
+    public var sessionsTotal: UInt64 = 0
+    public var heartbeats: UInt64 = 0
+    public var reaps: [Reason: UInt64] = [:]
+    public var acceptErrors: [String: UInt64] = [:]
+    public init() {}
+}

@@ -1,0 +1,93 @@
+// Reap: the one teardown path. Nothing else closes a client socket.
+import Logging
+import Posix
+import WireProtocol
+
+extension Worker {
+    /// Ends `session` for `reason`, in this order (DESIGN §4):
+    ///  1. cancel its wheel entry;           2. remove its descriptor from epoll;
+    ///  3. remove it from the table and its id from the registry (unless a newer session owns it);
+    ///  4. write the farewell line if the socket takes it without blocking;
+    ///  5. shutdown(SHUT_WR), then close;    6. log one line with reason, id, peer and duration.
+    /// Reaping twice is harmless: the second call finds no socket.
+    func reap(_ session: Session, because reason: Reason, farewell: Farewell? = nil, error: Errno? = nil, lateness: UInt64? = nil) {
+        if let timer = session.timer {
+            loop.cancel(timer)
+            session.timer = nil
+        }
+        guard let socket = session.socket.take() else { return }
+        loop.unregister(socket.id)
+        sessions[socket.id.index] = nil
+        if let id = session.id {
+            shared.registry.release(id, from: Owner(worker: index, slot: socket.id.rawValue, serial: session.serial))
+            stats.identified.subtract(1, ordering: .relaxed)
+        }
+        shared.admission.leave(session.peer.host)
+        stats.connected.subtract(1, ordering: .relaxed)
+        stats.countReap(reason)
+
+        sayFarewell(farewell ?? reason.farewell, after: session.unsent, on: socket)
+        socket.shutdownWrite()
+        socket.close()
+
+        logReap(session, reason: reason, error: error, lateness: lateness)
+        if isDraining, stats.connected.load(ordering: .relaxed) == 0 { loop.stop() }
+    }
+
+    /// Best effort, one non-blocking send of whatever was still unsent plus the farewell line.
+    private func sayFarewell(_ farewell: Farewell, after unsent: [UInt8], on socket: borrowing Socket) {
+        var line = unsent
+        switch farewell {
+        case .silent: return
+        case .bye(let reason): Reply.appendBye(reason, to: &line)
+        case .error(let code, let detail):
+            if detail.isEmpty { Reply.appendError(code, to: &line) } else { Reply.appendError(code, text: detail, to: &line) }
+        }
+        _ = line.withUnsafeBytes { bytes in try? socket.send(bytes) }
+    }
+
+    private func logReap(_ session: Session, reason: Reason, error: Errno?, lateness: UInt64?) {
+        let duration = (loop.now &- session.connectedAt) / 1_000_000
+        var metadata: Logger.Metadata = [
+            "reason": "\(reason.rawValue)",
+            "peer": "\(session.peer)",
+            "session.duration_ms": "\(duration)",
+        ]
+        if let error { metadata["error"] = "\(error.name)" }
+        if let lateness { metadata["late_ms"] = "\(lateness / 1_000_000)" }
+        guard session.isIdentified else {
+            logSession(session, event: "closed", message: "connection closed", level: .info, metadata: metadata)
+            return
+        }
+        if reason == .replaced {
+            logSession(session, event: "replaced", message: "client replaced by a newer session", level: .info, metadata: metadata)
+        } else {
+            logSession(session, event: "offline", message: "client offline", level: .info, metadata: metadata)
+        }
+    }
+
+    /// A session line, unless log.sessions is off or the second's budget is spent (then it is counted for the summary).
+    func logSession(_ session: Session, event: String, message: Logger.Message, level: Logger.Level, metadata: Logger.Metadata = [:]) {
+        guard settings.logSessions, logger.logLevel <= level else { return }
+        let kind = metadata["reason"].map { "\(event) (\($0))" } ?? event
+        let verdict = logBudget.admit(kind, now: loop.now)
+        if verdict.startsSuppressing {
+            _ = loop.arm(TimerPayload.logSummary, at: logBudget.summaryDeadline)
+        }
+        guard verdict.admitted else { return }
+        var metadata = metadata
+        metadata["event"] = "\(event)"
+        metadata["peer"] = "\(session.peer)"
+        if let id = session.id { metadata["client.id"] = "\(id)" }
+        logger.log(level: level, message, metadata: metadata)
+    }
+
+    /// Once a second during a storm: how many session lines were held back, by kind.
+    func logSuppressedSummary() {
+        let counts = logBudget.takeSummary(now: loop.now)
+        guard !counts.isEmpty else { return }
+        let total = counts.values.reduce(0, +)
+        let detail = counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        logger.notice("\(total) session lines held back in the last second: \(detail)", metadata: ["event": "overload", "suppressed": "\(total)"])
+    }
+}

@@ -1,0 +1,227 @@
+// One worker: one thread, one event loop, the sessions it accepted. Everything here runs on the
+// worker's own thread; other threads reach it only through its Mailbox.
+import EventLoop
+import Logging
+import Posix
+import TimerWheel
+import WireProtocol
+
+final class Worker {
+    let index: Int
+    let loop: EventLoop
+    let mailbox: Mailbox<WorkerMessage>
+    let stats = WorkerStats()
+    var settings: Settings
+    var logger: Logger
+    let shared: Shared
+    var listeners: [Listener]
+
+    /// Sessions by descriptor number.
+    var sessions: [Session?] = []
+    var nextSerial: UInt64 = 1
+    var isDraining = false
+    var logBudget = SessionLogBudget()
+    var lastAcceptErrorLog: UInt64 = 0
+
+    /// One read buffer for all sessions: a partial line is copied to its front, then the socket is read after it.
+    let input: UnsafeMutableRawBufferPointer
+    /// Replies of one read batch, sent with one write. Reserved once, so a heartbeat allocates nothing.
+    var output: [UInt8] = []
+
+    var sessionHandler: EventLoop.HandlerID!
+
+    static let inputCapacity = 65_536 * 2
+    static let acceptsPerWakeup = 64
+    static let acceptPause: UInt64 = 100_000_000
+    /// Kernel send buffer per client (the kernel doubles it): bounds what a client that never reads costs.
+    static let sendBufferBytes: Int32 = 8_192
+
+    init(index: Int, settings: Settings, listeners: [Listener], shared: Shared, tick: UInt64, mailbox: Mailbox<WorkerMessage>, logger: Logger) throws(SystemError) {
+        self.index = index
+        self.settings = settings
+        self.listeners = listeners
+        self.shared = shared
+        var logger = logger
+        logger[metadataKey: "worker"] = "\(index)"
+        logger.logLevel = settings.logLevel
+        self.logger = logger
+        loop = try EventLoop(tick: tick)
+        self.mailbox = mailbox
+        input = .allocate(byteCount: Self.inputCapacity, alignment: 16)
+        output.reserveCapacity(4 * 65_536)
+    }
+
+    deinit { input.deallocate() }
+
+    /// Registers listeners, the mailbox and the handlers, then runs until drained.
+    func run() throws(SystemError) {
+        sessionHandler = loop.addHandler { [unowned self] descriptor, readiness in
+            self.sessionReady(descriptor, readiness)
+        }
+        let acceptHandler = loop.addHandler { [unowned self] descriptor, _ in
+            self.acceptReady(descriptor)
+        }
+        for listener in listeners {
+            let interest: Readiness = listener.isShared ? [.readable, .exclusive] : .readable
+            try loop.register(listener.id, interest: interest, handler: acceptHandler)
+        }
+        try mailbox.attach(to: loop) { [unowned self] message in self.receive(message) }
+        loop.onExpiry = { [unowned self] payload in self.expired(payload) }
+        loop.onTurnEnd = { [unowned self] in self.stats.lastTurn.store(self.loop.now, ordering: .relaxed) }
+        stats.lastTurn.store(loop.now, ordering: .relaxed)
+        try loop.run()
+    }
+
+    // MARK: Accepting
+
+    func acceptReady(_ descriptor: DescriptorID) {
+        guard !isDraining, let listener = listeners.first(where: { $0.id == descriptor }) else { return }
+        for _ in 0..<Self.acceptsPerWakeup {
+            var peer = listener.address
+            let accepted: Socket?
+            do {
+                accepted = try listener.socket?.accept(peer: &peer) ?? nil
+            } catch {
+                acceptFailed(error, listener: listener)
+                return
+            }
+            guard let accepted else { return }
+            admit(accepted, peer: peer)
+        }
+    }
+
+    private func admit(_ socket: consuming Socket, peer: SocketAddress) {
+        let now = loop.now
+        let session = Session(socket: socket, peer: peer, serial: nextSerial, now: now)
+        nextSerial += 1
+        let slot = session.descriptor.index
+        if slot >= sessions.count {
+            sessions.append(contentsOf: repeatElement(nil, count: Swift.max(slot + 1, sessions.count * 2, 64) - sessions.count))
+        }
+        sessions[slot] = session
+        stats.connected.add(1, ordering: .relaxed)
+        stats.sessionsTotal.add(1, ordering: .relaxed)
+        let isWithinLimits = shared.admission.enter(peer.host, maxClients: settings.maxClients, maxPerAddress: settings.maxClientsPerAddress)
+        do {
+            try loop.register(session.descriptor, interest: [.readable, .peerClosed], handler: sessionHandler)
+        } catch {
+            logger.error("cannot watch a new connection", metadata: ["peer": "\(peer)", "error": "\(error)"])
+            reap(session, because: .overload, farewell: .silent)
+            return
+        }
+        guard isWithinLimits else {
+            reap(session, because: .overload, farewell: .error(.serverFull, ""))
+            return
+        }
+        session.timer = loop.arm(UInt64(slot), at: now + settings.helloTimeout)
+    }
+
+    /// EMFILE/ENFILE: stop watching the listener for a moment instead of spinning on it.
+    private func acceptFailed(_ error: SystemError, listener: Listener) {
+        stats.countAcceptError(error.errno.name)
+        let now = loop.now
+        if now &- lastAcceptErrorLog >= 1_000_000_000 {
+            lastAcceptErrorLog = now
+            logger.error("accept failed", metadata: ["event": "overload", "error": "\(error)", "clients": "\(shared.admission.total)"])
+        }
+        guard error.errno == .tooManyOpenFiles || error.errno == .tooManyOpenFilesInSystem || error.errno == .noBufferSpace || error.errno == .outOfMemory else { return }
+        guard let position = listeners.firstIndex(where: { $0 === listener }) else { return }
+        try? loop.modify(listener.id, interest: [])
+        _ = loop.arm(TimerPayload.acceptResume(position), at: now + Self.acceptPause)
+    }
+
+    // MARK: Timers
+
+    func expired(_ payload: UInt64) {
+        if payload & TimerPayload.internalFlag != 0 {
+            internalTimer(payload)
+            return
+        }
+        guard let session = sessions[Int(payload)] else { return }
+        session.timer = nil
+        let now = loop.now
+        guard session.isIdentified else {
+            reap(session, because: .helloTimeout)
+            return
+        }
+        // Lazy re-arm: heartbeats only moved lastHeard; the wheel learns of it here.
+        if session.deadline > now {
+            session.timer = loop.arm(payload, at: session.deadline)
+        } else {
+            reap(session, because: .timeout, lateness: now - session.deadline)
+        }
+    }
+
+    private func internalTimer(_ payload: UInt64) {
+        switch payload {
+        case TimerPayload.drainDeadline:
+            for case let session? in sessions { reap(session, because: .shutdown, farewell: .silent) }
+            loop.stop()
+        case TimerPayload.logSummary:
+            logSuppressedSummary()
+        default:
+            let position = TimerPayload.listenerIndex(payload)
+            guard !isDraining, position < listeners.count else { return }
+            let listener = listeners[position]
+            try? loop.modify(listener.id, interest: listener.isShared ? [.readable, .exclusive] : .readable)
+        }
+    }
+
+    // MARK: Messages
+
+    private func receive(_ message: WorkerMessage) {
+        switch message {
+        case .replace(let slot, let serial):
+            guard Int(slot) < sessions.count, let session = sessions[Int(slot)], session.serial == serial else { return }
+            reap(session, because: .replaced)
+        case .settings(let settings):
+            self.settings = settings
+            logger.logLevel = settings.logLevel
+            for listener in listeners {
+                do { try listener.socket?.setKeepalive(settings.keepalive) } catch {
+                    logger.warning("cannot apply TCP keepalive settings", metadata: ["error": "\(error)"])
+                }
+            }
+        case .drain:
+            beginDrain()
+        }
+    }
+
+    /// Stop accepting, tell every client `BYE shutdown` and half-close, then wait for them to close
+    /// (so they, not we, keep TIME_WAIT) until the drain timeout.
+    private func beginDrain() {
+        guard !isDraining else { return }
+        isDraining = true
+        for listener in listeners {
+            loop.unregister(listener.id)
+            // A passed socket is shared with other workers' epoll sets: the Server closes it after they stop.
+            if !listener.isShared, let socket = listener.socket.take() { socket.close() }
+        }
+        for case let session? in sessions {
+            guard session.isIdentified, settings.drainTimeout > 0 else {
+                reap(session, because: .shutdown)
+                continue
+            }
+            output.removeAll(keepingCapacity: true)
+            Reply.appendBye(Reason.shutdown.rawValue, to: &output)
+            guard send(to: session) else { continue }
+            session.isDraining = true
+            session.socket?.shutdownWrite()
+        }
+        if stats.connected.load(ordering: .relaxed) == 0 {
+            loop.stop()
+        } else {
+            _ = loop.arm(TimerPayload.drainDeadline, at: loop.now + settings.drainTimeout)
+        }
+    }
+}
+
+/// Payloads of the worker's own timers carry the top bit; a session's timer payload is its slot.
+enum TimerPayload {
+    static let internalFlag: UInt64 = 1 << 63
+    static let drainDeadline = internalFlag | 1
+    static let logSummary = internalFlag | 2
+    private static let acceptFlag: UInt64 = 1 << 32
+    static func acceptResume(_ position: Int) -> UInt64 { internalFlag | acceptFlag | UInt64(position) }
+    static func listenerIndex(_ payload: UInt64) -> Int { Int(UInt32(truncatingIfNeeded: payload)) }
+}

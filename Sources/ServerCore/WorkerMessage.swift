@@ -1,0 +1,10 @@
+// What crosses threads to a worker: each is posted on its Mailbox and handled on its loop.
+
+enum WorkerMessage: Sendable {
+    /// Another worker accepted a HELLO for an id this worker's session held: end that session.
+    case replace(slot: Int32, serial: UInt64)
+    /// A reload: the settings that can change live.
+    case settings(Settings)
+    /// SIGTERM: stop accepting, tell every client `BYE shutdown`, wait up to the drain timeout.
+    case drain
+}
