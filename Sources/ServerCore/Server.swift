@@ -146,6 +146,11 @@ public final class Server: Sendable {
         }
     }
 
+    /// Wakes every worker for one turn; `oldestTurn` then shows whether each one did.
+    public func pingWorkers() {
+        for mailbox in shared.mailboxes { mailbox.post(.ping) }
+    }
+
     public func snapshot() -> Snapshot {
         var snapshot = Snapshot()
         for stat in stats { stat.add(to: &snapshot) }

@@ -184,6 +184,8 @@ final class Worker {
             }
         case .drain:
             beginDrain()
+        case .ping:
+            break
         }
     }
 

@@ -7,4 +7,6 @@ enum WorkerMessage: Sendable {
     case settings(Settings)
     /// SIGTERM: stop accepting, tell every client `BYE shutdown`, wait up to the drain timeout.
     case drain
+    /// The watchdog's probe: handling it proves the worker's loop still turns.
+    case ping
 }
