@@ -1,0 +1,34 @@
+# heartbeatd — build, run and test. `make run` and `make test` install what is missing first.
+SWIFT ?= swift
+BUILD_DIR ?= .build/release
+CONFIG ?=
+
+.PHONY: deps test-deps build release run test unit-tests system-tests clean
+
+deps:
+	@scripts/install-deps.sh build
+
+test-deps:
+	@scripts/install-deps.sh test
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release --static-swift-stdlib
+
+# Runs the daemon in the foreground on its built-in defaults (listen 0.0.0.0:7700), or on CONFIG=file.
+run: build
+	.build/debug/heartbeatd $(if $(CONFIG),--config $(CONFIG),)
+
+# Every test: the Swift Testing suites (real daemon over loopback), then the system tests under a
+# real systemd when that is possible here (see Tests/system/).
+test: test-deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test
+	@if [ -x Tests/system/run.sh ]; then Tests/system/run.sh; fi
+
+clean:
+	rm -rf .build .build-*
+
+-include deploy/install.mk
