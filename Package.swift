@@ -8,11 +8,19 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "heartbeatd", targets: ["heartbeatd"]),
+        .executable(name: "heartbeatctl", targets: ["heartbeatctl"]),
+        .executable(name: "heartbeat-agent", targets: ["heartbeat-agent"]),
+        .executable(name: "heartbeat-bench", targets: ["heartbeat-bench"]),
+        .library(name: "HeartbeatClient", targets: ["HeartbeatClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // The kernel interfaces Swift's Glibc module does not export (epoll, timerfd, signalfd, eventfd, accept4).
@@ -30,11 +38,44 @@ let package = Package(
         .target(name: "Posix", dependencies: ["CLinux"]),
         .target(name: "EventLoop", dependencies: ["Posix", "TimerWheel"]),
         .target(name: "HeartbeatConfig", dependencies: ["TOMLKit"]),
+        // The control socket's requests and answers, shared by the daemon and heartbeatctl.
+        .target(name: "ControlProtocol"),
         .target(
             name: "ServerCore",
             dependencies: [
-                "EventLoop", "Posix", "TimerWheel", "WireProtocol", "HeartbeatConfig",
+                "EventLoop", "Posix", "TimerWheel", "WireProtocol", "HeartbeatConfig", "ControlProtocol",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        // The client side: a library other packages can use, the device agent and the load generator.
+        .target(
+            name: "HeartbeatClient",
+            dependencies: ["WireProtocol", .product(name: "Logging", package: "swift-log")]
+        ),
+        .executableTarget(
+            name: "heartbeat-agent",
+            dependencies: [
+                "HeartbeatClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "heartbeat-bench",
+            dependencies: [
+                "EventLoop", "Posix", "WireProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
+        .executableTarget(
+            name: "heartbeatctl",
+            dependencies: [
+                "ControlProtocol", "Posix",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .target(
@@ -44,9 +85,11 @@ let package = Package(
         .executableTarget(
             name: "heartbeatd",
             dependencies: [
-                "ServerCore", "SystemdEdge", "HeartbeatConfig", "Posix",
+                "ServerCore", "SystemdEdge", "HeartbeatConfig", "Posix", "EventLoop",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
 
@@ -55,7 +98,15 @@ let package = Package(
         .testTarget(name: "PosixTests", dependencies: ["Posix"]),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop", "Posix"]),
         .testTarget(name: "HeartbeatConfigTests", dependencies: ["HeartbeatConfig"]),
-        .testTarget(name: "SystemdEdgeTests", dependencies: ["SystemdEdge", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "DaemonTests", dependencies: ["heartbeatd", "Posix", "CLinux"]),
+        .testTarget(name: "SystemdEdgeTests", dependencies: ["SystemdEdge", "systemd-edge-probe", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "DaemonTests", dependencies: ["heartbeatd", "heartbeatctl", "Posix", "CLinux"]),
+        // Test support: the process SystemdEdgeTests run inside a journald sandbox and under systemd-socket-activate.
+        .executableTarget(
+            name: "systemd-edge-probe",
+            dependencies: ["SystemdEdge", "Posix", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/Support/systemd-edge-probe"
+        ),
+        .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"]),
+        .testTarget(name: "HeartbeatClientTests", dependencies: ["HeartbeatClient", "heartbeatd", "heartbeat-bench"]),
     ]
 )

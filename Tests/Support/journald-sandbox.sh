@@ -36,6 +36,8 @@ exec unshare --mount --propagation private -- bash -euo pipefail -c '
         echo "journald-sandbox: systemd-journald did not create its socket" >&2
         exit 3
     fi
+    # Until asked, journald writes to /run/log/journal, as at boot before /var is mounted.
+    journalctl --flush >/dev/null
     status=0
     "$@" || status=$?
     # Entries still in the socket buffer are written before journald stops.
