@@ -138,7 +138,7 @@ public final class EventLoop {
         for payload in expired { onExpiry(payload) }
     }
 
-    private func token(_ slot: Int) -> UInt64 {
+    func token(_ slot: Int) -> UInt64 {
         UInt64(generations[slot]) << 32 | UInt64(UInt32(slot))
     }
 }
