@@ -13,6 +13,10 @@ public struct Config: Sendable, Equatable {
     public var limits: Limits
     public var tcp: TCP
     public var log: Log
+    public var control: Control
+    public var events: Events
+    public var metrics: Metrics
+    public var auth: Auth
 
     /// What the daemon runs with when there is no file; config/heartbeatd.toml documents the same values.
     public static let defaults = Config(
@@ -22,7 +26,11 @@ public struct Config: Sendable, Equatable {
         heartbeat: .defaults,
         limits: .defaults,
         tcp: .defaults,
-        log: .defaults
+        log: .defaults,
+        control: .defaults,
+        events: .defaults,
+        metrics: .defaults,
+        auth: .defaults
     )
 
     /// Reads a config file's text. Keys it leaves out keep their defaults; unknown keys, wrong types
@@ -47,11 +55,16 @@ public struct Config: Sendable, Equatable {
         let limits = try top.section("limits", Limits.init(reading:))
         let tcp = try top.section("tcp") { table throws(ConfigError) in try TCP(reading: &table, heartbeat: heartbeat) }
         let log = try top.section("log", Log.init(reading:))
+        let control = try top.section("control", Control.init(reading:))
+        let events = try top.section("events", Events.init(reading:))
+        let metrics = try top.section("metrics", Metrics.init(reading:))
+        let auth = try top.section("auth", Auth.init(reading:))
         let config = Config(
             listen: listen ?? defaults.listen,
             workers: workers ?? defaults.workers,
             drainTimeout: drainTimeout ?? defaults.drainTimeout,
-            heartbeat: heartbeat, limits: limits, tcp: tcp, log: log
+            heartbeat: heartbeat, limits: limits, tcp: tcp, log: log,
+            control: control, events: events, metrics: metrics, auth: auth
         )
         try top.refuseUnknownKeys()
         return config
@@ -71,16 +84,24 @@ public struct Config: Sendable, Equatable {
         limits.render(into: &writer)
         tcp.render(into: &writer)
         log.render(into: &writer)
+        control.render(into: &writer)
+        events.render(into: &writer)
+        metrics.render(into: &writer)
+        auth.render(into: &writer)
         return writer.text
     }
 
-    /// The keys that differ from `old` but only take effect on a restart: the listening sockets and
-    /// the worker threads are made once. Everything else (heartbeat.*, limits.*, tcp.*, log.*,
-    /// drain_timeout) a reload applies.
+    /// The keys that differ from `old` but only take effect on a restart: the listening sockets (for
+    /// clients, control and metrics) and the worker threads are made once, and the control socket's
+    /// group is given to its file when it is made. Everything else (heartbeat.*, limits.*, tcp.*,
+    /// log.*, events.*, auth.*, drain_timeout) a reload applies.
     public func restartRequiredChanges(comparedTo old: Config) -> [String] {
         var keys: [String] = []
         if listen != old.listen { keys.append("listen") }
         if workers != old.workers { keys.append("workers") }
+        if control.socket != old.control.socket { keys.append("control.socket") }
+        if control.group != old.control.group { keys.append("control.group") }
+        if metrics.listen != old.metrics.listen { keys.append("metrics.listen") }
         return keys
     }
 

@@ -10,25 +10,33 @@ struct Owner: Equatable, Sendable {
 }
 
 final class Registry: Sendable {
-    private let owners = Mutex<[String: Owner]>([:])
+    /// `lastSeq` numbers presence events: it is counted under the same lock that orders claims and
+    /// releases, so for any one id, seq order is the order its sessions came and went.
+    private let state = Mutex<(owners: [String: Owner], lastSeq: UInt64)>(([:], 0))
 
-    /// Makes `owner` the owner of `id`; returns the session it takes over from, if any.
-    func claim(_ id: String, for owner: Owner) -> Owner? {
-        owners.withLock { owners in
-            let previous = owners[id]
-            owners[id] = owner
-            return previous
+    /// Makes `owner` the owner of `id`; returns the session it takes over from, if any, and the
+    /// seq of the `online` event.
+    func claim(_ id: String, for owner: Owner) -> (previous: Owner?, seq: UInt64) {
+        state.withLock { state in
+            let previous = state.owners[id]
+            state.owners[id] = owner
+            state.lastSeq += 1
+            return (previous, state.lastSeq)
         }
     }
 
-    /// Forgets `id` unless a newer session already owns it.
-    func release(_ id: String, from owner: Owner) {
-        owners.withLock { owners in
-            if owners[id] == owner { owners[id] = nil }
+    /// Forgets `id` unless a newer session already owns it (then `isReleased` is false: the session
+    /// was replaced, the id stays online). `seq` numbers the `offline` or `replaced` event.
+    func release(_ id: String, from owner: Owner) -> (isReleased: Bool, seq: UInt64) {
+        state.withLock { state in
+            let isReleased = state.owners[id] == owner
+            if isReleased { state.owners[id] = nil }
+            state.lastSeq += 1
+            return (isReleased, state.lastSeq)
         }
     }
 
     func owner(of id: String) -> Owner? {
-        owners.withLock { $0[id] }
+        state.withLock { $0.owners[id] }
     }
 }

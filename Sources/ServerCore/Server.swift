@@ -1,5 +1,6 @@
 // The server: binds (or adopts) the listeners, starts one worker thread per loop, and is how the
 // executable steers them (reload, drain) and reads them (snapshot, watchdog liveness).
+import ControlProtocol
 import EventLoop
 import HeartbeatConfig
 import Logging
@@ -32,16 +33,17 @@ public final class Server: Sendable {
     /// The addresses clients can reach, as bound (the real port when the config said 0).
     public let addresses: [String]
     public let workerCount: Int
-    private let shared: Shared
+    let shared: Shared
     private let stats: [WorkerStats]
     private let pending: Mutex<[Worker]>
     private let threads = Mutex<[Thread.Joinable]>([])
     private let sharedListeners: [Listener]
 
     /// Binds every listen address once per worker (SO_REUSEPORT), or adopts `activated` sockets
-    /// (socket activation) instead. Nothing is accepted until `start`.
-    public init(config: Config, activated: [Int32], logger: Logger) throws(ServerError) {
-        let settings = Settings(config)
+    /// (socket activation) instead. Nothing is accepted until `start`. `authSecret` is the secret
+    /// file's content (ClientToken.secret(fromFileContents:)) when `[auth] mode = "hmac"`.
+    public init(config: Config, authSecret: [UInt8]? = nil, activated: [Int32], logger: Logger) throws(ServerError) {
+        let settings = Settings(config, authSecret: authSecret)
         let count: Int
         switch config.workers {
         case .auto: count = max(1, Int(Posix.onlineProcessors()))
@@ -106,13 +108,18 @@ public final class Server: Sendable {
         pending = Mutex(workers)
     }
 
-    /// Starts every worker on its own thread. `onStopped` runs on a worker's thread when it has drained.
-    public func start(onStopped: @escaping @Sendable (_ worker: Int) -> Void, onFailure: @escaping @Sendable (_ worker: Int, _ error: SystemError) -> Void) throws(ServerError) {
+    /// Starts every worker on its own thread. `onStopped` runs on a worker's thread when it has drained;
+    /// `onPresence` runs on a worker's thread for each online, offline and replaced event.
+    public func start(
+        onStopped: @escaping @Sendable (_ worker: Int) -> Void, onFailure: @escaping @Sendable (_ worker: Int, _ error: SystemError) -> Void,
+        onPresence: @escaping @Sendable (PresenceEvent) -> Void = { _ in }
+    ) throws(ServerError) {
         let workers = pending.withLock { workers in
             defer { workers = [] }
             return workers
         }
         for worker in workers {
+            worker.onPresence = onPresence
             let handOver = HandOver(worker)
             do {
                 let thread = try Thread.start(name: "hb-worker-\(worker.index)") {
@@ -128,8 +135,8 @@ public final class Server: Sendable {
     }
 
     /// A reload: the live settings go to every worker.
-    public func apply(_ config: Config) {
-        let settings = Settings(config)
+    public func apply(_ config: Config, authSecret: [UInt8]? = nil) {
+        let settings = Settings(config, authSecret: authSecret)
         for mailbox in shared.mailboxes { mailbox.post(.settings(settings)) }
     }
 

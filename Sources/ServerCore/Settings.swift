@@ -18,8 +18,12 @@ struct Settings: Sendable {
     var logLevel: Logger.Level
     var keepalive: TCPKeepalive
     var drainTimeout: UInt64
+    /// `[auth] mode = "hmac"`: HELLO must carry the token for its id (see Auth.swift).
+    var requiresToken: Bool
+    /// The secret the executable read from the secret file; nil with auth on fails every HELLO closed.
+    var authSecret: [UInt8]?
 
-    init(_ config: Config) {
+    init(_ config: Config, authSecret: [UInt8]? = nil) {
         interval = nanoseconds(config.heartbeat.interval)
         intervalMin = nanoseconds(config.heartbeat.intervalMin)
         intervalMax = nanoseconds(config.heartbeat.intervalMax)
@@ -38,6 +42,8 @@ struct Settings: Sendable {
             userTimeoutMilliseconds: Int32(clamping: nanoseconds(config.tcp.userTimeout) / 1_000_000)
         )
         drainTimeout = nanoseconds(config.drainTimeout)
+        requiresToken = config.auth.mode == .hmac
+        self.authSecret = requiresToken ? authSecret : nil
     }
 
     /// The interval a client gets: its proposal clamped to [min, max], or the default.

@@ -7,6 +7,8 @@ final class WorkerStats: Sendable {
     let identified = Atomic<Int>(0)
     let sessionsTotal = Atomic<UInt64>(0)
     let heartbeats = Atomic<UInt64>(0)
+    let authFailures = Atomic<UInt64>(0)
+    let turns = TurnHistogram()
     /// Monotonic instant of the end of this worker's last loop turn (the watchdog reads it).
     let lastTurn = Atomic<UInt64>(0)
     private let reaps = Mutex<[UInt64]>(Array(repeating: 0, count: Reason.allCases.count))
@@ -26,6 +28,8 @@ final class WorkerStats: Sendable {
         snapshot.identified += identified.load(ordering: .relaxed)
         snapshot.sessionsTotal += sessionsTotal.load(ordering: .relaxed)
         snapshot.heartbeats += heartbeats.load(ordering: .relaxed)
+        snapshot.authFailures += authFailures.load(ordering: .relaxed)
+        turns.add(to: &snapshot)
         let reaps = reaps.withLock { $0 }
         for (index, reason) in Reason.allCases.enumerated() { snapshot.reaps[reason, default: 0] += reaps[index] }
         for (name, count) in acceptErrors.withLock({ $0 }) { snapshot.acceptErrors[name, default: 0] += count }
@@ -40,6 +44,12 @@ public struct Snapshot: Sendable, Equatable {
     public var identified = 0
     public var sessionsTotal: UInt64 = 0
     public var heartbeats: UInt64 = 0
+    /// HELLOs refused with `ERR auth-failed`.
+    public var authFailures: UInt64 = 0
+    /// Loop turns per TurnHistogram bucket (not cumulative; the last is over every bound), all workers.
+    public var turnCounts: [UInt64] = []
+    /// The time all those turns took together.
+    public var turnNanoseconds: UInt64 = 0
     public var reaps: [Reason: UInt64] = [:]
     public var acceptErrors: [String: UInt64] = [:]
     public init() {}

@@ -20,6 +20,7 @@ extension Worker {
 
     /// One read, then every complete line in it. A FIN is acted on in this same turn.
     private func readInput(_ session: Session, peerClosed: Bool) {
+        assert(output.isEmpty, "a previous batch left replies behind")
         let carried = session.partial.count
         if carried > 0 {
             session.partial.withUnsafeBytes { input.copyMemory(from: $0) }
@@ -95,7 +96,7 @@ extension Worker {
         case .other(let verb):
             Reply.appendError(.unknownCommand, detail: UnsafeRawBufferPointer(rebasing: bytes[verb]), to: &output)
         case .bye:
-            reap(session, because: .bye)
+            reapAfterReplies(session, because: .bye)
             return false
         case .hello:
             refuse(session, .badHello("already identified"))
@@ -106,20 +107,27 @@ extension Worker {
 
     /// A valid HELLO: take over any older session with this id, then answer OK with the values in force.
     private func identify(_ session: Session, _ hello: Hello) -> Bool {
+        // Before anything else, above all the registry claim: a wrong token must not take an id over.
+        guard isAuthentic(hello) else {
+            refuseAuth(session, hello)
+            return false
+        }
         let now = loop.now
         session.interval = settings.grantedInterval(proposedMilliseconds: hello.intervalMS)
         session.timeout = session.interval * settings.timeoutFactor
         session.lastHeard = now
         session.id = hello.id
         let slot = session.descriptor.rawValue
-        if let previous = shared.registry.claim(hello.id, for: Owner(worker: index, slot: slot, serial: session.serial)) {
+        let claim = shared.registry.claim(hello.id, for: Owner(worker: index, slot: slot, serial: session.serial))
+        if let previous = claim.previous {
             takeOver(previous)
         }
         if let timer = session.timer { loop.cancel(timer) }
         session.timer = loop.arm(UInt64(slot), at: session.deadline)
         stats.identified.add(1, ordering: .relaxed)
         Reply.appendOK(id: hello.id, intervalMS: session.interval / 1_000_000, timeoutMS: session.timeout / 1_000_000, to: &output)
-        logSession(session, event: "online", message: "client online", level: .info)
+        logSession(session, event: "online", message: "client online", level: .info, metadata: ["seq": "\(claim.seq)"])
+        announce(.online, session, seq: claim.seq)
         return true
     }
 
@@ -136,7 +144,15 @@ extension Worker {
 
     /// A bad line ends its own session: `ERR <code>`, then reap `protocol`.
     private func refuse(_ session: Session, _ error: ProtocolError) {
-        reap(session, because: .protocol, farewell: .error(error.code, error.detail))
+        reapAfterReplies(session, because: .protocol, farewell: .error(error.code, error.detail))
+    }
+
+    /// Ends the session whose lines are being handled: the replies this batch already owes it go out
+    /// first (with the farewell, best effort), and none are left in the worker's output for the next session.
+    func reapAfterReplies(_ session: Session, because reason: Reason, farewell: Farewell? = nil) {
+        session.unsent.append(contentsOf: output)
+        output.removeAll(keepingCapacity: true)
+        reap(session, because: reason, farewell: farewell)
     }
 
     // MARK: Writing

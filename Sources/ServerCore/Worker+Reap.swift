@@ -8,9 +8,10 @@ extension Worker {
     ///  1. cancel its wheel entry;           2. remove its descriptor from epoll;
     ///  3. remove it from the table and its id from the registry (unless a newer session owns it);
     ///  4. write the farewell line if the socket takes it without blocking;
-    ///  5. shutdown(SHUT_WR), then close;    6. log one line with reason, id, peer and duration.
-    /// Reaping twice is harmless: the second call finds no socket.
-    func reap(_ session: Session, because reason: Reason, farewell: Farewell? = nil, error: Errno? = nil, lateness: UInt64? = nil) {
+    ///  5. shutdown(SHUT_WR), then close;    6. log one line with reason, id, peer and duration
+    ///  (and, for an identified session, announce its `offline` or `replaced` presence event).
+    /// Reaping twice is harmless: the second call finds no socket. `note` is an operator's kick text.
+    func reap(_ session: Session, because reason: Reason, farewell: Farewell? = nil, error: Errno? = nil, lateness: UInt64? = nil, note: String? = nil) {
         if let timer = session.timer {
             loop.cancel(timer)
             session.timer = nil
@@ -18,8 +19,9 @@ extension Worker {
         guard let socket = session.socket.take() else { return }
         loop.unregister(socket.id)
         sessions[socket.id.index] = nil
+        var departure: (isReleased: Bool, seq: UInt64)?
         if let id = session.id {
-            shared.registry.release(id, from: Owner(worker: index, slot: socket.id.rawValue, serial: session.serial))
+            departure = shared.registry.release(id, from: Owner(worker: index, slot: socket.id.rawValue, serial: session.serial))
             stats.identified.subtract(1, ordering: .relaxed)
         }
         shared.admission.leave(session.peer.host)
@@ -30,7 +32,10 @@ extension Worker {
         socket.shutdownWrite()
         socket.close()
 
-        logReap(session, reason: reason, error: error, lateness: lateness)
+        logReap(session, reason: reason, error: error, lateness: lateness, departure: departure, note: note)
+        if let departure {
+            announce(departure.isReleased ? .offline : .replaced, session, seq: departure.seq, reason: reason, note: note)
+        }
         if isDraining, stats.connected.load(ordering: .relaxed) == 0 { loop.stop() }
     }
 
@@ -46,7 +51,9 @@ extension Worker {
         _ = line.withUnsafeBytes { bytes in try? socket.send(bytes) }
     }
 
-    private func logReap(_ session: Session, reason: Reason, error: Errno?, lateness: UInt64?) {
+    /// `departure` is what the registry said: a session whose id a newer session already holds is
+    /// logged as `replaced` whatever ended it, so the log and `watch` agree on who is online.
+    private func logReap(_ session: Session, reason: Reason, error: Errno?, lateness: UInt64?, departure: (isReleased: Bool, seq: UInt64)?, note: String?) {
         let duration = (loop.now &- session.connectedAt) / 1_000_000
         var metadata: Logger.Metadata = [
             "reason": "\(reason.rawValue)",
@@ -55,11 +62,13 @@ extension Worker {
         ]
         if let error { metadata["error"] = "\(error.name)" }
         if let lateness { metadata["late_ms"] = "\(lateness / 1_000_000)" }
+        if let departure { metadata["seq"] = "\(departure.seq)" }
+        if let note { metadata["note"] = "\(note)" }
         guard session.isIdentified else {
             logSession(session, event: "closed", message: "connection closed", level: .info, metadata: metadata)
             return
         }
-        if reason == .replaced {
+        if departure?.isReleased == false {
             logSession(session, event: "replaced", message: "client replaced by a newer session", level: .info, metadata: metadata)
         } else {
             logSession(session, event: "offline", message: "client offline", level: .info, metadata: metadata)

@@ -1,5 +1,6 @@
 // One worker: one thread, one event loop, the sessions it accepted. Everything here runs on the
 // worker's own thread; other threads reach it only through its Mailbox.
+import ControlProtocol
 import EventLoop
 import Logging
 import Posix
@@ -22,6 +23,9 @@ final class Worker {
     var isDraining = false
     var logBudget = SessionLogBudget()
     var lastAcceptErrorLog: UInt64 = 0
+    var authFailures = AuthFailureLog()
+    /// Where presence events go (Server.start sets it before the thread starts; see Presence.swift).
+    var onPresence: @Sendable (PresenceEvent) -> Void = { _ in }
 
     /// One read buffer for all sessions: a partial line is copied to its front, then the socket is read after it.
     let input: UnsafeMutableRawBufferPointer
@@ -67,7 +71,11 @@ final class Worker {
         }
         try mailbox.attach(to: loop) { [unowned self] message in self.receive(message) }
         loop.onExpiry = { [unowned self] payload in self.expired(payload) }
-        loop.onTurnEnd = { [unowned self] in self.stats.lastTurn.store(self.loop.now, ordering: .relaxed) }
+        loop.onTurnEnd = { [unowned self] in
+            self.stats.lastTurn.store(self.loop.now, ordering: .relaxed)
+            // loop.now was read when epoll_wait returned: this is the turn's work, not its wait.
+            self.stats.turns.record(nanoseconds: Clock.monotonicNanoseconds() &- self.loop.now)
+        }
         stats.lastTurn.store(loop.now, ordering: .relaxed)
         try loop.run()
     }
@@ -159,6 +167,8 @@ final class Worker {
             loop.stop()
         case TimerPayload.logSummary:
             logSuppressedSummary()
+        case TimerPayload.authSummary:
+            logAuthFailures()
         default:
             let position = TimerPayload.listenerIndex(payload)
             guard !isDraining, position < listeners.count else { return }
@@ -186,6 +196,8 @@ final class Worker {
             beginDrain()
         case .ping:
             break
+        case .control(let query):
+            answer(query)
         }
     }
 
@@ -223,6 +235,7 @@ enum TimerPayload {
     static let internalFlag: UInt64 = 1 << 63
     static let drainDeadline = internalFlag | 1
     static let logSummary = internalFlag | 2
+    static let authSummary = internalFlag | 3
     private static let acceptFlag: UInt64 = 1 << 32
     static func acceptResume(_ position: Int) -> UInt64 { internalFlag | acceptFlag | UInt64(position) }
     static func listenerIndex(_ payload: UInt64) -> Int { Int(UInt32(truncatingIfNeeded: payload)) }

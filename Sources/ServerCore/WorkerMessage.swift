@@ -9,4 +9,6 @@ enum WorkerMessage: Sendable {
     case drain
     /// The watchdog's probe: handling it proves the worker's loop still turns.
     case ping
+    /// A control socket query or kick; the answer goes back through the query's reply closure.
+    case control(ControlQuery)
 }

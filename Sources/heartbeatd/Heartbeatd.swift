@@ -34,6 +34,13 @@ struct Heartbeatd: ParsableCommand {
             printError("heartbeatd: \(error)")
             throw ExitCode(1)
         }
+        let authSecret: [UInt8]?
+        do {
+            authSecret = try SecretFile.load(for: loaded.auth)
+        } catch {
+            printError("heartbeatd: \(error)")
+            throw ExitCode(1)
+        }
         if checkConfig {
             print(loaded.rendered(), terminator: "")
             printError("heartbeatd: configuration ok")
@@ -44,7 +51,7 @@ struct Heartbeatd: ParsableCommand {
             toJournal ? JournalLogHandler(label: label) : StderrLogHandler(label: label)
         }
         let source = ConfigSource(path: config, listenOverrides: listen)
-        let status = Supervisor(config: loaded, source: source).run()
+        let status = Supervisor(config: loaded, source: source, authSecret: authSecret).run()
         if status != 0 { throw ExitCode(status) }
     }
 }

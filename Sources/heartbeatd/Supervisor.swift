@@ -1,5 +1,6 @@
 // The main thread: signals, sd_notify (READY, STATUS, WATCHDOG, RELOADING, STOPPING) and the
 // lifecycle, on an event loop of its own. It steers the workers only through Server.
+import ControlProtocol
 import EventLoop
 import HeartbeatConfig
 import Logging
@@ -10,6 +11,8 @@ import SystemdEdge
 final class Supervisor {
     private var config: Config
     private let source: ConfigSource
+    /// The auth secret in force; re-read with the config on every reload.
+    private var authSecret: [UInt8]?
     private var logger = Logger(label: "heartbeatd")
     private let notifier = Notifier.fromEnvironment()
     private var status = StatusLine()
@@ -19,13 +22,16 @@ final class Supervisor {
     // Watchdog: WATCHDOG=1 only when every worker has turned since the last ping we sent them.
     private var watchdogPeriod: UInt64?
     private var lastWorkerPing: UInt64 = 0
+    private var metrics: MetricsEndpoint?
+    private var control: ControlServer?
 
     private enum Timer: UInt64 { case status = 1, watchdog = 2 }
     private enum Message: Sendable { case workerStopped(Int), workerFailed(Int, SystemError) }
 
-    init(config: Config, source: ConfigSource) {
+    init(config: Config, source: ConfigSource, authSecret: [UInt8]? = nil) {
         self.config = config
         self.source = source
+        self.authSecret = authSecret
         logger.logLevel = Logger.Level(config.log.level)
     }
 
@@ -34,8 +40,8 @@ final class Supervisor {
         do {
             return try serve()
         } catch {
+            // One message, through the log handler: stderr for a person, the journal under systemd.
             logger.critical("\(error)")
-            printError("heartbeatd: \(error)")
             return 1
         }
     }
@@ -45,7 +51,7 @@ final class Supervisor {
         let signals = try SignalFD([.terminate, .interrupt, .hangUp])
         let descriptorLimit = try DescriptorLimit.raiseToHardLimit()
         let activated = try SocketActivation.listeningDescriptors()
-        let server = try Server(config: config, activated: activated, logger: logger)
+        let server = try Server(config: config, authSecret: authSecret, activated: activated, logger: logger)
 
         let loop = try EventLoop(tick: 10_000_000, slots: 256)
         let mailbox = try Mailbox<Message>()
@@ -73,13 +79,31 @@ final class Supervisor {
             switch Timer(rawValue: payload) {
             case .status: publishStatus(server, loop: loop)
             case .watchdog: feedWatchdog(server, loop: loop)
-            case nil: break
+            case nil:
+                metrics?.expired(payload)
+                self.control?.expired(payload)
             }
+        }
+        let control = try ControlServer(
+            loop: loop, server: server, configFile: source.path, offlineGrace: config.events.offlineGrace, logger: logger,
+            reload: { [unowned self] in reload(server) }
+        )
+        self.control = control
+        control.open(config.control)
+        defer { control.close() }
+        if let listen = config.metrics.listen {
+            do {
+                metrics = try MetricsEndpoint(listen: listen, loop: loop, server: server, logger: logger)
+            } catch {
+                throw MetricsEndpoint.StartError(description: "cannot serve metrics on \(listen): \(error)")
+            }
+            logger.notice("metrics: serving http://\(metrics?.address ?? "")/metrics")
         }
 
         try server.start(
             onStopped: { worker in mailbox.post(.workerStopped(worker)) },
-            onFailure: { worker, error in mailbox.post(.workerFailed(worker, error)) }
+            onFailure: { worker, error in mailbox.post(.workerFailed(worker, error)) },
+            onPresence: control.presenceSink
         )
         let capacity = descriptorLimit > 32 ? descriptorLimit - 32 : 0
         logger.notice(
@@ -128,7 +152,9 @@ final class Supervisor {
     }
 
     /// SIGHUP: RELOADING=1, re-read, apply what can change live, READY=1. A bad file keeps the running config.
-    private func reload(_ server: Server) {
+    /// The outcome goes back to a `reload` on the control socket; SIGHUP has nobody to tell but the log.
+    @discardableResult
+    private func reload(_ server: Server) -> Result<ReloadReport, ControlError> {
         notifier?.reloading(monotonicMicroseconds: Clock.monotonicNanoseconds() / 1_000)
         logger.notice("reloading", metadata: ["event": "reloading"])
         defer { notifier?.ready(status: status.lastSent) }
@@ -137,7 +163,14 @@ final class Supervisor {
             next = try source.load()
         } catch {
             logger.error("reload failed, keeping the running configuration: \(error)", metadata: ["event": "reloaded", "outcome": "failed"])
-            return
+            return .failure(.reloadFailed("\(error)"))
+        }
+        let nextSecret: [UInt8]?
+        do {
+            nextSecret = try SecretFile.load(for: next.auth)
+        } catch {
+            logger.error("reload failed, keeping the running configuration: \(error)", metadata: ["event": "reloaded", "outcome": "failed"])
+            return .failure(.reloadFailed("\(error)"))
         }
         let needRestart = next.restartRequiredChanges(comparedTo: config)
         if !needRestart.isEmpty {
@@ -146,10 +179,16 @@ final class Supervisor {
         var applied = next
         applied.listen = config.listen
         applied.workers = config.workers
+        applied.control = config.control
+        applied.metrics = config.metrics
         config = applied
         logger.logLevel = Logger.Level(config.log.level)
-        server.apply(config)
+        authSecret = nextSecret
+        server.apply(config, authSecret: authSecret)
+        control?.apply(offlineGrace: config.events.offlineGrace)
         logger.notice("reloaded", metadata: ["event": "reloaded", "outcome": "applied"])
+        let restart = needRestart.isEmpty ? "" : "; \(needRestart.joined(separator: ", ")) changed and take a restart, the running values stay"
+        return .success(ReloadReport(restartRequired: needRestart, message: "configuration reloaded\(restart)"))
     }
 
     /// SIGTERM/SIGINT: STOPPING=1, then every worker drains; the loop ends when the last one stops.

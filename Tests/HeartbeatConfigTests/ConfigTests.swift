@@ -23,7 +23,7 @@ func defaults(_ change: (inout Config) -> Void) -> Config {
 
 @Test func emptyFileGivesTheDefaults() throws {
     #expect(try Config.parse(toml: "") == Config.defaults)
-    #expect(try Config.parse(toml: "# nothing\n\n[heartbeat]\n[limits]\n[tcp]\n[log]\n") == Config.defaults)
+    #expect(try Config.parse(toml: "# nothing\n\n[heartbeat]\n[limits]\n[tcp]\n[log]\n[control]\n[events]\n[metrics]\n[auth]\n") == Config.defaults)
 }
 
 @Test func defaultsAreTheDocumentedValues() {
@@ -36,6 +36,12 @@ func defaults(_ change: (inout Config) -> Void) -> Config {
     #expect(config.tcp.keepaliveIdle == .seconds(30))
     #expect(config.tcp.userTimeout == .seconds(45))
     #expect(config.log.level == .info)
+    #expect(config.control.socket == "/run/heartbeatd/control.sock")
+    #expect(config.control.group == "")
+    #expect(config.events.offlineGrace == .zero)
+    #expect(config.metrics.listen == nil)
+    #expect(config.auth.mode == .off)
+    #expect(config.auth.secretFile == "")
 }
 
 @Suite struct ShippedFile {
@@ -98,7 +104,9 @@ func setsTopLevelKeys(toml: String, expected: Config) throws {
     ("listn = [\"0.0.0.0:7700\"]", "listn"),
     ("[heartbeet]\ninterval = \"10s\"", "heartbeet"),
     ("heartbeat = 5", "heartbeat"),
-    ("[control]\nsocket = \"/run/x\"", "control"),
+    ("[contrl]\nsocket = \"/run/x\"", "contrl"),
+    ("control = \"/run/x\"", "control"),
+    ("auth = \"hmac\"", "auth"),
 ])
 func refusesBadTopLevelValues(toml: String, key: String) {
     #expect(parseError(toml)?.key == key)
@@ -120,7 +128,7 @@ func refusesBadTopLevelValues(toml: String, key: String) {
         == "unknown key (valid in [heartbeat]: interval, interval_min, interval_max, timeout_factor, hello_timeout, tick, pong)")
     let top = parseError("colour = \"blue\"")
     #expect(top?.description
-        == "colour: unknown key (valid at the top level: listen, workers, drain_timeout, heartbeat, limits, tcp, log)")
+        == "colour: unknown key (valid at the top level: listen, workers, drain_timeout, heartbeat, limits, tcp, log, control, events, metrics, auth)")
 }
 
 @Test(arguments: ["listen = ", "[heartbeat\n", "a = 1\na = 2", "x = \"unterminated", "workers = 1 2"])
@@ -165,6 +173,12 @@ func syntaxErrorsHaveNoKeyAndSayWhere(toml: String) {
         $0.tcp.userTimeout = .zero
         $0.log.level = .critical
         $0.log.sessions = false
+        $0.control.socket = ""
+        $0.control.group = "heartbeat-ops"
+        $0.events.offlineGrace = .seconds(30)
+        $0.metrics.listen = ListenAddress(host: "::1", port: 9464, isIPv6: true)
+        $0.auth.mode = .hmac
+        $0.auth.secretFile = "/etc/heartbeatd/secret \"quoted\""
     }
     let text = config.rendered()
     #expect(try Config.parse(toml: text) == config)
@@ -172,7 +186,7 @@ func syntaxErrorsHaveNoKeyAndSayWhere(toml: String) {
     #expect(text.contains("interval_max = \"2h\"\n"))
 }
 
-@Test func onlyListenAndWorkersNeedARestart() {
+@Test func onlySocketsWorkersAndTheControlGroupNeedARestart() {
     let old = Config.defaults
     let live = defaults {
         $0.drainTimeout = .seconds(1)
@@ -180,6 +194,9 @@ func syntaxErrorsHaveNoKeyAndSayWhere(toml: String) {
         $0.limits.maxClients = 5
         $0.tcp.keepaliveCount = 9
         $0.log.level = .debug
+        $0.events.offlineGrace = .seconds(10)
+        $0.auth.mode = .hmac
+        $0.auth.secretFile = "/etc/heartbeatd/secret"
     }
     #expect(live.restartRequiredChanges(comparedTo: old) == [])
     let moved = defaults { $0.listen = [ListenAddress(host: "::", port: 7700, isIPv6: true)] }
@@ -191,4 +208,10 @@ func syntaxErrorsHaveNoKeyAndSayWhere(toml: String) {
     }
     #expect(both.restartRequiredChanges(comparedTo: old) == ["listen", "workers"])
     #expect(old.restartRequiredChanges(comparedTo: both) == ["listen", "workers"])
+    let operatorSockets = defaults {
+        $0.control.socket = "/run/other.sock"
+        $0.control.group = "wheel"
+        $0.metrics.listen = ListenAddress(host: "127.0.0.1", port: 9464, isIPv6: false)
+    }
+    #expect(operatorSockets.restartRequiredChanges(comparedTo: old) == ["control.socket", "control.group", "metrics.listen"])
 }

@@ -1,0 +1,75 @@
+// A presence event: a client came online, went offline, or had its session replaced by a newer one.
+// Workers make them; the daemon streams them to `watch` as one line each:
+//
+//   {"seq":41,"event":"offline","time":"2025-06-01T08:00:05.120Z","time_ms":1748764805120,
+//    "id":"dev-1","peer":"10.0.0.7:51234","worker":0,"reason":"timeout","duration_ms":5120}
+//
+// `seq` counts every event of this daemon from 1, in the order the id registry saw them; the log line
+// of the same event carries the same `seq`. An `online` has `"reason":null` and `"duration_ms":0`;
+// a `kick --reason` text comes as `"note"`.
+
+public struct PresenceEvent: Sendable, Equatable {
+    public enum Kind: String, Sendable, CaseIterable {
+        /// A HELLO was accepted: the id is present.
+        case online
+        /// A session ended and no newer session holds its id: the id is absent.
+        case offline
+        /// A session ended while a newer session holds its id: the id stays present.
+        case replaced
+    }
+
+    public var seq: UInt64
+    public var kind: Kind
+    /// Wall-clock milliseconds since the epoch when it happened.
+    public var timeMS: UInt64
+    public var id: String
+    public var peer: String
+    public var worker: Int
+    /// The reap reason (`eof`, `timeout`, `replaced`, `kicked`…); nil for `online`.
+    public var reason: String?
+    /// How long the session lasted; 0 for `online`.
+    public var durationMS: UInt64
+    /// The operator's `kick --reason` text.
+    public var note: String?
+
+    public init(seq: UInt64, kind: Kind, timeMS: UInt64, id: String, peer: String, worker: Int, reason: String? = nil, durationMS: UInt64 = 0, note: String? = nil) {
+        self.seq = seq
+        self.kind = kind
+        self.timeMS = timeMS
+        self.id = id
+        self.peer = peer
+        self.worker = worker
+        self.reason = reason
+        self.durationMS = durationMS
+        self.note = note
+    }
+
+    public var json: JSONObject {
+        var object = JSONObject()
+        object["seq"] = .integer(Int64(clamping: seq))
+        object["event"] = .string(kind.rawValue)
+        object["time"] = .string(TimeText.timestamp(milliseconds: timeMS))
+        object["time_ms"] = .integer(Int64(clamping: timeMS))
+        object["id"] = .string(id)
+        object["peer"] = .string(peer)
+        object["worker"] = .integer(Int64(worker))
+        object["reason"] = reason.map { .string($0) } ?? .null
+        object["duration_ms"] = .integer(Int64(clamping: durationMS))
+        if let note { object["note"] = .string(note) }
+        return object
+    }
+
+    public init(json object: JSONObject) throws(ControlError) {
+        seq = try object.requiredCount("seq")
+        let name = try object.required("event")
+        guard let kind = Kind(rawValue: name) else { throw .badAnswer("unknown event \(name.debugDescription)") }
+        self.kind = kind
+        timeMS = try object.requiredCount("time_ms")
+        id = try object.required("id")
+        peer = try object.required("peer")
+        worker = Int(try object.requiredCount("worker"))
+        reason = object.string("reason")
+        durationMS = try object.requiredCount("duration_ms")
+        note = object.string("note")
+    }
+}

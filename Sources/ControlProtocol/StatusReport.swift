@@ -1,0 +1,99 @@
+// The answer to `status`: what the daemon is, how long it has run, and its counters.
+//
+//   {"ok":true,"version":"0.1.0","pid":812,"started_at":"…","started_at_ms":…,"uptime_ms":93000,
+//    "workers":2,"clients":1840,"connected":1843,"sessions_total":5120,"heartbeats_total":912345,
+//    "reaps":{"eof":3,"reset":0,"timeout":9,…},"accept_errors":{"EMFILE":2},
+//    "config_file":"/etc/heartbeatd/heartbeatd.toml","offline_grace_ms":0,"offline_held":0,"watchers":1}
+
+public struct StatusReport: Sendable, Equatable {
+    public var version: String
+    public var pid: Int
+    public var startedAtMS: UInt64
+    public var uptimeMS: UInt64
+    public var workers: Int
+    /// Identified sessions: the clients.
+    public var clients: Int
+    /// Open sessions, identified or not.
+    public var connected: Int
+    public var sessionsTotal: UInt64
+    public var heartbeatsTotal: UInt64
+    /// Every reap reason, in the glossary's order, with its count since start.
+    public var reaps: [(reason: String, count: UInt64)]
+    public var acceptErrors: [(errno: String, count: UInt64)]
+    /// nil when the daemon runs on built-in defaults.
+    public var configFile: String?
+    public var offlineGraceMS: UInt64
+    /// Offline events waiting out `offline_grace` right now.
+    public var offlineHeld: Int
+    public var watchers: Int
+
+    public init(version: String, pid: Int, startedAtMS: UInt64, uptimeMS: UInt64, workers: Int, clients: Int, connected: Int,
+                sessionsTotal: UInt64, heartbeatsTotal: UInt64, reaps: [(reason: String, count: UInt64)],
+                acceptErrors: [(errno: String, count: UInt64)], configFile: String?, offlineGraceMS: UInt64, offlineHeld: Int, watchers: Int) {
+        self.version = version
+        self.pid = pid
+        self.startedAtMS = startedAtMS
+        self.uptimeMS = uptimeMS
+        self.workers = workers
+        self.clients = clients
+        self.connected = connected
+        self.sessionsTotal = sessionsTotal
+        self.heartbeatsTotal = heartbeatsTotal
+        self.reaps = reaps
+        self.acceptErrors = acceptErrors
+        self.configFile = configFile
+        self.offlineGraceMS = offlineGraceMS
+        self.offlineHeld = offlineHeld
+        self.watchers = watchers
+    }
+
+    public static func == (lhs: StatusReport, rhs: StatusReport) -> Bool {
+        lhs.json == rhs.json
+    }
+
+    public var json: JSONObject {
+        var object = JSONObject(["ok": .bool(true)])
+        object["version"] = .string(version)
+        object["pid"] = .integer(Int64(pid))
+        object["started_at"] = .string(TimeText.timestamp(milliseconds: startedAtMS))
+        object["started_at_ms"] = .integer(Int64(clamping: startedAtMS))
+        object["uptime_ms"] = .integer(Int64(clamping: uptimeMS))
+        object["workers"] = .integer(Int64(workers))
+        object["clients"] = .integer(Int64(clients))
+        object["connected"] = .integer(Int64(connected))
+        object["sessions_total"] = .integer(Int64(clamping: sessionsTotal))
+        object["heartbeats_total"] = .integer(Int64(clamping: heartbeatsTotal))
+        var reapCounts = JSONObject()
+        for (reason, count) in reaps { reapCounts[reason] = .integer(Int64(clamping: count)) }
+        object["reaps"] = .object(reapCounts)
+        var errorCounts = JSONObject()
+        for (name, count) in acceptErrors { errorCounts[name] = .integer(Int64(clamping: count)) }
+        object["accept_errors"] = .object(errorCounts)
+        object["config_file"] = configFile.map { .string($0) } ?? .null
+        object["offline_grace_ms"] = .integer(Int64(clamping: offlineGraceMS))
+        object["offline_held"] = .integer(Int64(offlineHeld))
+        object["watchers"] = .integer(Int64(watchers))
+        return object
+    }
+
+    public init(json object: JSONObject) throws(ControlError) {
+        version = try object.required("version")
+        pid = Int(try object.requiredCount("pid"))
+        startedAtMS = try object.requiredCount("started_at_ms")
+        uptimeMS = try object.requiredCount("uptime_ms")
+        workers = Int(try object.requiredCount("workers"))
+        clients = Int(try object.requiredCount("clients"))
+        connected = Int(try object.requiredCount("connected"))
+        sessionsTotal = try object.requiredCount("sessions_total")
+        heartbeatsTotal = try object.requiredCount("heartbeats_total")
+        guard let reapCounts = object.object("reaps"), let errorCounts = object.object("accept_errors") else {
+            throw .badAnswer("the answer has no \"reaps\" or \"accept_errors\" object")
+        }
+        reaps = try reapCounts.members.map { member throws(ControlError) in (member.key, try reapCounts.requiredCount(member.key)) }
+        acceptErrors = try errorCounts.members.map { member throws(ControlError) in (member.key, try errorCounts.requiredCount(member.key)) }
+        configFile = object.string("config_file")
+        offlineGraceMS = try object.requiredCount("offline_grace_ms")
+        offlineHeld = Int(try object.requiredCount("offline_held"))
+        watchers = Int(try object.requiredCount("watchers"))
+    }
+}

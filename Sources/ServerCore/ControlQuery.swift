@@ -1,0 +1,103 @@
+// The control socket's questions only a worker can answer (list clients, describe one, kick one), as
+// messages on its Mailbox; it answers on its own thread through the reply closure, which posts back to
+// the control socket's loop. The heartbeat path is untouched: a query is one pass over the table.
+import ControlProtocol
+import Posix
+import Synchronization
+
+enum ControlQuery: Sendable {
+    /// Every identified session whose id matches `pattern` (all of them when nil).
+    case clients(matching: Glob?, reply: @Sendable ([ClientInfo]) -> Void)
+    /// The session at `slot` with `serial` (what the registry says owns an id), or nil once it is gone.
+    case client(slot: Int32, serial: UInt64, reply: @Sendable (ClientInfo?) -> Void)
+    /// Reaps that session with reason `kicked` (`BYE kicked`); the reply describes it as it was.
+    case kick(slot: Int32, serial: UInt64, note: String?, reply: @Sendable (ClientInfo?) -> Void)
+}
+
+extension Worker {
+    func answer(_ query: ControlQuery) {
+        let now = Clock.monotonicNanoseconds()
+        let wall = Clock.wallMilliseconds()
+        switch query {
+        case .clients(let pattern, let reply):
+            var found: [ClientInfo] = []
+            for case let session? in sessions {
+                guard let id = session.id, pattern?.matches(id) ?? true else { continue }
+                found.append(describe(session, id: id, now: now, wall: wall))
+            }
+            reply(found)
+        case .client(let slot, let serial, let reply):
+            guard let session = session(at: slot, serial: serial), let id = session.id else { return reply(nil) }
+            reply(describe(session, id: id, now: now, wall: wall))
+        case .kick(let slot, let serial, let note, let reply):
+            guard let session = session(at: slot, serial: serial), let id = session.id else { return reply(nil) }
+            let described = describe(session, id: id, now: now, wall: wall)
+            reap(session, because: .kicked, note: note)
+            reply(described)
+        }
+    }
+
+    private func session(at slot: Int32, serial: UInt64) -> Session? {
+        guard slot >= 0, Int(slot) < sessions.count, let session = sessions[Int(slot)], session.serial == serial else { return nil }
+        return session
+    }
+
+    /// `now` (monotonic) and `wall` are read together once per query, so `connected_at` is the wall
+    /// clock's view of the monotonic instant the session was accepted.
+    private func describe(_ session: Session, id: String, now: UInt64, wall: UInt64) -> ClientInfo {
+        let age = (now &- session.connectedAt) / 1_000_000
+        return ClientInfo(
+            id: id, peer: "\(session.peer)", worker: index,
+            intervalMS: session.interval / 1_000_000, timeoutMS: session.timeout / 1_000_000,
+            connectedAtMS: wall > age ? wall - age : 0,
+            lastHeardMSAgo: now > session.lastHeard ? (now - session.lastHeard) / 1_000_000 : 0
+        )
+    }
+}
+
+extension Server {
+    /// Every connected client whose id matches `pattern`, in no particular order. `reply` runs once,
+    /// on the thread of the worker that answered last.
+    public func clients(matching pattern: Glob?, reply: @escaping @Sendable ([ClientInfo]) -> Void) {
+        let gathering = Gathering(parts: shared.mailboxes.count, reply: reply)
+        for mailbox in shared.mailboxes {
+            mailbox.post(.control(.clients(matching: pattern, reply: { gathering.add($0) })))
+        }
+    }
+
+    /// The client connected as `id`, or nil. `reply` runs on its worker's thread, or at once when no
+    /// session holds the id.
+    public func client(_ id: String, reply: @escaping @Sendable (ClientInfo?) -> Void) {
+        guard let owner = shared.registry.owner(of: id) else { return reply(nil) }
+        shared.mailboxes[owner.worker].post(.control(.client(slot: owner.slot, serial: owner.serial, reply: reply)))
+    }
+
+    /// Ends the session of `id` with reason `kicked`; `reply` gets it as it was, or nil when no session
+    /// held the id. `note` goes into the log line and the `offline` event.
+    public func kick(_ id: String, note: String?, reply: @escaping @Sendable (ClientInfo?) -> Void) {
+        guard let owner = shared.registry.owner(of: id) else { return reply(nil) }
+        shared.mailboxes[owner.worker].post(.control(.kick(slot: owner.slot, serial: owner.serial, note: note, reply: reply)))
+    }
+}
+
+/// Collects one part of an answer from each worker and hands over the whole once the last arrives.
+private final class Gathering: Sendable {
+    private let state: Mutex<(remaining: Int, found: [ClientInfo])>
+    private let reply: @Sendable ([ClientInfo]) -> Void
+
+    init(parts: Int, reply: @escaping @Sendable ([ClientInfo]) -> Void) {
+        state = Mutex((parts, []))
+        self.reply = reply
+    }
+
+    func add(_ part: [ClientInfo]) {
+        let whole: [ClientInfo]? = state.withLock { state in
+            state.found += part
+            state.remaining -= 1
+            guard state.remaining == 0 else { return nil }
+            defer { state.found = [] }
+            return state.found
+        }
+        if let whole { reply(whole) }
+    }
+}

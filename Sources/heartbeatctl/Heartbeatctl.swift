@@ -1,0 +1,189 @@
+// heartbeatctl: the operator's command line for a running heartbeatd, over its control socket
+// (docs/control.md). Human output by default, the daemon's JSON lines with --json; any failure is one
+// line on stderr and exit status 1.
+import ArgumentParser
+import ControlProtocol
+import Posix
+
+@main
+struct Heartbeatctl: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "heartbeatctl",
+        abstract: "Ask a running heartbeatd who is connected, watch clients come and go, kick one, reload.",
+        discussion: "Every command but `token` talks to the control socket; heartbeatd admits root, its own user and members of its [control] group.",
+        subcommands: [Status.self, Clients.self, Client.self, Kick.self, Reload.self, Watch.self, Token.self]
+    )
+}
+
+/// The options every command that talks to the daemon takes.
+struct ControlOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The control socket.", valueName: "path"))
+    var socket = "/run/heartbeatd/control.sock"
+
+    @Flag(name: .long, help: "Print the daemon's JSON lines instead of text for people.")
+    var json = false
+}
+
+/// Runs `body`; a failure becomes one line on stderr and exit status 1.
+func reporting(_ body: () throws(HeartbeatctlError) -> Void) throws {
+    do {
+        try body()
+    } catch {
+        Output.error(error.description)
+        throw ExitCode(1)
+    }
+}
+
+/// The request as the daemon would read it, checked here first so a typo is reported without a round trip.
+func checked(_ request: ControlRequest) throws(HeartbeatctlError) -> ControlRequest {
+    switch request {
+    case .client(let id), .kick(let id, _):
+        guard ControlRequest.isValidClientID(id) else {
+            throw .control(.badRequest("\(id.debugDescription) is not a client id (1-64 bytes of A-Z a-z 0-9 . _ : @ -)"))
+        }
+    default:
+        break
+    }
+    do {
+        return try ControlRequest(parsing: request.line.utf8.dropLast())
+    } catch {
+        throw .control(error)
+    }
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Version, uptime, workers, clients, sessions, reaps by reason, config file.")
+
+    @OptionGroup var options: ControlOptions
+
+    func run() throws {
+        try reporting { () throws(HeartbeatctlError) in
+            var client = try ControlClient(path: options.socket)
+            let answer = try client.ask(.status)
+            if options.json { return Output.line(bytes: answer.line) }
+            let report: StatusReport
+            do throws(ControlError) { report = try StatusReport(json: answer.object) } catch { throw .control(error) }
+            for line in Output.table(HumanText.status(report)) { Output.line(line) }
+        }
+    }
+}
+
+struct Clients: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Connected clients, sorted by id: peer, connected since, last heard, interval, worker.",
+        discussion: "With --json, one JSON object per client per line."
+    )
+
+    @OptionGroup var options: ControlOptions
+
+    @Option(name: .long, help: ArgumentHelp("Only ids matching this shell pattern (* ? [a-z]).", valueName: "glob"))
+    var match: String?
+
+    func run() throws {
+        try reporting { () throws(HeartbeatctlError) in
+            let pattern: Glob?
+            do throws(ControlError) { pattern = try match.map { text throws(ControlError) in try Glob(text) } } catch { throw .control(error) }
+            let request = try checked(.clients(match: pattern))
+            var client = try ControlClient(path: options.socket)
+            try client.send(request)
+            var records: [(info: ClientInfo, line: [UInt8])] = []
+            while true {
+                let next = try client.nextObject()
+                if next.object.bool("ok") == true { break }
+                do throws(ControlError) { records.append((try ClientInfo(json: next.object), next.line)) } catch { throw .control(error) }
+            }
+            records.sort { $0.info.id < $1.info.id }
+            if options.json { return records.forEach { Output.line(bytes: $0.line) } }
+            guard !records.isEmpty else {
+                return Output.line(match.map { "no connected client matches \($0)" } ?? "no clients connected")
+            }
+            for line in Output.table(HumanText.clients(records.map(\.info))) { Output.line(line) }
+        }
+    }
+}
+
+struct Client: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "One client in detail; exit status 1 if it is not connected.")
+
+    @OptionGroup var options: ControlOptions
+
+    @Argument(help: "The client id.")
+    var id: String
+
+    func run() throws {
+        try reporting { () throws(HeartbeatctlError) in
+            let request = try checked(.client(id: id))
+            var client = try ControlClient(path: options.socket)
+            let answer = try client.ask(request)
+            if options.json { return Output.line(bytes: answer.line) }
+            let info: ClientInfo
+            do throws(ControlError) { info = try ClientInfo(json: answer.object) } catch { throw .control(error) }
+            for line in Output.table(HumanText.client(info)) { Output.line(line) }
+        }
+    }
+}
+
+struct Kick: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "End a client's session with reason `kicked` (it is told `BYE kicked`).")
+
+    @OptionGroup var options: ControlOptions
+
+    @Argument(help: "The client id.")
+    var id: String
+
+    @Option(name: .long, help: ArgumentHelp("Why, for the log and the offline event.", valueName: "text"))
+    var reason: String?
+
+    func run() throws {
+        try reporting { () throws(HeartbeatctlError) in
+            let request = try checked(.kick(id: id, note: reason))
+            var client = try ControlClient(path: options.socket)
+            let answer = try client.ask(request)
+            if options.json { return Output.line(bytes: answer.line) }
+            let info: ClientInfo
+            do throws(ControlError) { info = try ClientInfo(json: answer.object) } catch { throw .control(error) }
+            Output.line("kicked \(info.id) (peer \(info.peer), worker \(info.worker))")
+        }
+    }
+}
+
+struct Reload: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Re-read the configuration, as SIGHUP does, and print the outcome.")
+
+    @OptionGroup var options: ControlOptions
+
+    func run() throws {
+        try reporting { () throws(HeartbeatctlError) in
+            var client = try ControlClient(path: options.socket)
+            let answer = try client.ask(.reload)
+            if options.json { return Output.line(bytes: answer.line) }
+            let report: ReloadReport
+            do throws(ControlError) { report = try ReloadReport(json: answer.object) } catch { throw .control(error) }
+            Output.line(report.message)
+        }
+    }
+}
+
+struct Watch: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print presence events (online, offline, replaced) as they happen, until interrupted.",
+        discussion: "With --json, one JSON object per event per line."
+    )
+
+    @OptionGroup var options: ControlOptions
+
+    func run() throws {
+        try reporting { () throws(HeartbeatctlError) in
+            var client = try ControlClient(path: options.socket)
+            _ = try client.ask(.watch)
+            while true {
+                let next = try client.nextObject()
+                if options.json {
+                    Output.line(bytes: next.line)
+                    continue
+                }
+                do throws(ControlError) { Output.line(HumanText.event(try PresenceEvent(json: next.object))) } catch { throw .control(error) }
+            }
+        }
+    }
+}

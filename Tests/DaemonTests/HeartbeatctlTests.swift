@@ -1,0 +1,232 @@
+// heartbeatctl against a running daemon: every command, in text for people (sorted, aligned columns)
+// and in JSON; exit status 1 with one message on every failure; `token` without a daemon.
+import Foundation
+import Glibc
+import Testing
+
+/// The column where each header word starts, and whether every row's cells start there too.
+private func isAligned(_ lines: [String], header: [String]) -> Bool {
+    guard let head = lines.first else { return false }
+    let starts = header.compactMap { head.range(of: $0).map { head.distance(from: head.startIndex, to: $0.lowerBound) } }
+    guard starts.count == header.count else { return false }
+    return lines.dropFirst().allSatisfy { line in
+        let characters = Array(line)
+        return starts.dropFirst().allSatisfy { start in
+            start < characters.count && characters[start] != " " && characters[start - 1] == " " && characters[start - 2] == " "
+        }
+    }
+}
+
+@Suite struct HeartbeatctlTests {
+    @Test func status() async throws {
+        let place = ControlPlace()
+        let daemon = try await Daemon(config: place.config("[events]\noffline_grace = \"2s\"\n"))
+        let client = try await identifiedClient("dev-1", port: daemon.port)
+        let text = try await heartbeatctl("status", "--socket", place.socket)
+        #expect(text.status == 0)
+        #expect(text.error.isEmpty)
+        #expect(text.lines.first == "heartbeatd     0.1.0, pid \(daemon.process.processIdentifier)")
+        #expect(text.lines.contains("clients        1"))
+        #expect(text.lines.contains("workers        1"))
+        #expect(text.lines.contains("offline grace  2s"))
+        #expect(text.lines.contains("config         \(daemon.configPath ?? "")"))
+        let json = try await heartbeatctl("status", "--json", "--socket", place.socket)
+        #expect(json.status == 0)
+        #expect(json.lines.count == 1)
+        let object = try jsonObject(json.output)
+        #expect(object["clients"] as? Int == 1)
+        #expect(object["offline_grace_ms"] as? Int == 2_000)
+        client.closeSocket()
+        #expect(await pollUntil { (try? await daemon.status(at: place.socket)["offline_held"] as? Int) == 1 })
+        let held = try await heartbeatctl("status", "--socket", place.socket)
+        #expect(held.lines.contains("offline grace  2s (1 offline held back)"))
+    }
+
+    @Test func clientsAreSortedAndAligned() async throws {
+        let place = ControlPlace()
+        let daemon = try await Daemon(config: place.config())
+        let b = try await identifiedClient("b-2", port: daemon.port)
+        let a1 = try await identifiedClient("a-1", port: daemon.port, interval: 2_000)
+        let a3 = try await identifiedClient("a-3", port: daemon.port)
+
+        let text = try await heartbeatctl("clients", "--socket", place.socket)
+        #expect(text.status == 0)
+        #expect(text.lines.count == 4)
+        #expect(text.lines.first?.hasPrefix("ID   PEER") == true)
+        #expect(text.lines.dropFirst().map { String($0.prefix(3)) } == ["a-1", "a-3", "b-2"])
+        #expect(isAligned(text.lines, header: ["ID", "PEER", "CONNECTED SINCE", "LAST HEARD", "INTERVAL", "WORKER"]))
+        #expect(text.lines[1].contains("127.0.0.1:\(a1.localPort)"))
+        #expect(text.lines[1].contains(" 2s "))
+        #expect(text.lines[2].contains(" 10s "))
+
+        let json = try await heartbeatctl("clients", "--json", "--socket", place.socket)
+        let objects = try json.lines.map(jsonObject)
+        #expect(objects.map { $0["id"] as? String } == ["a-1", "a-3", "b-2"])
+        #expect(objects.map { $0["peer"] as? String } == [a1, a3, b].map { "127.0.0.1:\($0.localPort)" })
+        #expect(objects.map { $0["interval_ms"] as? Int } == [2_000, 10_000, 10_000])
+        #expect(objects.allSatisfy { ($0["connected_at"] as? String)?.hasSuffix("Z") == true && $0["worker"] as? Int == 0 })
+
+        let matched = try await heartbeatctl("clients", "--json", "--match", "a-*", "--socket", place.socket)
+        #expect(try matched.lines.map(jsonObject).map { $0["id"] as? String } == ["a-1", "a-3"])
+        let none = try await heartbeatctl("clients", "--match", "zz*", "--socket", place.socket)
+        #expect(none.status == 0)
+        #expect(none.output == "no connected client matches zz*\n")
+        let noneJSON = try await heartbeatctl("clients", "--json", "--match", "zz*", "--socket", place.socket)
+        #expect(noneJSON.status == 0)
+        #expect(noneJSON.output.isEmpty)
+        let badPattern = try await heartbeatctl("clients", "--match", "[a", "--socket", place.socket)
+        #expect(badPattern.status == 1)
+        #expect(badPattern.error == "heartbeatctl: pattern \"[a\" has a [ without its ]\n")
+    }
+
+    @Test func oneClientInDetail() async throws {
+        let place = ControlPlace()
+        let daemon = try await Daemon(config: place.config())
+        let client = try await identifiedClient("dev-1", port: daemon.port, interval: 3_000)
+        let text = try await heartbeatctl("client", "dev-1", "--socket", place.socket)
+        #expect(text.status == 0)
+        #expect(text.lines.first == "id               dev-1")
+        #expect(text.lines.contains("peer             127.0.0.1:\(client.localPort)"))
+        #expect(text.lines.contains("interval         3s"))
+        #expect(text.lines.contains("timeout          9s"))
+        let json = try jsonObject(try await heartbeatctl("client", "dev-1", "--json", "--socket", place.socket).output)
+        #expect(json["ok"] as? Bool == true)
+        #expect(json["id"] as? String == "dev-1")
+        #expect(json["timeout_ms"] as? Int == 9_000)
+
+        let missing = try await heartbeatctl("client", "dev-2", "--socket", place.socket)
+        #expect(missing.status == 1)
+        #expect(missing.output.isEmpty)
+        #expect(missing.error == "heartbeatctl: no client dev-2 is connected\n")
+    }
+
+    @Test func kickEndsTheSessionWithByeKicked() async throws {
+        let place = ControlPlace()
+        let daemon = try await Daemon(config: place.config())
+        let client = try await identifiedClient("dev-1", port: daemon.port)
+        let kicked = try await heartbeatctl("kick", "dev-1", "--reason", "firmware rollout", "--socket", place.socket)
+        #expect(kicked.status == 0)
+        #expect(kicked.output == "kicked dev-1 (peer 127.0.0.1:\(client.localPort), worker 0)\n")
+        #expect(await client.readLine() == "BYE kicked")
+        #expect(await client.isClosedByServer())
+        let line = try #require(await daemon.sessionLine("offline", of: client))
+        #expect(field("reason", in: line) == "kicked")
+        #expect(line.contains("note=\"firmware rollout\""))
+
+        let again = try await heartbeatctl("kick", "dev-1", "--socket", place.socket)
+        #expect(again.status == 1)
+        #expect(again.error == "heartbeatctl: no client dev-1 is connected\n")
+
+        let other = try await identifiedClient("dev-2", port: daemon.port)
+        let json = try await heartbeatctl("kick", "dev-2", "--json", "--socket", place.socket)
+        #expect(try jsonObject(json.output)["peer"] as? String == "127.0.0.1:\(other.localPort)")
+        #expect(await other.readLine() == "BYE kicked")
+    }
+
+    @Test func reloadWaitsForTheOutcome() async throws {
+        let place = ControlPlace()
+        let daemon = try await Daemon(config: place.config())
+        try daemon.rewriteConfig(place.config("[events]\noffline_grace = \"3s\"\n"))
+        let applied = try await heartbeatctl("reload", "--socket", place.socket)
+        #expect(applied.status == 0)
+        #expect(applied.output == "configuration reloaded\n")
+        #expect(try await daemon.status(at: place.socket)["offline_grace_ms"] as? Int == 3_000)
+
+        try daemon.rewriteConfig(place.config("workers = 2\n"))
+        let restart = try await heartbeatctl("reload", "--json", "--socket", place.socket)
+        #expect(restart.status == 0)
+        let report = try jsonObject(restart.output)
+        #expect(report["outcome"] as? String == "applied")
+        #expect(report["restart_required"] as? [String] == ["workers"])
+        #expect((report["message"] as? String)?.contains("workers changed and take a restart") == true)
+
+        try daemon.rewriteConfig(place.config("[limits]\nmax_line = 1\n"))
+        let failed = try await heartbeatctl("reload", "--socket", place.socket)
+        #expect(failed.status == 1)
+        #expect(failed.output.isEmpty)
+        #expect(failed.error.hasPrefix("heartbeatctl: reload failed, the running configuration stays: "))
+        #expect(failed.error.contains("limits.max_line"))
+        #expect(try await daemon.status(at: place.socket)["offline_grace_ms"] as? Int == 0)
+    }
+
+    @Test func watchPrintsEventsUntilTheDaemonStops() async throws {
+        let place = ControlPlace()
+        let daemon = try await Daemon(config: place.config())
+        let text = try CtlProcess(["watch", "--socket", place.socket])
+        let json = try CtlProcess(["watch", "--json", "--socket", place.socket])
+        #expect(await pollUntil { (try? await daemon.status(at: place.socket)["watchers"] as? Int) == 2 })
+        let client = try await identifiedClient("dev-1", port: daemon.port)
+        let peer = "127.0.0.1:\(client.localPort)"
+        client.closeSocket()
+
+        #expect(await eventually { text.lines.count == 2 && json.lines.count == 2 })
+        let online = try #require(text.lines.first)
+        #expect(online.hasSuffix("  #1  online    dev-1  \(peer)"))
+        #expect(online.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z  #1"#, options: .regularExpression) != nil)
+        let offline = try #require(text.lines.last)
+        #expect(offline.contains("  #2  offline   dev-1  \(peer)  eof after "))
+        let events = try json.lines.map(jsonObject)
+        #expect(events.map { $0["event"] as? String } == ["online", "offline"])
+        #expect(events.map { $0["seq"] as? Int } == [1, 2])
+
+        daemon.signal(SIGTERM)
+        for watch in [text, json] {
+            let run = try await watch.finish()
+            #expect(run.status == 1)
+            #expect(run.error == "heartbeatctl: heartbeatd is stopping\n")
+        }
+    }
+
+    @Test func tokenIsTheHMACTheDaemonChecks() async throws {
+        // The test vector from docs/notes: HMAC-SHA256("0123456789abcdef", "sensor-1").
+        let vector = try secretFile("0123456789abcdef\n")
+        let token = try await heartbeatctl("token", "sensor-1", "--secret-file", vector)
+        #expect(token.status == 0)
+        #expect(token.output == "ae25f6fd057d1d58529794c9fa8e234e4a8d90acc427924a7e402b4a4fd81e66\n")
+
+        // Without --secret-file: systemd's credential directory.
+        let credentials = URL(fileURLWithPath: try secretFile(named: "heartbeatd-secret")).deletingLastPathComponent().path
+        let fromCredential = try await heartbeatctl("token", "dev-1", environment: ["CREDENTIALS_DIRECTORY": credentials])
+        #expect(fromCredential.output == testTokens["dev-1"].map { $0 + "\n" })
+
+        // The daemon accepts what heartbeatctl prints.
+        let daemon = try await Daemon(config: authConfig(secretFile: try secretFile()))
+        let client = try Client(port: daemon.port)
+        client.send("HELLO dev-1 token=\(fromCredential.output.dropLast())\n")
+        #expect(await client.readLine()?.hasPrefix("OK dev-1 ") == true)
+
+        let short = try await heartbeatctl("token", "dev-1", "--secret-file", try secretFile("too short\n"))
+        #expect(short.status == 1)
+        #expect(short.error.hasSuffix(": must hold at least 16 bytes\n"))
+        let missing = try await heartbeatctl("token", "dev-1", "--secret-file", "/nonexistent/secret")
+        #expect(missing.status == 1)
+        #expect(missing.error == "heartbeatctl: secret file /nonexistent/secret: cannot read: No such file or directory\n")
+        let badID = try await heartbeatctl("token", "dev 1", "--secret-file", vector)
+        #expect(badID.status == 1)
+        #expect(badID.error == "heartbeatctl: \"dev 1\" is not a client id (1-64 bytes of A-Z a-z 0-9 . _ : @ -)\n")
+    }
+
+    @Test func failuresAreOneLineAndStatusOne() async throws {
+        let gone = try await heartbeatctl("status", "--socket", "/nonexistent/control.sock")
+        #expect(gone.status == 1)
+        #expect(gone.output.isEmpty)
+        #expect(gone.error == "heartbeatctl: cannot connect to /nonexistent/control.sock: No such file or directory; is heartbeatd running, with [control] socket = \"/nonexistent/control.sock\"?\n")
+        let badID = try await heartbeatctl("client", "a/b", "--socket", "/nonexistent/control.sock")
+        #expect(badID.status == 1)
+        #expect(badID.error == "heartbeatctl: \"a/b\" is not a client id (1-64 bytes of A-Z a-z 0-9 . _ : @ -)\n")
+        let newline = try await heartbeatctl("kick", "dev-1", "--reason", "two\nlines", "--socket", "/nonexistent/control.sock")
+        #expect(newline.status == 1)
+        #expect(newline.error == "heartbeatctl: control byte 0x0a in the request\n")
+    }
+
+    @Test(.enabled(if: isRoot, "needs root to run as another user"))
+    func anotherUserCannotConnect() async throws {
+        let place = ControlPlace()
+        let daemon = try await Daemon(config: place.config())
+        let binary = try await heartbeatctlForAnyone()
+        let refused = try await heartbeatctl("status", "--socket", place.socket, launcher: asNobody(), binary: binary)
+        #expect(refused.status == 1)
+        #expect(refused.error == "heartbeatctl: cannot connect to \(place.socket): Permission denied; run as root, as heartbeatd's user or as a member of its [control] group\n")
+        #expect(daemon.isRunning)
+    }
+}
