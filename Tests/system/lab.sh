@@ -9,6 +9,7 @@
 #   --volatile=overlay  writes go to a tmpfs over the cached rootfs, so every run starts from the same tree.
 #   --private-network   the container has only its own loopback: nothing reaches or leaves the host.
 #   nsenter -t LEADER -a   stands in for machinectl (which needs the host's systemd).
+# shellcheck shell=bash
 
 LAB_LEADER=""
 LAB_NSPAWN_PID=""
