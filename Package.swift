@@ -99,14 +99,16 @@ let package = Package(
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop", "Posix"]),
         .testTarget(name: "HeartbeatConfigTests", dependencies: ["HeartbeatConfig"]),
         .testTarget(name: "SystemdEdgeTests", dependencies: ["SystemdEdge", "systemd-edge-probe", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "DaemonTests", dependencies: ["heartbeatd", "heartbeatctl", "Posix", "CLinux"]),
+        .testTarget(name: "DaemonTests", dependencies: ["heartbeatd", "heartbeatctl", "Posix", "CLinux", "TestSupport"]),
         // Test support: the process SystemdEdgeTests run inside a journald sandbox and under systemd-socket-activate.
         .executableTarget(
             name: "systemd-edge-probe",
             dependencies: ["SystemdEdge", "Posix", .product(name: "Logging", package: "swift-log")],
             path: "Tests/Support/systemd-edge-probe"
         ),
+        // Test support shared by the test targets (child processes without Foundation's Process).
+        .target(name: "TestSupport", dependencies: ["CLinux"], path: "Tests/TestSupport"),
         .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"]),
-        .testTarget(name: "HeartbeatClientTests", dependencies: ["HeartbeatClient", "heartbeatd", "heartbeat-bench"]),
+        .testTarget(name: "HeartbeatClientTests", dependencies: ["HeartbeatClient", "heartbeatd", "heartbeat-bench", "TestSupport"]),
     ]
 )

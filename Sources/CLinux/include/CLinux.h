@@ -15,10 +15,13 @@
 #include <signal.h>
 #include <errno.h>
 #include <pthread.h>
+#include <spawn.h>
 
 // accept4 needs _GNU_SOURCE in glibc's header; declare it here so no feature macro leaks into Swift.
 extern int accept4(int sockfd, struct sockaddr *addr, socklen_t *addrlen, int flags);
 extern int pthread_setname_np(pthread_t thread, const char *name);
+// Test support spawns children with every descriptor above stderr closed (glibc 2.34+).
+extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int from);
 
 // Macro constants Swift cannot import as values.
 static const int clinux_SOCK_NONBLOCK = SOCK_NONBLOCK;

@@ -1,0 +1,102 @@
+// Reaping against the real daemon (DESIGN §4): silent clients at their deadline and no later than one
+// tick after it, FIN and RST leaving nothing in CLOSE_WAIT, ghosts that vanish without a packet.
+import Foundation
+import Testing
+
+@Suite struct ReapTests {
+    @Test func silentClientIsReapedWithinOneTickOfItsDeadline() async throws {
+        let daemon = try await Daemon(config: """
+            [heartbeat]
+            interval_min = "1s"
+            tick = "100ms"
+            """)
+        let silent = try await identifiedClient("silent-1", port: daemon.port, interval: 1000)
+        // timeout = 1000 ms × timeout_factor 3.
+        #expect(await silent.readLine(within: 8) == "BYE timeout")
+        #expect(await silent.isClosedByServer())
+        let line = try #require(await daemon.sessionLine("offline", of: silent))
+        #expect(field("reason", in: line) == "timeout")
+        #expect(field("client.id", in: line) == "silent-1")
+        // The daemon measures lateness against its own clock: never early, at most one tick late.
+        let late = try #require(field("late_ms", in: line).flatMap { Int($0) }, "no late_ms in \(line)")
+        #expect(late <= 100, "\(line)")
+        let duration = try #require(field("session.duration_ms", in: line).flatMap { Int($0) })
+        #expect(duration >= 3000, "\(line)")
+    }
+
+    @Test func clientThatKeepsBeatingIsNotReaped() async throws {
+        let daemon = try await Daemon(config: "[heartbeat]\ninterval_min = \"1s\"\ntimeout_factor = 2\n")
+        let beating = try await identifiedClient("beating", port: daemon.port, interval: 1000)
+        // Three timeouts' worth (2 s each) of heartbeats: the wheel fires and re-arms lazily each time.
+        let until = Date().addingTimeInterval(6)
+        var beats = 0
+        while Date() < until {
+            beating.send("PING \(beats)\n")
+            #expect(await beating.readLine() == "PONG \(beats)")
+            beats += 1
+            try await Task.sleep(nanoseconds: 300_000_000)
+        }
+        #expect(daemon.lines(containing: "client.id=beating", "event=offline").isEmpty)
+        // Once it stops, the re-armed timer still reaps it.
+        #expect(await beating.readLine(within: 6) == "BYE timeout")
+        let line = try #require(await daemon.sessionLine("offline", of: beating))
+        #expect(field("reason", in: line) == "timeout")
+    }
+
+    @Test func finAndResetLeaveNothingInCloseWait() async throws {
+        raiseDescriptorLimit()
+        let daemon = try await Daemon()
+        var closing: [Client] = []
+        var resetting: [Client] = []
+        for number in 0..<300 {
+            closing.append(try await identifiedClient("fin-\(number)", port: daemon.port))
+            resetting.append(try await identifiedClient("rst-\(number)", port: daemon.port))
+        }
+        #expect(socketStates(port: daemon.port)["ESTAB", default: 0] == 600)
+        for client in closing { client.closeSocket() }
+        for client in resetting { client.reset() }
+        var states: [String: Int] = [:]
+        let settled = await eventually(within: 15) {
+            states = socketStates(port: daemon.port)
+            return states["CLOSE-WAIT", default: 0] == 0 && states["ESTAB", default: 0] == 0 && states["LISTEN"] == 1
+        }
+        #expect(settled, "socket states on the daemon's port: \(states)")
+        // Every session was reaped with its reason (lines the storm limit held back are counted too).
+        let counted = await eventually(within: 5) {
+            daemon.sessionCount("offline", reason: "eof") >= 300 && daemon.sessionCount("offline", reason: "reset") >= 300
+        }
+        #expect(counted)
+        #expect(daemon.sessionCount("offline", reason: "eof") == 300)
+        #expect(daemon.sessionCount("offline", reason: "reset") == 300)
+    }
+
+    @Test func ghostsThatVanishAreReapedAtTheirDeadline() async throws {
+        let daemon = try await Daemon(config: "[heartbeat]\ninterval_min = \"1s\"\n")
+        var ghosts: [Client] = []
+        for number in 0..<20 {
+            ghosts.append(try await identifiedClient("ghost-\(number)", port: daemon.port, interval: 1000))
+        }
+        for ghost in ghosts {
+            guard ghost.vanish() else {
+                Issue.record("setsockopt(TCP_REPAIR) failed (errno \(errno)); ghost clients need CAP_NET_ADMIN")
+                return
+            }
+        }
+        // Nothing went on the wire: the daemon still holds 20 established connections.
+        #expect(socketStates(port: daemon.port)["ESTAB", default: 0] == 20)
+        #expect(daemon.sessionCount("offline") == 0)
+        let reaped = await eventually(within: 10) { daemon.sessionCount("offline", reason: "timeout") == 20 }
+        #expect(reaped)
+        for ghost in ghosts {
+            let line = try #require(await daemon.sessionLine("offline", of: ghost))
+            let duration = try #require(field("session.duration_ms", in: line).flatMap { Int($0) })
+            #expect(duration >= 3000, "reaped before its deadline: \(line)")
+        }
+        var states: [String: Int] = [:]
+        let settled = await eventually(within: 10) {
+            states = socketStates(port: daemon.port)
+            return states["ESTAB", default: 0] == 0
+        }
+        #expect(settled, "socket states on the daemon's port: \(states)")
+    }
+}
