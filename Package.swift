@@ -12,6 +12,11 @@ let package = Package(
         .executable(name: "heartbeat-agent", targets: ["heartbeat-agent"]),
         .executable(name: "heartbeat-bench", targets: ["heartbeat-bench"]),
         .library(name: "HeartbeatClient", targets: ["HeartbeatClient"]),
+        // For the microbenchmarks package in Benchmarks/, which measures these modules from outside.
+        .library(name: "TimerWheel", targets: ["TimerWheel"]),
+        .library(name: "WireProtocol", targets: ["WireProtocol"]),
+        .library(name: "ServerCore", targets: ["ServerCore"]),
+        .library(name: "HeartbeatConfig", targets: ["HeartbeatConfig"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -109,6 +114,6 @@ let package = Package(
         // Test support shared by the test targets (child processes without Foundation's Process).
         .target(name: "TestSupport", dependencies: ["CLinux"], path: "Tests/TestSupport"),
         .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"]),
-        .testTarget(name: "HeartbeatClientTests", dependencies: ["HeartbeatClient", "heartbeatd", "heartbeat-bench", "TestSupport"]),
+        .testTarget(name: "HeartbeatClientTests", dependencies: ["HeartbeatClient", "heartbeatd", "heartbeat-bench", "heartbeat-agent", "TestSupport"]),
     ]
 )

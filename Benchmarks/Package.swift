@@ -1,0 +1,33 @@
+// swift-tools-version:6.1
+// Microbenchmarks for heartbeatd (ordo-one/benchmark): the timer wheel against a binary heap,
+// line framing and parsing, and one heartbeat through the server core, with malloc counts.
+// A separate package so the project's own build and CI never compile it. Run from this folder:
+//
+//     swift package --disable-sandbox benchmark
+//
+// It depends on the root package by path; the modules it measures must be library products there.
+import PackageDescription
+
+let package = Package(
+    name: "heartbeatd-benchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        // Named, because a path dependency's identity is its folder's name, which differs per checkout.
+        .package(name: "heartbeatd", path: ".."),
+        .package(url: "https://github.com/ordo-one/benchmark", exact: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        .executableTarget(
+            name: "HeartbeatBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "TimerWheel", package: "heartbeatd"),
+                .product(name: "WireProtocol", package: "heartbeatd"),
+                .product(name: "ServerCore", package: "heartbeatd"),
+                .product(name: "HeartbeatConfig", package: "heartbeatd"),
+            ],
+            path: "Benchmarks/HeartbeatBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+    ]
+)

@@ -1,0 +1,166 @@
+// heartbeat-agent: the ready-made client a device runs. It keeps one heartbeat session with
+// heartbeatd alive, logs every state change, and on SIGTERM or SIGINT says BYE and exits 0.
+import ArgumentParser
+import Dispatch
+import Foundation
+import HeartbeatClient
+import Logging
+
+@main
+struct HeartbeatAgent: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "heartbeat-agent",
+        abstract: "Keep this device's heartbeat session with heartbeatd alive.",
+        discussion: """
+            Reconnects with jittered exponential backoff whenever the connection breaks. Exit status: \
+            0 after SIGTERM/SIGINT (BYE sent), 64 for a usage error, 3 when another client took over \
+            the id (BYE replaced, with --on-replaced stop), 77 when the server refused the token \
+            (ERR auth-failed), 78 when it refused the HELLO (ERR bad-hello) or the configuration is invalid.
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("The server, as host:port (IPv6 as [addr]:port).", valueName: "host:port"))
+    var server: String
+
+    @Option(name: .long, help: ArgumentHelp("This client's id: 1–64 of A–Z a–z 0–9 . _ : @ -", valueName: "id"))
+    var id: String
+
+    @Option(name: .long, help: ArgumentHelp("Heartbeat interval to propose (the server may clamp it).", valueName: "duration"))
+    var interval = AgentDuration(.seconds(10))
+
+    @Option(name: .long, help: ArgumentHelp("File holding the auth token (hex), e.g. from `heartbeatctl token <id>`.", valueName: "file"))
+    var tokenFile: String?
+
+    @Option(name: .long, help: ArgumentHelp("On BYE replaced: stop, or wait this long and take the id back (e.g. 10m).", valueName: "stop|duration"))
+    var onReplaced = "stop"
+
+    @Option(name: .long, help: ArgumentHelp("Backoff ceiling after repeated failures.", valueName: "duration"))
+    var maxBackoff = AgentDuration(.seconds(60))
+
+    @Option(name: .long, help: ArgumentHelp("Least severe level logged: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
+    var logLevel = "info"
+
+    func run() async throws {
+        guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown --log-level '\(logLevel)'") }
+        guard let endpoint = Endpoint(parsing: server) else {
+            throw ValidationError("--server must be host:port, e.g. monitor.example.net:7700 or [2001:db8::7]:7700")
+        }
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        var configuredLogger = Logger(label: "heartbeat-agent")
+        configuredLogger.logLevel = level
+        configuredLogger[metadataKey: "client.id"] = "\(id)"
+        let logger = configuredLogger
+
+        var configuration = Configuration(server: endpoint, id: id, interval: interval.duration)
+        configuration.token = try tokenFile.map(Self.readToken)
+        configuration.backoff = Backoff(base: .seconds(1), cap: max(.seconds(1), maxBackoff.duration))
+        configuration.onReplaced = try Self.replacedPolicy(onReplaced)
+
+        let client: HeartbeatClient
+        do {
+            client = try HeartbeatClient(configuration, logger: logger)
+        } catch {
+            logger.critical("\(error)")
+            throw ExitCode(78)
+        }
+
+        // Subscribe before starting, so the log has every state from the first.
+        let states = client.states()
+        let watcher = Task {
+            for await state in states { Self.log(state, to: logger) }
+        }
+        let heartbeat = Task { try await client.run() }
+        let stopping = Self.onTermination { signal in
+            logger.notice("received \(signal), leaving")
+            heartbeat.cancel()
+        }
+        defer { stopping.forEach { $0.cancel() } }
+
+        let outcome = await heartbeat.result
+        await watcher.value
+        switch outcome {
+        case .success:
+            return
+        case .failure(HeartbeatClientError.replaced):
+            throw ExitCode(3)
+        case .failure(HeartbeatClientError.authFailed):
+            throw ExitCode(77)
+        case .failure:
+            throw ExitCode(78)
+        }
+    }
+
+    /// One log line per state change; the level says how much a person should care.
+    static func log(_ state: State, to logger: Logger) {
+        switch state {
+        case .connecting(let attempt):
+            logger.log(level: attempt == 0 ? .info : .debug, "\(state)", metadata: ["attempt": "\(attempt)"])
+        case .connected(let grant):
+            logger.notice("\(state)", metadata: ["peer": "\(grant.address)", "interval_ms": "\(Int(grant.interval / .milliseconds(1)))"])
+        case .disconnected:
+            logger.warning("\(state)")
+        case .waiting(_, let attempt):
+            logger.info("\(state)", metadata: ["attempt": "\(attempt)"])
+        case .stopped(.cancelled):
+            logger.notice("\(state)")
+        case .stopped:
+            logger.critical("\(state)")
+        }
+    }
+
+    /// SIGTERM and SIGINT as Dispatch events rather than handlers, so cancelling a task is safe there.
+    static func onTermination(_ action: @escaping @Sendable (String) -> Void) -> [any DispatchSourceSignal] {
+        [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")].map { number, name in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { action(name) }
+            source.resume()
+            return source
+        }
+    }
+
+    static func readToken(_ path: String) throws -> String {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ValidationError("cannot read --token-file \(path): \((error as NSError).localizedDescription)")
+        }
+        let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !token.isEmpty else { throw ValidationError("--token-file \(path) is empty") }
+        return token
+    }
+
+    static func replacedPolicy(_ text: String) throws -> ReplacedPolicy {
+        if text == "stop" { return .stop }
+        guard let duration = AgentDuration(argument: text) else {
+            throw ValidationError("--on-replaced takes stop or a duration such as 10m")
+        }
+        return .backOff(duration.duration)
+    }
+}
+
+/// A duration as heartbeatd's config writes it: `500ms`, `10s`, `5m`, `1h`.
+struct AgentDuration: ExpressibleByArgument {
+    var duration: Duration
+
+    init(_ duration: Duration) { self.duration = duration }
+
+    init?(argument: String) {
+        let digits = argument.prefix { $0.isASCII && $0.isNumber }
+        let units: [String: Int64] = ["ms": 1, "s": 1_000, "m": 60_000, "h": 3_600_000]
+        guard !digits.isEmpty, let amount = Int64(digits), let unit = units[String(argument.dropFirst(digits.count))] else { return nil }
+        let (milliseconds, overflow) = amount.multipliedReportingOverflow(by: unit)
+        guard !overflow else { return nil }
+        duration = .milliseconds(milliseconds)
+    }
+
+    /// Written back as the flag takes it: "10s", "5m", "1500ms".
+    var defaultValueDescription: String {
+        let milliseconds = duration.components.seconds * 1_000 + duration.components.attoseconds / 1_000_000_000_000_000
+        for (unit, size) in [("h", Int64(3_600_000)), ("m", 60_000), ("s", 1_000)] where milliseconds % size == 0 && milliseconds > 0 {
+            return "\(milliseconds / size)\(unit)"
+        }
+        return "\(milliseconds)ms"
+    }
+}

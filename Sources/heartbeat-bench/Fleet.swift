@@ -1,0 +1,356 @@
+// Many protocol clients on one epoll loop, kept as parallel arrays indexed by client number:
+// connect from a spread of source addresses, HELLO, read and split the server's lines, send PINGs
+// tagged with their send time, close in one of three ways. The modes decide when to do what.
+import EventLoop
+import Histogram
+import Posix
+
+final class Fleet {
+    enum Phase: UInt8 {
+        case idle, connecting, greeting, identified, closed
+    }
+
+    /// How a client's connection ended, as the fleet saw it.
+    enum Ending {
+        case connectFailed(Errno)
+        /// The server sent `ERR <code>` (not `unknown-command`) and closed.
+        case refused(String)
+        /// EOF; `bye` is the reason of a `BYE` line that came first, if any.
+        case closedByServer(bye: String?)
+        case socketError(Errno)
+        /// A PING could not be sent whole: the server stopped reading.
+        case sendBlocked
+    }
+
+    /// How the bench ends a connection itself.
+    enum Close {
+        /// FIN, after which the kernel keeps the socket in TIME_WAIT or FIN_WAIT as usual.
+        case finish
+        /// RST (SO_LINGER 0).
+        case abort
+        /// Nothing at all (TCP_REPAIR): the server keeps the connection until its timeout reaps it.
+        case vanish
+    }
+
+    let loop: EventLoop
+    let server: SocketAddress
+    /// Source addresses, used round-robin; empty: let the kernel choose.
+    let sources: [SocketAddress]
+    let idPrefix: String
+    /// The interval proposed in every HELLO, in milliseconds.
+    var intervalMS: UInt64
+
+    private(set) var phase: [Phase]
+    /// The timeout granted in each client's OK, in nanoseconds.
+    private(set) var grantedTimeout: [UInt64]
+    private let sockets: SocketTable
+    private var clientOfDescriptor: [Int32] = []
+    private var helloNumber: [Int]
+    private var byeReason: [Int: String] = [:]
+    private var partialLines: [Int: [UInt8]] = [:]
+    private let input: UnsafeMutableRawBufferPointer
+    private var output: [UInt8] = []
+    private var handler: EventLoop.HandlerID!
+
+    // Totals every mode reports.
+    private(set) var pingsSent: UInt64 = 0
+    private(set) var pongs: UInt64 = 0
+    private(set) var failures = 0
+    private(set) var rtt = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
+
+    /// A client got `OK`.
+    var onIdentified: (Int) -> Void = { _ in }
+    /// A read brought `count` PONG lines for a client (RTTs are already recorded).
+    var onPongs: (Int, Int) -> Void = { _, _ in }
+    /// A client's connection ended without the bench closing it; its socket is closed already.
+    /// The phase is the one it was in (`identified` for a session that was up).
+    var onEnded: (Int, Ending, Phase) -> Void = { _, _, _ in }
+    /// A `BYE <reason>` arrived, before the EOF that follows it; `at` is the monotonic instant of the read.
+    var onBye: (Int, String, UInt64) -> Void = { _, _, _ in }
+
+    init(clients: Int, server: SocketAddress, sources: [SocketAddress], idPrefix: String, intervalMS: UInt64) throws(SystemError) {
+        loop = try EventLoop(tick: 1_000_000, slots: 4096, eventsPerWait: 1024)
+        self.server = server
+        self.sources = sources
+        self.idPrefix = idPrefix
+        self.intervalMS = intervalMS
+        phase = Array(repeating: .idle, count: clients)
+        grantedTimeout = Array(repeating: 0, count: clients)
+        helloNumber = Array(repeating: 0, count: clients)
+        sockets = SocketTable(capacity: clients)
+        input = .allocate(byteCount: 65_536, alignment: 16)
+        output.reserveCapacity(65_536)
+        handler = loop.addHandler { [unowned self] descriptor, readiness in
+            self.ready(descriptor, readiness)
+        }
+    }
+
+    deinit { input.deallocate() }
+
+    var count: Int { phase.count }
+
+    // MARK: Connecting
+
+    /// Starts `client`'s connection; it will say `HELLO <prefix>-<idNumber> interval=<intervalMS>`.
+    /// A failure to even start counts as a failure and is reported through `onEnded` at once.
+    func connect(_ client: Int, idNumber: Int) {
+        let source = sources.isEmpty ? nil : sources[client % sources.count]
+        let socket: Socket
+        do {
+            socket = try Socket.connecting(to: server, from: source)
+        } catch {
+            failures += 1
+            phase[client] = .closed
+            onEnded(client, .connectFailed(error.errno), .idle)
+            return
+        }
+        let descriptor = socket.id
+        sockets.insert(socket, at: client)
+        if descriptor.index >= clientOfDescriptor.count {
+            clientOfDescriptor.append(contentsOf: repeatElement(-1, count: max(descriptor.index + 1, clientOfDescriptor.count * 2, 1024) - clientOfDescriptor.count))
+        }
+        clientOfDescriptor[descriptor.index] = Int32(client)
+        helloNumber[client] = idNumber
+        phase[client] = .connecting
+        do {
+            try loop.register(descriptor, interest: .writable, handler: handler)
+        } catch {
+            end(client, .socketError(error.errno))
+        }
+    }
+
+    private func connected(_ client: Int, _ descriptor: DescriptorID) {
+        if let error = sockets.pendingError(at: client) {
+            end(client, .connectFailed(error))
+            return
+        }
+        output.removeAll(keepingCapacity: true)
+        output.append(contentsOf: "HELLO \(idPrefix)-\(helloNumber[client]) interval=\(intervalMS)\n".utf8)
+        guard send(client) else { return }
+        phase[client] = .greeting
+        do {
+            try loop.modify(descriptor, interest: [.readable, .peerClosed])
+        } catch {
+            end(client, .socketError(error.errno))
+        }
+    }
+
+    // MARK: Sending
+
+    /// Sends `count` PINGs in one write, each tagged with its send time in microseconds.
+    /// False if the client had to be ended.
+    @discardableResult
+    func ping(_ client: Int, count: Int = 1) -> Bool {
+        guard phase[client] == .identified else { return false }
+        output.removeAll(keepingCapacity: true)
+        let micros = Clock.monotonicNanoseconds() / 1_000
+        for _ in 0..<count {
+            appendPing(tag: micros)
+        }
+        pingsSent += UInt64(count)
+        return send(client)
+    }
+
+    /// Sends `text` (whole lines) as is. False if the client had to be ended.
+    @discardableResult
+    func say(_ client: Int, _ text: StaticString) -> Bool {
+        output.removeAll(keepingCapacity: true)
+        text.withUTF8Buffer { output.append(contentsOf: $0) }
+        return send(client)
+    }
+
+    private func appendPing(tag: UInt64) {
+        output.append(contentsOf: [0x50, 0x49, 0x4E, 0x47, 0x20]) // "PING "
+        var divisor: UInt64 = 1
+        while tag / divisor >= 10 { divisor *= 10 }
+        while divisor > 0 {
+            output.append(0x30 + UInt8(tag / divisor % 10))
+            divisor /= 10
+        }
+        output.append(0x0A)
+    }
+
+    /// One write of `output`. A short write would cut a line, so it ends the client (the server is
+    /// not reading: with a few lines in flight the kernel's buffer cannot fill otherwise).
+    private func send(_ client: Int) -> Bool {
+        let result = output.withUnsafeBytes { bytes in
+            Result { () throws(SystemError) in try sockets.send(bytes, at: client) }
+        }
+        switch result {
+        case .failure(let error):
+            end(client, .socketError(error.errno))
+            return false
+        case .success(.done(let sent)) where sent == output.count:
+            return true
+        case .success(nil):
+            return false
+        case .success:
+            end(client, .sendBlocked)
+            return false
+        }
+    }
+
+    // MARK: Closing
+
+    /// Ends `client` on the bench's initiative. Returns false when `.vanish` is not permitted here
+    /// (no CAP_NET_ADMIN); the client is then closed with RST instead.
+    @discardableResult
+    func close(_ client: Int, _ how: Close) -> Bool {
+        guard let socket = detach(client) else { return true }
+        var vanished = true
+        switch how {
+        case .finish:
+            break
+        case .abort:
+            try? socket.abortOnClose()
+        case .vanish:
+            do {
+                try socket.enterRepairMode()
+            } catch {
+                vanished = false
+                try? socket.abortOnClose()
+            }
+        }
+        socket.close()
+        return vanished
+    }
+
+    /// Closes every client still open, with FIN.
+    func closeAll() {
+        for client in 0..<count where phase[client] != .closed && phase[client] != .idle {
+            close(client, .finish)
+        }
+    }
+
+    private func detach(_ client: Int) -> Socket? {
+        guard let socket = sockets.remove(at: client) else { return nil }
+        loop.unregister(socket.id)
+        clientOfDescriptor[socket.id.index] = -1
+        partialLines[client] = nil
+        phase[client] = .closed
+        return socket
+    }
+
+    private func end(_ client: Int, _ ending: Ending) {
+        let previous = phase[client]
+        detach(client)?.close()
+        byeReason[client] = nil
+        switch ending {
+        case .closedByServer: break
+        default: failures += 1
+        }
+        onEnded(client, ending, previous)
+    }
+
+    /// Counts a failure the fleet could not see (a client that ended at the wrong moment for its mode).
+    func countFailure() { failures += 1 }
+
+    /// Makes a closed client slot usable for a new connection.
+    func reset(_ client: Int) {
+        precondition(phase[client] == .closed || phase[client] == .idle, "client \(client) is still open")
+        phase[client] = .idle
+        grantedTimeout[client] = 0
+    }
+
+    // MARK: Reading
+
+    private func ready(_ descriptor: DescriptorID, _ readiness: Readiness) {
+        let client = Int(clientOfDescriptor[descriptor.index])
+        guard client >= 0 else { return }
+        if phase[client] == .connecting {
+            connected(client, descriptor)
+            return
+        }
+        if readiness.contains(.error), let error = sockets.pendingError(at: client) {
+            end(client, .socketError(error))
+            return
+        }
+        read(client)
+    }
+
+    private func read(_ client: Int) {
+        var carried = 0
+        if let partial = partialLines.removeValue(forKey: client) {
+            partial.withUnsafeBytes { input.copyMemory(from: $0) }
+            carried = partial.count
+        }
+        let space = UnsafeMutableRawBufferPointer(rebasing: input[carried...])
+        let result = Result { () throws(SystemError) in try sockets.read(into: space, at: client) }
+        let count: Int
+        switch result {
+        case .failure(let error):
+            end(client, .socketError(error.errno))
+            return
+        case .success(.done(let read)):
+            count = read
+        case .success(.wouldBlock), .success(nil):
+            if carried > 0 { partialLines[client] = Array(input[..<carried]) }
+            return
+        }
+        if count == 0 {
+            end(client, .closedByServer(bye: byeReason.removeValue(forKey: client)))
+            return
+        }
+        let now = Clock.monotonicNanoseconds()
+        let bytes = UnsafeRawBufferPointer(rebasing: input[..<(carried + count)])
+        var start = 0
+        var pongsInRead = 0
+        while start < bytes.count {
+            guard let newline = bytes[start...].firstIndex(of: 0x0A) else {
+                partialLines[client] = Array(bytes[start...])
+                break
+            }
+            let line = UnsafeRawBufferPointer(rebasing: bytes[start..<newline])
+            start = newline + 1
+            guard handle(client, line, now: now, pongs: &pongsInRead) else { return }
+        }
+        if pongsInRead > 0 { onPongs(client, pongsInRead) }
+    }
+
+    /// One server line. False if the client was ended.
+    private func handle(_ client: Int, _ line: UnsafeRawBufferPointer, now: UInt64, pongs pongsInRead: inout Int) -> Bool {
+        guard let first = line.first else { return true }
+        switch first {
+        case 0x50: // PONG [tag]
+            pongs += 1
+            pongsInRead += 1
+            if line.count > 5, let sentMicros = Self.decimal(UnsafeRawBufferPointer(rebasing: line[5...])) {
+                let micros = now / 1_000
+                _ = rtt.record(micros > sentMicros ? micros - sentMicros : 0)
+            }
+        case 0x4F: // OK <id> interval=<ms> timeout=<ms>
+            let text = String(decoding: line, as: UTF8.self)
+            if let field = text.split(separator: " ").first(where: { $0.hasPrefix("timeout=") }), let milliseconds = UInt64(field.dropFirst(8)) {
+                grantedTimeout[client] = milliseconds * 1_000_000
+            }
+            phase[client] = .identified
+            onIdentified(client)
+            // The mode may have closed the client, or even started a new connection in its slot.
+            return phase[client] == .identified
+        case 0x42: // BYE <reason>
+            let reason = String(decoding: line.dropFirst(4), as: UTF8.self)
+            byeReason[client] = reason
+            onBye(client, reason, now)
+            return phase[client] == .identified
+        case 0x45: // ERR <code> [text]
+            let words = String(decoding: line, as: UTF8.self).split(separator: " ")
+            let code = words.count > 1 ? String(words[1]) : ""
+            if code != "unknown-command" {
+                end(client, .refused(code))
+                return false
+            }
+        default:
+            break
+        }
+        return true
+    }
+
+    private static func decimal(_ digits: UnsafeRawBufferPointer) -> UInt64? {
+        var value: UInt64 = 0
+        for byte in digits {
+            guard byte >= 0x30 && byte <= 0x39 else { return nil }
+            value = value &* 10 &+ UInt64(byte - 0x30)
+        }
+        return digits.isEmpty ? nil : value
+    }
+}

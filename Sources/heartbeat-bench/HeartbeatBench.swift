@@ -1,0 +1,96 @@
+// heartbeat-bench: a load generator for heartbeatd's protocol. One process, one epoll loop, many
+// connections; every mode is bounded in client count and in time, and ends with one summary.
+import ArgumentParser
+import Posix
+
+@main
+struct HeartbeatBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "heartbeat-bench",
+        abstract: "Load generator for heartbeatd: hold, flood, churn and reap.",
+        discussion: """
+            Every mode connects to --server (loopback only is intended), spreads its source addresses \
+            over 127.0.0.x, raises its own descriptor limit, and stops by itself. Durations are written \
+            as in the config: 500ms, 10s, 5m.
+            """,
+        subcommands: [Hold.self, Flood.self, Churn.self, Reap.self]
+    )
+}
+
+/// What every mode takes.
+struct CommonOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The daemon's address, numeric (IPv6 in brackets).", valueName: "host:port"))
+    var server = "127.0.0.1:7700"
+
+    @Flag(name: .long, help: "Print one JSON summary object on stdout instead of text.")
+    var json = false
+
+    @Option(name: .long, help: ArgumentHelp("Source addresses 127.0.0.1…127.0.0.N to spread connections over (loopback servers only; 0: let the kernel choose).", valueName: "N"))
+    var sources = 8
+
+    @Option(name: .long, help: ArgumentHelp("Client ids are <prefix>-<number>.", valueName: "prefix"))
+    var idPrefix = "bench-\(processID())"
+
+    @Option(name: .long, help: ArgumentHelp("Connections between connect and OK at once, while ramping up.", valueName: "count"))
+    var maxInFlight = 256
+
+    @Option(name: .long, help: ArgumentHelp("Give up on clients not connected after this long.", valueName: "duration"))
+    var rampTimeout = BenchDuration(seconds: 60)
+
+    func serverAddress() throws -> SocketAddress {
+        guard let address = parseAddress(server) else {
+            throw ValidationError("--server must be a numeric host:port, e.g. 127.0.0.1:7700 or [::1]:7700")
+        }
+        return address
+    }
+
+    func sourceAddresses(for server: SocketAddress) -> [SocketAddress] {
+        guard server.isIPv4Loopback, sources > 0 else { return [] }
+        return (1...min(sources, 254)).compactMap { SocketAddress(host: "127.0.0.\($0)", port: 0) }
+    }
+
+    /// Raises RLIMIT_NOFILE and checks that `clients` sockets fit, with room for the loop's own descriptors.
+    func checkDescriptors(for clients: Int) throws {
+        let limit = try DescriptorLimit.raiseToHardLimit()
+        guard UInt64(clients) + 32 <= limit else {
+            throw ValidationError("\(clients) clients need \(clients + 32) descriptors; this process may have \(limit)")
+        }
+    }
+}
+
+/// A duration argument as the config writes it: `250ms`, `10s`, `5m`, `1h`.
+struct BenchDuration: ExpressibleByArgument, CustomStringConvertible {
+    var nanoseconds: UInt64
+
+    init(seconds: UInt64) { nanoseconds = seconds * 1_000_000_000 }
+
+    init?(argument: String) {
+        let digits = argument.prefix { $0.isASCII && $0.isNumber }
+        let units: [String: UInt64] = ["ms": 1_000_000, "s": 1_000_000_000, "m": 60_000_000_000, "h": 3_600_000_000_000]
+        guard !digits.isEmpty, let amount = UInt64(digits), let unit = units[String(argument.dropFirst(digits.count))] else { return nil }
+        let (value, overflow) = amount.multipliedReportingOverflow(by: unit)
+        guard !overflow else { return nil }
+        nanoseconds = value
+    }
+
+    var milliseconds: UInt64 { nanoseconds / 1_000_000 }
+    var seconds: Double { Double(nanoseconds) / 1e9 }
+    var description: String { nanoseconds % 1_000_000_000 == 0 ? "\(nanoseconds / 1_000_000_000)s" : "\(milliseconds)ms" }
+}
+
+/// `127.0.0.1:7700` or `[::1]:7700`.
+func parseAddress(_ text: String) -> SocketAddress? {
+    let host: Substring
+    let port: Substring
+    if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+        host = text[text.index(after: text.startIndex)..<close]
+        port = text[text.index(after: close)...].dropFirst()
+    } else if let colon = text.lastIndex(of: ":") {
+        host = text[..<colon]
+        port = text[text.index(after: colon)...]
+    } else {
+        return nil
+    }
+    guard let number = UInt16(port) else { return nil }
+    return SocketAddress(host: String(host), port: number)
+}

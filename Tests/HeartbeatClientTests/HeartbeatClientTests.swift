@@ -1,0 +1,214 @@
+// The client against the real heartbeatd over loopback (and a scripted fake server where the daemon
+// cannot be made to answer on demand): beating, leaving with BYE, reconnecting, detecting a stopped
+// server, being replaced, failing auth, and the backoff it actually chooses.
+import Glibc
+import HeartbeatClient
+import Testing
+
+@Suite struct HeartbeatClientTests {
+    /// A configuration for tests: the shortest interval heartbeatd grants by default (1 s, timeout
+    /// 3 s) and a backoff measured in tens of milliseconds.
+    static func configuration(_ endpoint: Endpoint, id: String) -> Configuration {
+        var configuration = Configuration(server: endpoint, id: id, interval: .seconds(1))
+        configuration.backoff = Backoff(base: .milliseconds(50), cap: .milliseconds(200))
+        configuration.connectTimeout = .seconds(2)
+        return configuration
+    }
+
+    @Test func beatsAtTheGrantedIntervalAndLeavesWithBye() async throws {
+        let daemon = try await Daemon()
+        defer { daemon.stop() }
+        var configuration = Self.configuration(Endpoint(host: "127.0.0.1", port: daemon.port), id: "beat-1")
+        configuration.interval = .milliseconds(200)
+        let client = try HeartbeatClient(configuration)
+        let recorder = StateRecorder(client)
+        let run = Task { try await client.run() }
+
+        #expect(await recorder.wait(upTo: 5) { $0.isConnected })
+        // The server clamps 200 ms to its 1 s minimum; the client uses what was granted.
+        let grant = recorder.states.compactMap { if case .connected(let grant) = $0 { grant } else { nil } }.first
+        #expect(grant == Grant(interval: .seconds(1), timeout: .seconds(3), address: "127.0.0.1:\(daemon.port)"))
+        // Several beats later the session is still the same one: no disconnect, no timeout.
+        try await Task.sleep(for: .milliseconds(3_500))
+        #expect(recorder.count { $0.disconnect != nil } == 0)
+
+        run.cancel()
+        try await run.value
+        #expect(await recorder.untilStopped().last == .stopped(.cancelled))
+        #expect(await poll(upTo: 5) { daemon.log.contains("reason=bye") && daemon.log.contains("client.id=beat-1") })
+    }
+
+    @Test func reconnectsAfterTheDaemonRestarts() async throws {
+        let first = try await Daemon()
+        let port = first.port
+        let client = try HeartbeatClient(Self.configuration(Endpoint(host: "127.0.0.1", port: port), id: "restart-1"))
+        let recorder = StateRecorder(client)
+        let run = Task { try await client.run() }
+        defer { run.cancel() }
+        #expect(await recorder.wait(upTo: 5) { $0.isConnected })
+
+        first.stop()
+        #expect(await recorder.wait(upTo: 5) { $0.disconnect != nil })
+        // While nothing listens, attempts fail and back off.
+        #expect(await recorder.wait(upTo: 5) { if case .disconnected(.connectFailed) = $0 { true } else { false } })
+
+        let second = try await Daemon(port: port)
+        defer { second.stop() }
+        #expect(await recorder.wait(upTo: 10, count: 2) { $0.isConnected })
+        #expect(second.log.contains("client.id=restart-1"))
+    }
+
+    @Test func detectsAStoppedServerAndReconnectsWhenItResumes() async throws {
+        let daemon = try await Daemon()
+        defer { daemon.stop() }
+        let client = try HeartbeatClient(Self.configuration(Endpoint(host: "127.0.0.1", port: daemon.port), id: "stopped-1"))
+        let recorder = StateRecorder(client)
+        let run = Task { try await client.run() }
+        defer { run.cancel() }
+        #expect(await recorder.wait(upTo: 5) { $0.isConnected })
+
+        daemon.child.signal(SIGSTOP)
+        // No PONG within the granted 3 s timeout: the server counts as dead.
+        #expect(await recorder.wait(upTo: 8) { if case .disconnected(.serverSilent) = $0 { true } else { false } })
+        let silence = recorder.states.compactMap { if case .disconnected(.serverSilent(let silence)) = $0 { silence } else { nil } }.first
+        #expect(silence.map { $0 >= .seconds(3) } == true)
+
+        daemon.child.signal(SIGCONT)
+        #expect(await recorder.wait(upTo: 10, count: 2) { $0.isConnected })
+    }
+
+    @Test func replacedClientStopsWithoutFightingBack() async throws {
+        let daemon = try await Daemon()
+        defer { daemon.stop() }
+        let endpoint = Endpoint(host: "127.0.0.1", port: daemon.port)
+        let older = try HeartbeatClient(Self.configuration(endpoint, id: "twin"))
+        let olderStates = StateRecorder(older)
+        let olderRun = Task { try await older.run() }
+        #expect(await olderStates.wait(upTo: 5) { $0.isConnected })
+
+        let newer = try HeartbeatClient(Self.configuration(endpoint, id: "twin"))
+        let newerStates = StateRecorder(newer)
+        let newerRun = Task { try await newer.run() }
+        defer { newerRun.cancel() }
+
+        await #expect(throws: HeartbeatClientError.replaced) { try await olderRun.value }
+        #expect(await olderStates.untilStopped().suffix(2) == [.disconnected(.bye(reason: "replaced")), .stopped(.failed(.replaced))])
+        #expect(olderStates.count { $0.isConnected } == 1)
+        #expect(await newerStates.wait(upTo: 5) { $0.isConnected })
+        // The newer one keeps the id: no disconnect follows.
+        try await Task.sleep(for: .milliseconds(1_500))
+        #expect(newerStates.count { $0.disconnect != nil } == 0)
+    }
+
+    @Test func replacedClientCanBackOffLongInstead() async throws {
+        let daemon = try await Daemon()
+        defer { daemon.stop() }
+        let endpoint = Endpoint(host: "127.0.0.1", port: daemon.port)
+        var patient = Self.configuration(endpoint, id: "failover")
+        patient.onReplaced = .backOff(.seconds(300))
+        let older = try HeartbeatClient(patient)
+        let olderStates = StateRecorder(older)
+        let olderRun = Task { try await older.run() }
+        #expect(await olderStates.wait(upTo: 5) { $0.isConnected })
+
+        let newer = try HeartbeatClient(Self.configuration(endpoint, id: "failover"))
+        let newerRun = Task { try await newer.run() }
+        defer { newerRun.cancel() }
+        #expect(await olderStates.wait(upTo: 5) { $0 == .waiting(delay: .seconds(300), attempt: 0) })
+        olderRun.cancel()
+        try await olderRun.value
+        #expect(await olderStates.untilStopped().last == .stopped(.cancelled))
+    }
+
+    @Test func authFailureStopsWithAClearError() async throws {
+        let server = try FakeServer { line in
+            line.hasPrefix("HELLO") ? .sayAndClose("ERR auth-failed token does not match id") : .sayAndClose()
+        }
+        var configuration = Self.configuration(server.endpoint, id: "sensor-12")
+        configuration.token = "00ff"
+        let client = try HeartbeatClient(configuration)
+        let recorder = StateRecorder(client)
+        await #expect(throws: HeartbeatClientError.authFailed(detail: "token does not match id")) {
+            try await client.run()
+        }
+        #expect(server.lines == ["HELLO sensor-12 interval=1000 token=00ff"])
+        #expect(await recorder.untilStopped().last == .stopped(.failed(.authFailed(detail: "token does not match id"))))
+        #expect(recorder.count { if case .connecting = $0 { true } else { false } } == 1)
+    }
+
+    @Test func backoffUsesTheInjectedRandomnessAndDoublesPerFailure() async throws {
+        // A port with nothing listening: every attempt is refused at once.
+        let closed = try FakeServer { _ in .sayAndClose() }
+        let endpoint = closed.endpoint
+        _ = consume closed
+        var configuration = Self.configuration(endpoint, id: "refused")
+        configuration.backoff = Backoff(base: .milliseconds(20), cap: .milliseconds(80))
+        let client = try HeartbeatClient(configuration, randomFraction: { 1.0 })
+        let recorder = StateRecorder(client)
+        let run = Task { try await client.run() }
+        #expect(await recorder.wait(upTo: 5, count: 5) { if case .waiting = $0 { true } else { false } })
+        run.cancel()
+        try await run.value
+        let waits = recorder.states.compactMap { if case .waiting(let delay, let attempt) = $0 { (delay, attempt) } else { nil } }.prefix(5)
+        #expect(waits.map(\.0) == [.milliseconds(20), .milliseconds(40), .milliseconds(80), .milliseconds(80), .milliseconds(80)])
+        #expect(waits.map(\.1) == [1, 2, 3, 4, 5])
+    }
+
+    @Test(arguments: [false, true])
+    func attemptsResetOnlyAfterTheConnectionStayedUp(stayedUpLongEnough: Bool) async throws {
+        // A server that says OK and hangs up at once, forever.
+        let server = try FakeServer { line in
+            line.hasPrefix("HELLO") ? .sayAndClose("OK flaky interval=1000 timeout=3000") : .sayAndClose()
+        }
+        var configuration = Self.configuration(server.endpoint, id: "flaky")
+        configuration.backoff = Backoff(base: .milliseconds(10), cap: .milliseconds(1_000))
+        configuration.resetBackoffAfter = stayedUpLongEnough ? .zero : .seconds(3_600)
+        let client = try HeartbeatClient(configuration, randomFraction: { 1.0 })
+        let recorder = StateRecorder(client)
+        let run = Task { try await client.run() }
+        #expect(await recorder.wait(upTo: 5, count: 4) { if case .waiting = $0 { true } else { false } })
+        run.cancel()
+        try await run.value
+        let delays = recorder.states.compactMap { if case .waiting(let delay, _) = $0 { delay } else { nil } }.prefix(4)
+        if stayedUpLongEnough {
+            #expect(Array(delays) == Array(repeating: .milliseconds(10), count: 4))
+        } else {
+            #expect(Array(delays) == [.milliseconds(10), .milliseconds(20), .milliseconds(40), .milliseconds(80)])
+        }
+        #expect(recorder.count { $0.disconnect == .closedByServer } >= 4)
+    }
+
+    @Test(arguments: [("[::1]", "::1", "[::1]"), ("127.0.0.1", "localhost", "127.0.0.1")])
+    func connectsOverIPv6AndByHostName(listen: String, host: String, address: String) async throws {
+        let daemon = try await Daemon(host: listen)
+        defer { daemon.stop() }
+        let client = try HeartbeatClient(Self.configuration(Endpoint(host: host, port: daemon.port), id: "by-\(host == "::1" ? "v6" : "name")"))
+        let recorder = StateRecorder(client)
+        let run = Task { try await client.run() }
+        #expect(await recorder.wait(upTo: 5) { $0.isConnected }, "host \(host): \(recorder.states)")
+        #expect(recorder.states.contains { if case .connected(let grant) = $0 { grant.address == "\(address):\(daemon.port)" } else { false } })
+        run.cancel()
+        try await run.value
+    }
+
+    @Test(arguments: ["web/7", "", "two words", String(repeating: "x", count: 65)])
+    func refusesAnIDTheServerWouldRefuse(id: String) {
+        #expect(throws: HeartbeatClientError.self) {
+            _ = try HeartbeatClient(Configuration(server: Endpoint(host: "127.0.0.1", port: 7700), id: id))
+        }
+    }
+
+    @Test func refusesATokenThatIsNotHex() {
+        #expect(throws: HeartbeatClientError.invalidConfiguration("token has byte 'z'")) {
+            _ = try HeartbeatClient(Configuration(server: Endpoint(host: "127.0.0.1", port: 7700), id: "a", token: "zz"))
+        }
+    }
+
+    @Test func runsOnlyOnce() async throws {
+        let client = try HeartbeatClient(Self.configuration(Endpoint(host: "127.0.0.1", port: 9), id: "once"))
+        let run = Task { try await client.run() }
+        run.cancel()
+        try await run.value
+        await #expect(throws: HeartbeatClientError.alreadyRunning) { try await client.run() }
+    }
+}

@@ -1,0 +1,241 @@
+// Test support for the client side: start the real heartbeatd and heartbeat-bench binaries that
+// SwiftPM built for this test target, a scripted fake server, a recorder for client states, and a
+// poll-with-deadline helper in place of sleeps.
+import TestSupport
+import Foundation
+import Glibc
+import HeartbeatClient
+import Synchronization
+
+/// A value shared between test threads, behind a lock.
+final class Shared<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+    init(_ value: Value) { mutex = Mutex(value) }
+    var value: Value { mutex.withLock { $0 } }
+    func update<R: Sendable>(_ body: (inout Value) -> R) -> R { mutex.withLock { body(&$0) } }
+}
+
+struct SupportError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Polls `condition` every 20 ms until it holds or `seconds` have passed; returns whether it held.
+func poll(upTo seconds: Double, _ condition: () -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+    while ContinuousClock.now < deadline {
+        if condition() { return true }
+        try? await Task.sleep(for: .milliseconds(20))
+    }
+    return condition()
+}
+
+/// The executable `name` that SwiftPM built into the same directory as the test bundle, or above it.
+func builtProduct(_ name: String) throws -> String {
+    var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+    for _ in 0..<4 {
+        let candidate = directory.appendingPathComponent(name).path
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        directory.deleteLastPathComponent()
+    }
+    throw SupportError("no built \(name) near \(CommandLine.arguments[0])")
+}
+
+/// A child process with its stderr (and optionally stdout) collected.
+final class Child: @unchecked Sendable {
+    // @unchecked: the collected text is behind locks; `process` is only started and signalled.
+    let process = ChildProcess()
+    private let errorText = Shared("")
+    private let outputText = Shared("")
+
+    init(executable: String, arguments: [String]) throws {
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        for key in ["NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "WATCHDOG_USEC", "JOURNAL_STREAM"] { environment[key] = nil }
+        process.environment = environment
+        let errorPipe = Pipe()
+        let outputPipe = Pipe()
+        process.standardError = errorPipe
+        process.standardOutput = outputPipe
+        errorPipe.fileHandleForReading.readabilityHandler = { [errorText] handle in
+            let text = String(decoding: handle.availableData, as: UTF8.self)
+            errorText.update { $0 += text }
+        }
+        outputPipe.fileHandleForReading.readabilityHandler = { [outputText] handle in
+            let text = String(decoding: handle.availableData, as: UTF8.self)
+            outputText.update { $0 += text }
+        }
+        try process.run()
+    }
+
+    deinit { kill() }
+
+    var standardError: String { errorText.value }
+    var standardOutput: String { outputText.value }
+    var pid: Int32 { process.processIdentifier }
+
+    func signal(_ number: Int32) { Glibc.kill(process.processIdentifier, number) }
+
+    /// Waits up to `seconds` for the process to end; its exit status, or nil if it is still running.
+    func exitStatus(within seconds: Double) async -> Int32? {
+        guard await poll(upTo: seconds, { !process.isRunning }) else { return nil }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    func kill() {
+        guard process.isRunning else { return }
+        Glibc.kill(process.processIdentifier, SIGCONT)
+        Glibc.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+}
+
+/// The real daemon on loopback.
+final class Daemon: Sendable {
+    let child: Child
+    let port: UInt16
+
+    /// Starts heartbeatd on `host:port` (port 0: any free port; IPv6 as `[::1]`) and waits until it listens.
+    init(host: String = "127.0.0.1", port: UInt16 = 0, config: String? = nil) async throws {
+        var arguments = ["--listen", "\(host):\(port)"]
+        if let config {
+            let path = NSTemporaryDirectory() + "heartbeat-client-test-\(UUID().uuidString).toml"
+            try config.write(toFile: path, atomically: true, encoding: .utf8)
+            arguments += ["--config", path]
+        }
+        child = try Child(executable: try builtProduct("heartbeatd"), arguments: arguments)
+        let child = child
+        guard await poll(upTo: 10, { child.standardError.contains("started: listening on") }) else {
+            child.kill()
+            throw SupportError("heartbeatd did not start: \(child.standardError)")
+        }
+        // "… started: listening on 127.0.0.1:40123 with 1 worker(s) …"
+        let text = child.standardError
+        guard let range = text.range(of: #"listening on \S+:\d+"#, options: .regularExpression),
+              let found = UInt16(text[range].split(separator: ":").last ?? "")
+        else {
+            child.kill()
+            throw SupportError("no port in heartbeatd's log: \(text)")
+        }
+        self.port = found
+    }
+
+    var log: String { child.standardError }
+
+    func stop() { child.kill() }
+}
+
+/// Collects every state a client publishes, for assertions after the fact.
+final class StateRecorder: Sendable {
+    private let recorded = Shared<[State]>([])
+    private let task: Task<Void, Never>
+
+    init(_ client: HeartbeatClient) {
+        let stream = client.states()
+        let recorded = recorded
+        task = Task {
+            for await state in stream { recorded.update { $0.append(state) } }
+        }
+    }
+
+    var states: [State] { recorded.value }
+
+    func count(where predicate: (State) -> Bool) -> Int { states.filter(predicate).count }
+
+    /// Every state up to and including `.stopped`: the stream delivers after `run()` has returned.
+    func untilStopped(upTo seconds: Double = 5) async -> [State] {
+        _ = await wait(upTo: seconds) { $0.isStopped }
+        return states
+    }
+
+    /// Waits until `count` states satisfy `predicate`.
+    func wait(upTo seconds: Double, count: Int = 1, for predicate: @escaping (State) -> Bool) async -> Bool {
+        await poll(upTo: seconds) { self.count(where: predicate) >= count }
+    }
+}
+
+extension State {
+    var isConnected: Bool { if case .connected = self { true } else { false } }
+    var isStopped: Bool { if case .stopped = self { true } else { false } }
+    var disconnect: Disconnect? { if case .disconnected(let why) = self { why } else { nil } }
+}
+
+/// What the fake server does with one received line: send these lines, then maybe close.
+struct Answer: Sendable {
+    var lines: [String]
+    var thenClose: Bool
+    static func say(_ lines: String...) -> Answer { Answer(lines: lines, thenClose: false) }
+    static func sayAndClose(_ lines: String...) -> Answer { Answer(lines: lines, thenClose: true) }
+}
+
+/// A TCP server on loopback that serves one connection at a time and answers each received line
+/// from a script. For server behaviour the real daemon cannot be made to show on demand.
+final class FakeServer: @unchecked Sendable {
+    // @unchecked: `listener` is set once in init; `received` is behind a lock.
+    let port: UInt16
+    private let listener: Int32
+    private let received = Shared<[String]>([])
+
+    /// `answer` maps each line the client sends to what the server does.
+    init(answer: @escaping @Sendable (String) -> Answer) throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(fd, 16) == 0 else {
+            close(fd)
+            throw SupportError("fake server cannot listen: errno \(errno)")
+        }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        listener = fd
+        port = UInt16(bigEndian: address.sin_port)
+        let received = received
+        Thread.detachNewThread {
+            // Serves connections one after another until the listener is closed.
+            while true {
+                let connection = accept(fd, nil, nil)
+                guard connection >= 0 else { return }
+                Self.serve(connection, answer: answer, received: received)
+                close(connection)
+            }
+        }
+    }
+
+    deinit {
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
+    }
+
+    var lines: [String] { received.value }
+    var endpoint: Endpoint { Endpoint(host: "127.0.0.1", port: port) }
+
+    private static func serve(_ connection: Int32, answer: (String) -> Answer, received: Shared<[String]>) {
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var pending: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1024)
+        while true {
+            let count = recv(connection, &chunk, chunk.count, 0)
+            guard count > 0 else { return }
+            pending += chunk[..<count]
+            while let newline = pending.firstIndex(of: 0x0A) {
+                let line = String(decoding: pending[..<newline], as: UTF8.self)
+                pending.removeSubrange(...newline)
+                received.update { $0.append(line) }
+                let reply = answer(line)
+                for text in reply.lines {
+                    _ = (text + "\n").utf8CString.withUnsafeBufferPointer { send(connection, $0.baseAddress, $0.count - 1, Int32(MSG_NOSIGNAL)) }
+                }
+                if reply.thenClose { return }
+            }
+        }
+    }
+}
