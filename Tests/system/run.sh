@@ -207,6 +207,15 @@ check_status_clients() {
     DETAIL="StatusText='$(show StatusText)'"
 }
 
+check_heartbeatctl() {
+    # root in the container reaches the hardened daemon's control socket (SO_PEERCRED sees uid 0).
+    local out
+    out=$(X heartbeatctl clients 2>&1) || fail "heartbeatctl clients failed: $out" || return 1
+    [[ $out == *c1* && $out == *c2* && $out == *c3* ]] || fail "heartbeatctl clients shows '$out'" || return 1
+    out=$(X heartbeatctl status --json 2>&1) || fail "heartbeatctl status failed: $out" || return 1
+    DETAIL="clients listed c1 c2 c3; status: ${out:0:80}"
+}
+
 check_journal_fields() {
     # c3 leaves (its bash is killed, the kernel sends FIN): the daemon reaps it with reason eof.
     X systemctl stop hb-client-c3.service
@@ -355,6 +364,7 @@ if ((failed == 0)); then
     run_check "start is active (running) only after READY=1" check_start
     pid1_debug off
     run_check "StatusText shows the clients connected inside" check_status_clients
+    run_check "heartbeatctl as root talks to the hardened daemon" check_heartbeatctl
     run_check "journal entries carry CLIENT_ID, REASON and catalogued MESSAGE_IDs" check_journal_fields
     pid1_debug on
     run_check "reload completes promptly; a bad config keeps the old one" check_reload
