@@ -3,9 +3,10 @@ import Glibc
 
 /// An address without its port: the key for per-address limits.
 public struct HostAddress: Hashable, Sendable {
-    public var isIPv6: Bool
+    // The flag last, so a SocketAddress (this plus a port) packs into 24 bytes.
     var high: UInt64
     var low: UInt64
+    public var isIPv6: Bool
 }
 
 public struct SocketAddress: Hashable, Sendable, CustomStringConvertible {
@@ -28,7 +29,7 @@ public struct SocketAddress: Hashable, Sendable, CustomStringConvertible {
     }
 
     init(ipv4: in_addr, port: UInt16) {
-        host = HostAddress(isIPv6: false, high: 0, low: UInt64(ipv4.s_addr))
+        host = HostAddress(high: 0, low: UInt64(ipv4.s_addr), isIPv6: false)
         self.port = port
     }
 
@@ -39,7 +40,7 @@ public struct SocketAddress: Hashable, Sendable, CustomStringConvertible {
             high = bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self)
             low = bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
         }
-        host = HostAddress(isIPv6: true, high: high, low: low)
+        host = HostAddress(high: high, low: low, isIPv6: true)
         self.port = port
     }
 

@@ -3,10 +3,19 @@
 import Synchronization
 
 /// A session's address: its worker, its descriptor slot there, and its serial.
+/// 16 bytes: one is kept per online client.
 struct Owner: Equatable, Sendable {
-    var worker: Int
+    private var workerIndex: Int32
     var slot: Int32
     var serial: UInt64
+
+    init(worker: Int, slot: Int32, serial: UInt64) {
+        workerIndex = Int32(worker)
+        self.slot = slot
+        self.serial = serial
+    }
+
+    var worker: Int { Int(workerIndex) }
 }
 
 final class Registry: Sendable {
