@@ -62,4 +62,45 @@ import Testing
         polite.send("PING\n")
         #expect(await polite.readLine() == "PONG")
     }
+
+    @Test func acceptPausesInsteadOfSpinningWhenOutOfDescriptors() async throws {
+        let prlimit = "/usr/bin/prlimit"
+        try #require(FileManager.default.isExecutableFile(atPath: prlimit), "\(prlimit) is missing (util-linux)")
+        let daemon = try await Daemon(launcher: [prlimit, "--nofile=64:64", "--"])
+        // More connections than descriptors: the kernel completes them all, the daemon cannot accept them all.
+        var clients: [Client] = []
+        for number in 0..<90 {
+            let client = try Client(port: daemon.port)
+            client.send("HELLO fd-\(number)\n")
+            clients.append(client)
+        }
+        let failed = try #require(await daemon.waitForLog("accept failed", "EMFILE"))
+        #expect(field("event", in: failed) == "overload")
+        // Paused, not spinning: over two seconds the daemon uses a small part of one CPU,
+        // and logs the failure about once a second.
+        let before = try cpuTicks(of: daemon.process.processIdentifier)
+        try await Task.sleep(nanoseconds: 2_000_000_000)
+        let used = try cpuTicks(of: daemon.process.processIdentifier) - before
+        #expect(used < 100, "\(used) ticks of CPU in 2 s")
+        #expect(daemon.lines(containing: "accept failed").count <= 5)
+        var answered: [Int] = []
+        for (number, client) in clients.enumerated() {
+            if await client.readLine(within: 0.05) != nil { answered.append(number) }
+        }
+        let waiting = clients.indices.filter { !answered.contains($0) }
+        #expect(!answered.isEmpty && !waiting.isEmpty, "answered \(answered.count), waiting \(waiting.count)")
+        // Room again: the connections that waited in the backlog are accepted once descriptors free up.
+        for number in answered { clients[number].closeSocket() }
+        for number in waiting.prefix(answered.count / 2) {
+            #expect(await clients[number].readLine() == "OK fd-\(number) interval=10000 timeout=30000")
+        }
+    }
+}
+
+/// utime + stime of `pid`, in clock ticks (/proc/<pid>/stat fields 14 and 15).
+private func cpuTicks(of pid: Int32) throws -> Int {
+    let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
+    // The command name (field 2) may hold spaces; count fields after its closing parenthesis.
+    let fields = try #require(stat.split(separator: ")").last).split(separator: " ")
+    return (Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0)
 }

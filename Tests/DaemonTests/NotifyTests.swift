@@ -11,9 +11,10 @@ import Testing
         let ready = try #require(await notify.waitFor { $0 == "READY=1" })
         #expect(notify.value("MAINPID", at: ready) == "\(daemon.process.processIdentifier)")
 
-        _ = try await identifiedClient("counted", port: daemon.port)
+        let client = try await identifiedClient("counted", port: daemon.port)
         let status = await notify.waitFor(after: ready) { $0.hasPrefix("STATUS=1 clients") }
         #expect(status != nil, "datagrams: \(notify.received)")
+        withExtendedLifetime(client) {}
 
         let before = monotonicMicroseconds()
         daemon.signal(SIGHUP)

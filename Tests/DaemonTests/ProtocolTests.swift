@@ -165,6 +165,28 @@ import Testing
         #expect(await client.isClosedByServer())
     }
 
+    @Test(arguments: [
+        ("HELLO ender\nPING x\nBYE\n", ["OK ender interval=10000 timeout=30000", "PONG x", "BYE bye"]),
+        ("HELLO ender\nPING x\nPING \u{01}\n", ["OK ender interval=10000 timeout=30000", "PONG x", "ERR bad-line byte 0x01 at column 6"]),
+        ("HELLO ender\nPING x\nHELLO again\n", ["OK ender interval=10000 timeout=30000", "PONG x", "ERR bad-hello already identified"]),
+    ])
+    func repliesBeforeAnEndingLineAreSentAndNotLeaked(batch: String, answers: [String]) async throws {
+        let daemon = try await Daemon()
+        let ender = try Client(port: daemon.port)
+        // One write, so the daemon handles all of it in one read: the replies owed before the last
+        // line must still reach this client, and only this one.
+        ender.send(batch)
+        for answer in answers {
+            #expect(await ender.readLine() == answer)
+        }
+        #expect(await ender.isClosedByServer())
+        let next = try Client(port: daemon.port)
+        next.send("HELLO next\n")
+        #expect(await next.readLine() == "OK next interval=10000 timeout=30000")
+        next.send("PING n\n")
+        #expect(await next.readLine() == "PONG n")
+    }
+
     @Test func resetPeerDoesNotDisturbOthers() async throws {
         let daemon = try await Daemon()
         let steady = try await identifiedClient("steady", port: daemon.port)

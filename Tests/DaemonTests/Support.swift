@@ -156,7 +156,7 @@ final class Daemon: @unchecked Sendable {
 
     /// The session line (`online`, `offline`, …) for the connection `client` holds.
     func sessionLine(_ event: String, of client: Client, within seconds: Double = 5) async -> String? {
-        let peer = "127.0.0.1:\(client.localPort)"
+        let peer = "\(client.localHost):\(client.localPort)"
         var found: String?
         _ = await eventually(within: seconds) {
             found = lines.first { field("event", in: $0) == event && field("peer", in: $0) == peer }
@@ -328,7 +328,8 @@ final class Listener {
 final class Client {
     private(set) var fd: Int32
     private var buffer: [UInt8] = []
-    /// This end's port: how the daemon's log names the connection (`peer=127.0.0.1:<port>`).
+    /// This end's address and port: how the daemon's log names the connection (`peer=127.0.0.1:<port>`).
+    let localHost: String
     let localPort: UInt16
 
     /// Connects to `host:port`, from `source` when given (any 127.x address works on loopback).
@@ -354,6 +355,7 @@ final class Client {
             throw TestFailure.message("connect to \(host):\(port) failed: errno \(error)")
         }
         self.fd = fd
+        localHost = source ?? host
         localPort = boundPort(fd)
     }
 
