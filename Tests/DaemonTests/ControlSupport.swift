@@ -11,16 +11,6 @@ func heartbeatctlBinary() -> String {
     URL(fileURLWithPath: heartbeatdBinary()).deletingLastPathComponent().appendingPathComponent("heartbeatctl").path
 }
 
-/// `eventually` for a condition that itself awaits (a question to the daemon).
-func pollUntil(within seconds: Double = 5, _ condition: () async throws -> Bool) async rethrows -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if try await condition() { return true }
-        try? await Task.sleep(nanoseconds: 10_000_000)
-    }
-    return try await condition()
-}
-
 /// Whether the tests run as root (setpriv to another user, chown of the socket to a group).
 let isRoot = getuid() == 0
 
@@ -143,7 +133,7 @@ func jsonObject(_ line: String) throws -> [String: Any] {
 /// A raw connection to the control socket: lines out, lines in, with deadlines.
 final class ControlSocket {
     private(set) var fd: Int32
-    private var buffer: [UInt8] = []
+    private var reader = LineReader()
 
     /// `receiveBuffer` shrinks SO_RCVBUF first (a watcher that falls behind sooner).
     init(path: String, receiveBuffer: Int32? = nil) throws {
@@ -176,34 +166,9 @@ final class ControlSocket {
         _ = Array(text.utf8).withUnsafeBufferPointer { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     }
 
-    /// Reads what has arrived; nil when nothing is there yet, false once the daemon closed.
-    private func fill() -> Bool? {
-        var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        guard poll(&poller, 1, 0) > 0 else { return nil }
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        let count = recv(fd, &chunk, chunk.count, 0)
-        guard count > 0 else { return false }
-        buffer += chunk[..<count]
-        return true
-    }
-
     /// The next line without its "\n", or nil on EOF or timeout.
     func readLine(within seconds: Double = 5) async -> String? {
-        let deadline = Date().addingTimeInterval(seconds)
-        while true {
-            if let newline = buffer.firstIndex(of: 0x0A) {
-                let line = String(decoding: buffer[..<newline], as: UTF8.self)
-                buffer.removeSubrange(...newline)
-                return line
-            }
-            switch fill() {
-            case false?: return nil
-            case true?: continue
-            case nil:
-                guard Date() < deadline else { return nil }
-                try? await Task.sleep(nanoseconds: 5_000_000)
-            }
-        }
+        await reader.readLine(from: fd, within: seconds)
     }
 
     /// The next line as a JSON object.
@@ -220,26 +185,14 @@ final class ControlSocket {
 
     /// True once the daemon has closed the connection, after reading whatever it sent.
     func isClosedByDaemon(within seconds: Double = 5) async -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while true {
-            switch fill() {
-            case false?: return true
-            case true?: continue
-            case nil:
-                guard Date() < deadline else { return false }
-                try? await Task.sleep(nanoseconds: 5_000_000)
-            }
-        }
+        await reader.isClosed(fd, within: seconds)
     }
 
     /// Every complete line received so far.
     func takeLines() -> [String] {
-        _ = fill()
+        _ = reader.fill(from: fd)
         var lines: [String] = []
-        while let newline = buffer.firstIndex(of: 0x0A) {
-            lines.append(String(decoding: buffer[..<newline], as: UTF8.self))
-            buffer.removeSubrange(...newline)
-        }
+        while let line = reader.nextLine() { lines.append(line) }
         return lines
     }
 }

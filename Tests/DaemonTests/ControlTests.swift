@@ -21,7 +21,7 @@ import Testing
         #expect(reaps.keys.sorted() == ["bye", "eof", "hello-timeout", "kicked", "overload", "protocol", "replaced", "reset", "shutdown", "timeout"])
         client.send("BYE\n")
         #expect(await client.readLine() == "BYE bye")
-        #expect(await pollUntil { (try? await daemon.status(at: place.socket)["reaps"] as? [String: Int])?["bye"] == 1 })
+        #expect(await eventually { (try? await daemon.status(at: place.socket)["reaps"] as? [String: Int])?["bye"] == 1 })
     }
 
     @Test func badRequestsAreAnsweredAndTheConnectionStaysUsable() async throws {

@@ -37,7 +37,7 @@ private func isAligned(_ lines: [String], header: [String]) -> Bool {
         #expect(object["clients"] as? Int == 1)
         #expect(object["offline_grace_ms"] as? Int == 2_000)
         client.closeSocket()
-        #expect(await pollUntil { (try? await daemon.status(at: place.socket)["offline_held"] as? Int) == 1 })
+        #expect(await eventually { (try? await daemon.status(at: place.socket)["offline_held"] as? Int) == 1 })
         let held = try await heartbeatctl("status", "--socket", place.socket)
         #expect(held.lines.contains("offline grace  2s (1 offline held back)"))
     }
@@ -154,7 +154,7 @@ private func isAligned(_ lines: [String], header: [String]) -> Bool {
         let daemon = try await Daemon(config: place.config())
         let text = try CtlProcess(["watch", "--socket", place.socket])
         let json = try CtlProcess(["watch", "--json", "--socket", place.socket])
-        #expect(await pollUntil { (try? await daemon.status(at: place.socket)["watchers"] as? Int) == 2 })
+        #expect(await eventually { (try? await daemon.status(at: place.socket)["watchers"] as? Int) == 2 })
         let client = try await identifiedClient("dev-1", port: daemon.port)
         let peer = "127.0.0.1:\(client.localPort)"
         client.closeSocket()

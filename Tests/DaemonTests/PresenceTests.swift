@@ -76,9 +76,9 @@ import Testing
         let watcher = try await Watcher(path: place.socket)
         let first = try await identifiedClient("dev-1", port: daemon.port)
         first.closeSocket()
-        #expect(await pollUntil { (try? await daemon.status(at: place.socket)["offline_held"] as? Int) == 1 })
+        #expect(await eventually { (try? await daemon.status(at: place.socket)["offline_held"] as? Int) == 1 })
         let second = try await identifiedClient("dev-1", port: daemon.port)
-        #expect(await pollUntil { (try? await daemon.status(at: place.socket)["offline_held"] as? Int) == 0 })
+        #expect(await eventually { (try? await daemon.status(at: place.socket)["offline_held"] as? Int) == 0 })
         // A later event shows everything before it has been decided.
         let marker = try await identifiedClient("marker", port: daemon.port)
         #expect(try await watcher.event("online", "marker") != nil)

@@ -7,14 +7,69 @@ import TestSupport
 import Testing
 
 /// Polls `condition` every 10 ms until it holds or `seconds` pass; returns whether it held.
-/// Async, so a test that waits does not hold one of the few threads that run tests.
-func eventually(within seconds: Double = 5, _ condition: () throws -> Bool) async rethrows -> Bool {
+/// Async, so a test that waits does not hold one of the few threads that run tests; the condition
+/// may itself await (a question to the daemon).
+func eventually(within seconds: Double = 5, _ condition: () async throws -> Bool) async rethrows -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {
-        if try condition() { return true }
+        if try await condition() { return true }
         try? await Task.sleep(nanoseconds: 10_000_000)
     }
-    return try condition()
+    return try await condition()
+}
+
+/// Lines arriving on a socket, read without blocking: the TCP test client and the control-socket
+/// client both read through one.
+struct LineReader {
+    private var buffer: [UInt8] = []
+
+    /// Reads what has arrived; nil when nothing is there yet, false once the peer closed or reset.
+    mutating func fill(from fd: Int32) -> Bool? {
+        var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&poller, 1, 0) > 0 else { return nil }
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        let count = recv(fd, &chunk, chunk.count, 0)
+        guard count > 0 else { return false }
+        buffer += chunk[..<count]
+        return true
+    }
+
+    /// A complete line already received, without its "\n".
+    mutating func nextLine() -> String? {
+        guard let newline = buffer.firstIndex(of: 0x0A) else { return nil }
+        let line = String(decoding: buffer[..<newline], as: UTF8.self)
+        buffer.removeSubrange(...newline)
+        return line
+    }
+
+    /// The next line, or nil on EOF, reset or timeout.
+    mutating func readLine(from fd: Int32, within seconds: Double) async -> String? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while true {
+            if let line = nextLine() { return line }
+            switch fill(from: fd) {
+            case false?: return nil
+            case true?: continue
+            case nil:
+                guard Date() < deadline else { return nil }
+                try? await Task.sleep(nanoseconds: 5_000_000)
+            }
+        }
+    }
+
+    /// True once the peer has closed within `seconds`, after reading whatever it sent.
+    mutating func isClosed(_ fd: Int32, within seconds: Double) async -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while true {
+            switch fill(from: fd) {
+            case false?: return true
+            case true?: continue
+            case nil:
+                guard Date() < deadline else { return false }
+                try? await Task.sleep(nanoseconds: 5_000_000)
+            }
+        }
+    }
 }
 
 enum TestFailure: Error, CustomStringConvertible {
@@ -327,7 +382,7 @@ final class Listener {
 /// A TCP client with blocking sends (5 s timeout) and polled, deadline-bound reads of lines.
 final class Client {
     private(set) var fd: Int32
-    private var buffer: [UInt8] = []
+    private var reader = LineReader()
     /// This end's address and port: how the daemon's log names the connection (`peer=127.0.0.1:<port>`).
     let localHost: String
     let localPort: UInt16
@@ -386,48 +441,14 @@ final class Client {
         return true
     }
 
-    /// Reads what has arrived without waiting; false once the server has closed or reset.
-    private func fill(waitingMilliseconds: Int32) -> Bool? {
-        var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        guard poll(&poller, 1, waitingMilliseconds) > 0 else { return nil }
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        let count = recv(fd, &chunk, chunk.count, 0)
-        guard count > 0 else { return false }
-        buffer += chunk[..<count]
-        return true
-    }
-
     /// The next line without its "\n", or nil on EOF, reset or timeout.
     func readLine(within seconds: Double = 5) async -> String? {
-        let deadline = Date().addingTimeInterval(seconds)
-        while true {
-            if let newline = buffer.firstIndex(of: 0x0A) {
-                let line = String(decoding: buffer[..<newline], as: UTF8.self)
-                buffer.removeSubrange(...newline)
-                return line
-            }
-            switch fill(waitingMilliseconds: 0) {
-            case false?: return nil
-            case true?: continue
-            case nil:
-                guard Date() < deadline else { return nil }
-                try? await Task.sleep(nanoseconds: 5_000_000)
-            }
-        }
+        await reader.readLine(from: fd, within: seconds)
     }
 
     /// True once the server has closed (EOF or reset) within `seconds`, after reading whatever it sent.
     func isClosedByServer(within seconds: Double = 5) async -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while true {
-            switch fill(waitingMilliseconds: 0) {
-            case false?: return true
-            case true?: continue
-            case nil:
-                guard Date() < deadline else { return false }
-                try? await Task.sleep(nanoseconds: 5_000_000)
-            }
-        }
+        await reader.isClosed(fd, within: seconds)
     }
 
     /// Sends FIN (the peer sees EOF).
