@@ -77,10 +77,7 @@ final class FloodRun {
             switch Event(rawValue: payload) {
             case .rampDeadline:
                 if !ramp.isComplete {
-                    for client in 0..<fleet.count where fleet.phase[client] == .connecting || fleet.phase[client] == .greeting {
-                        fleet.close(client, .abort)
-                        fleet.countFailure()
-                    }
+                    ramp.abandon()
                     beginWindow()
                 }
             case .windowEnd:

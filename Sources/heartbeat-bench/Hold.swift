@@ -114,10 +114,7 @@ final class HoldRun {
 
     /// The ramp timed out: stop waiting for the stragglers and measure what is connected.
     private func abandonRamp() {
-        for client in 0..<fleet.count where fleet.phase[client] == .connecting || fleet.phase[client] == .greeting {
-            fleet.close(client, .abort)
-            fleet.countFailure()
-        }
+        ramp.abandon()
         unsettled = options.clients - ramp.started
         beginWindow()
     }

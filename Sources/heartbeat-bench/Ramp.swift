@@ -45,4 +45,12 @@ final class Ramp {
             fill()
         }
     }
+
+    /// The ramp's deadline passed: abort every client still connecting or waiting for OK, as failures.
+    func abandon() {
+        for client in 0..<fleet.count where fleet.phase[client] == .connecting || fleet.phase[client] == .greeting {
+            fleet.close(client, .abort)
+            fleet.countFailure()
+        }
+    }
 }
