@@ -120,12 +120,12 @@ extension Worker {
     }
 
     /// `ERR auth-failed` and reap `protocol`; the session never got its id, so nothing is replaced.
-    func refuseAuth(_ session: Session, _ hello: Hello) {
+    func refuseAuth(_ slot: Int, _ hello: Hello) {
         stats.authFailures.add(1, ordering: .relaxed)
-        if authFailures.count(session.peer, id: hello.id) {
+        if authFailures.count(sessions[slot].peer, id: hello.id) {
             _ = loop.arm(TimerPayload.authSummary, at: loop.now + AuthFailureLog.window)
         }
-        reapAfterReplies(session, because: .protocol, farewell: .error(.authFailed, hello.token == nil ? "token required" : ""))
+        reapAfterReplies(slot, because: .protocol, farewell: .error(.authFailed, hello.token == nil ? "token required" : ""))
     }
 
     /// Once a second while tokens fail: one warning per peer address.

@@ -9,9 +9,9 @@ enum ControlQuery: Sendable {
     /// Every identified session whose id matches `pattern` (all of them when nil).
     case clients(matching: Glob?, reply: @Sendable ([ClientInfo]) -> Void)
     /// The session at `slot` with `serial` (what the registry says owns an id), or nil once it is gone.
-    case client(slot: Int32, serial: UInt64, reply: @Sendable (ClientInfo?) -> Void)
+    case client(slot: Int32, serial: UInt32, reply: @Sendable (ClientInfo?) -> Void)
     /// Reaps that session with reason `kicked` (`BYE kicked`); the reply describes it as it was.
-    case kick(slot: Int32, serial: UInt64, note: String?, reply: @Sendable (ClientInfo?) -> Void)
+    case kick(slot: Int32, serial: UInt32, note: String?, reply: @Sendable (ClientInfo?) -> Void)
 }
 
 extension Worker {
@@ -21,34 +21,29 @@ extension Worker {
         switch query {
         case .clients(let pattern, let reply):
             var found: [ClientInfo] = []
-            for case let session? in sessions {
-                guard let id = session.id, pattern?.matches(id) ?? true else { continue }
-                found.append(describe(session, id: id, now: now, wall: wall))
+            for slot in sessions.slots where sessions.isOpen(slot) {
+                guard let id = sessions[slot].id, pattern?.matches(id) ?? true else { continue }
+                found.append(describe(sessions[slot], id: id, now: now, wall: wall))
             }
             reply(found)
         case .client(let slot, let serial, let reply):
-            guard let session = session(at: slot, serial: serial), let id = session.id else { return reply(nil) }
-            reply(describe(session, id: id, now: now, wall: wall))
+            guard sessions.holds(Int(slot), serial: serial), let id = sessions[Int(slot)].id else { return reply(nil) }
+            reply(describe(sessions[Int(slot)], id: id, now: now, wall: wall))
         case .kick(let slot, let serial, let note, let reply):
-            guard let session = session(at: slot, serial: serial), let id = session.id else { return reply(nil) }
-            let described = describe(session, id: id, now: now, wall: wall)
-            reap(session, because: .kicked, note: note)
+            guard sessions.holds(Int(slot), serial: serial), let id = sessions[Int(slot)].id else { return reply(nil) }
+            let described = describe(sessions[Int(slot)], id: id, now: now, wall: wall)
+            reap(Int(slot), because: .kicked, note: note)
             reply(described)
         }
     }
 
-    private func session(at slot: Int32, serial: UInt64) -> Session? {
-        guard slot >= 0, Int(slot) < sessions.count, let session = sessions[Int(slot)], session.serial == serial else { return nil }
-        return session
-    }
-
     /// `now` (monotonic) and `wall` are read together once per query, so `connected_at` is the wall
     /// clock's view of the monotonic instant the session was accepted.
-    private func describe(_ session: Session, id: String, now: UInt64, wall: UInt64) -> ClientInfo {
+    private func describe(_ session: borrowing Session, id: String, now: UInt64, wall: UInt64) -> ClientInfo {
         let age = (now &- session.connectedAt) / 1_000_000
         return ClientInfo(
             id: id, peer: "\(session.peer)", worker: index,
-            intervalMS: session.interval / 1_000_000, timeoutMS: session.timeout / 1_000_000,
+            intervalMS: UInt64(session.intervalMilliseconds), timeoutMS: session.timeout / 1_000_000,
             connectedAtMS: wall > age ? wall - age : 0,
             lastHeardMSAgo: now > session.lastHeard ? (now - session.lastHeard) / 1_000_000 : 0
         )

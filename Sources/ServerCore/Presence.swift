@@ -5,7 +5,7 @@ import ControlProtocol
 import Posix
 
 extension Worker {
-    func announce(_ kind: PresenceEvent.Kind, _ session: Session, seq: UInt64, reason: Reason? = nil, note: String? = nil) {
+    func announce(_ kind: PresenceEvent.Kind, _ session: borrowing Session, seq: UInt64, reason: Reason? = nil, note: String? = nil) {
         guard let id = session.id else { return }
         let duration = kind == .online ? 0 : (loop.now &- session.connectedAt) / 1_000_000
         onPresence(PresenceEvent(

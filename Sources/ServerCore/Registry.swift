@@ -2,20 +2,28 @@
 // Touched on HELLO and on reap only (never on a heartbeat), so one lock is cheap enough.
 import Synchronization
 
-/// A session's address: its worker, its descriptor slot there, and its serial.
-/// 16 bytes: one is kept per online client.
+/// A session's address: its worker, its descriptor slot there, and its serial, packed in 8 bytes
+/// because the registry keeps one per online client:
+///
+///     bits 56...63   worker   0...255 (`workers` is at most 256)
+///     bits 25...55   slot     a descriptor number (non-negative Int32)
+///     bits  0...24   serial   a worker's serials count up and wrap at 2^25
+///
+/// The serial only has to tell a session from a later one in the same slot while something still names
+/// it: a registry entry, which goes when its session is reaped or replaced, or a message (a takeover, a
+/// control query), which its worker handles within a loop turn or so: long before 2^25 more sessions.
 struct Owner: Equatable, Sendable {
-    private var workerIndex: Int32
-    var slot: Int32
-    var serial: UInt64
+    static let serialLimit: UInt32 = 1 << 25
+    private let bits: UInt64
 
-    init(worker: Int, slot: Int32, serial: UInt64) {
-        workerIndex = Int32(worker)
-        self.slot = slot
-        self.serial = serial
+    init(worker: Int, slot: Int32, serial: UInt32) {
+        precondition((0...255).contains(worker) && slot >= 0 && serial < Self.serialLimit, "owner out of range")
+        bits = UInt64(worker) << 56 | UInt64(slot) << 25 | UInt64(serial)
     }
 
-    var worker: Int { Int(workerIndex) }
+    var worker: Int { Int(bits >> 56) }
+    var slot: Int32 { Int32(truncatingIfNeeded: bits >> 25 & 0x7FFF_FFFF) }
+    var serial: UInt32 { UInt32(truncatingIfNeeded: bits & UInt64(Self.serialLimit - 1)) }
 }
 
 final class Registry: Sendable {

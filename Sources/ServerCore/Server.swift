@@ -46,7 +46,8 @@ public final class Server: Sendable {
         let settings = Settings(config, authSecret: authSecret)
         let count: Int
         switch config.workers {
-        case .auto: count = max(1, Int(Posix.onlineProcessors()))
+        // One per core, up to the 256 an explicit `workers` may ask for (and an Owner can name).
+        case .auto: count = min(max(1, Int(Posix.onlineProcessors())), 256)
         case .count(let n): count = n
         }
         var adopted: [Listener] = []

@@ -1,33 +1,30 @@
-// One accepted connection, from accept to reap. Owned by one worker; only `Worker.reap` ends it.
+// One accepted connection, from accept to reap: what a worker keeps for it, one value in a slot of
+// its SessionTable. Only `Worker.reap` takes it out; no object per session, 80 bytes each.
 import Posix
 import TimerWheel
 
-final class Session {
+/// Fields are ordered so the small ones fill the gaps the large ones leave: 80 bytes. The rare ones
+/// live elsewhere: a partial line and unsent replies in the worker's side tables (`partials`, `unsent`).
+struct Session: ~Copyable {
     /// The socket, until the reap takes it. Nothing else closes it.
     var socket: Socket?
     let peer: SocketAddress
-    /// Unique within its worker: tells this session from a later one that reuses its descriptor number.
-    let serial: UInt64
+    /// Tells this session from a later one in the same slot (see `Owner` for how long that holds).
+    let serial: UInt32
+    /// When the last heartbeat arrived. A heartbeat only stores this; the wheel re-arms lazily.
+    var lastHeard: UInt64
     let connectedAt: UInt64
     /// The id announced in HELLO; nil until then.
     var id: String?
-    /// When the last heartbeat arrived. A heartbeat only stores this; the wheel re-arms lazily.
-    var lastHeard: UInt64
-    var interval: UInt64 = 0
-    var timeout: UInt64 = 0
     var timer: TimerHandle?
-    /// An incomplete line carried to the next read (at most max_line bytes); empty, and unallocated, otherwise.
-    var partial: [UInt8] = []
-    /// Reply bytes the kernel would not take yet; past max_line the client is reaped for overload.
-    var unsent: [UInt8] = []
     /// Told `BYE shutdown`; now waiting for the client to close.
     var isDraining = false
+    /// The interval granted in HELLO, and the timeout as a multiple of it (timeout_factor is 1...100),
+    /// both as they were then: a reload does not change a live session's values.
+    var timeoutFactor: UInt8 = 0
+    var intervalMilliseconds: UInt32 = 0
 
-    /// The descriptor's number, kept apart from the socket so tables can be keyed without borrowing it.
-    let descriptor: DescriptorID
-
-    init(socket: consuming Socket, peer: SocketAddress, serial: UInt64, now: UInt64) {
-        descriptor = socket.id
+    init(socket: consuming Socket, peer: SocketAddress, serial: UInt32, now: UInt64) {
         self.socket = .some(socket)
         self.peer = peer
         self.serial = serial
@@ -36,6 +33,12 @@ final class Session {
     }
 
     var isIdentified: Bool { id != nil }
+
+    /// The granted interval, in nanoseconds.
+    var interval: UInt64 { UInt64(intervalMilliseconds) * 1_000_000 }
+
+    /// How long silence is tolerated, in nanoseconds.
+    var timeout: UInt64 { interval * UInt64(timeoutFactor) }
 
     /// The instant this session times out.
     var deadline: UInt64 { lastHeard + timeout }

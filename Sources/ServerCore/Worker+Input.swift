@@ -7,61 +7,63 @@ import WireProtocol
 
 extension Worker {
     func sessionReady(_ descriptor: DescriptorID, _ readiness: Readiness) {
-        guard let session = sessions[descriptor.index] else { return }
+        let slot = descriptor.index
+        guard sessions.isOpen(slot) else { return }
         if readiness.contains(.error) {
-            reap(session, because: .reset, error: session.socket?.pendingError())
+            reap(slot, because: .reset, error: sessions[slot].socket?.pendingError())
             return
         }
-        if readiness.contains(.writable), !flushUnsent(session) { return }
+        if readiness.contains(.writable), !flushUnsent(slot) { return }
         if !readiness.isDisjoint(with: [.readable, .peerClosed, .hangUp]) {
-            readInput(session, peerClosed: !readiness.isDisjoint(with: [.peerClosed, .hangUp]))
+            readInput(slot, peerClosed: !readiness.isDisjoint(with: [.peerClosed, .hangUp]))
         }
     }
 
     /// One read, then every complete line in it. A FIN is acted on in this same turn.
-    private func readInput(_ session: Session, peerClosed: Bool) {
+    private func readInput(_ slot: Int, peerClosed: Bool) {
         assert(output.isEmpty, "a previous batch left replies behind")
-        let carried = session.partial.count
-        if carried > 0 {
-            session.partial.withUnsafeBytes { input.copyMemory(from: $0) }
+        var carried = 0
+        if let partial = partials[slot] {
+            partial.withUnsafeBytes { input.copyMemory(from: $0) }
+            carried = partial.count
         }
         let space = UnsafeMutableRawBufferPointer(rebasing: input[carried...])
         let result: IOResult<Int>
         do {
-            guard let read = try session.socket?.read(into: space) else { return }
+            guard let read = try sessions[slot].socket?.read(into: space) else { return }
             result = read
         } catch {
-            reap(session, because: .reset, error: error.errno)
+            reap(slot, because: .reset, error: error.errno)
             return
         }
         guard case .done(let count) = result else { return }
         if count == 0 {
-            reap(session, because: session.isDraining ? .shutdown : .eof)
+            reap(slot, because: sessions[slot].isDraining ? .shutdown : .eof)
             return
         }
-        if carried > 0 { session.partial = [] }
-        guard consumeLines(session, filled: carried + count) else { return }
-        guard send(to: session) else { return }
+        if carried > 0 { partials[slot] = nil }
+        guard consumeLines(slot, filled: carried + count) else { return }
+        guard send(to: slot) else { return }
         // Everything the peer sent before its FIN has been read: it will send nothing more.
         if peerClosed, count < space.count {
-            reap(session, because: session.isDraining ? .shutdown : .eof)
+            reap(slot, because: sessions[slot].isDraining ? .shutdown : .eof)
         }
     }
 
     /// Handles each complete line; keeps an incomplete tail for the next read. False if the session was reaped.
-    private func consumeLines(_ session: Session, filled: Int) -> Bool {
+    private func consumeLines(_ slot: Int, filled: Int) -> Bool {
         let bytes = UnsafeRawBufferPointer(rebasing: input[..<filled])
         var start = 0
         while start < filled {
             switch Framing.next(in: bytes, from: start, maxLine: settings.maxLine) {
             case .line(let line, let next):
-                guard handle(session, bytes, line) else { return false }
+                guard handle(slot, bytes, line) else { return false }
                 start = next
             case .incomplete:
-                session.partial = Array(bytes[start...])
+                partials[slot] = Array(bytes[start...])
                 return true
             case .failed(let error):
-                refuse(session, error)
+                refuse(slot, error)
                 return false
             }
         }
@@ -69,22 +71,22 @@ extension Worker {
     }
 
     /// One line from one client. False if the session was reaped.
-    private func handle(_ session: Session, _ bytes: UnsafeRawBufferPointer, _ line: Range<Int>) -> Bool {
+    private func handle(_ slot: Int, _ bytes: UnsafeRawBufferPointer, _ line: Range<Int>) -> Bool {
         let request: Request
         do {
             request = try Parser.parse(bytes, line: line)
         } catch {
-            refuse(session, error)
+            refuse(slot, error)
             return false
         }
-        guard session.isIdentified else {
+        guard sessions[slot].isIdentified else {
             guard case .hello(let hello) = request else {
-                refuse(session, .badHello("the first line must be HELLO <id>"))
+                refuse(slot, .badHello("the first line must be HELLO <id>"))
                 return false
             }
-            return identify(session, hello)
+            return identify(slot, hello)
         }
-        session.lastHeard = loop.now
+        sessions[slot].lastHeard = loop.now
         stats.heartbeats.add(1, ordering: .relaxed)
         switch request {
         case .ping(let tag):
@@ -96,46 +98,47 @@ extension Worker {
         case .other(let verb):
             Reply.appendError(.unknownCommand, detail: UnsafeRawBufferPointer(rebasing: bytes[verb]), to: &output)
         case .bye:
-            reapAfterReplies(session, because: .bye)
+            reapAfterReplies(slot, because: .bye)
             return false
         case .hello:
-            refuse(session, .badHello("already identified"))
+            refuse(slot, .badHello("already identified"))
             return false
         }
         return true
     }
 
     /// A valid HELLO: take over any older session with this id, then answer OK with the values in force.
-    private func identify(_ session: Session, _ hello: Hello) -> Bool {
+    private func identify(_ slot: Int, _ hello: Hello) -> Bool {
         // Before anything else, above all the registry claim: a wrong token must not take an id over.
         guard isAuthentic(hello) else {
-            refuseAuth(session, hello)
+            refuseAuth(slot, hello)
             return false
         }
-        let now = loop.now
-        session.interval = settings.grantedInterval(proposedMilliseconds: hello.intervalMS)
-        session.timeout = session.interval * settings.timeoutFactor
-        session.lastHeard = now
-        session.id = hello.id
-        let slot = session.descriptor.rawValue
-        let claim = shared.registry.claim(hello.id, for: Owner(worker: index, slot: slot, serial: session.serial))
+        // Config intervals are whole milliseconds up to 24 h, and timeout_factor is 1...100.
+        let intervalMS = UInt32(clamping: settings.grantedInterval(proposedMilliseconds: hello.intervalMS) / 1_000_000)
+        sessions[slot].intervalMilliseconds = intervalMS
+        sessions[slot].timeoutFactor = UInt8(clamping: settings.timeoutFactor)
+        sessions[slot].lastHeard = loop.now
+        sessions[slot].id = hello.id
+        let claim = shared.registry.claim(hello.id, for: Owner(worker: index, slot: Int32(slot), serial: sessions[slot].serial))
         if let previous = claim.previous {
             takeOver(previous)
         }
-        if let timer = session.timer { loop.cancel(timer) }
-        session.timer = loop.arm(UInt64(slot), at: session.deadline)
+        if let timer = sessions[slot].timer { loop.cancel(timer) }
+        let deadline = sessions[slot].deadline
+        sessions[slot].timer = loop.arm(UInt64(slot), at: deadline)
         stats.identified.add(1, ordering: .relaxed)
-        Reply.appendOK(id: hello.id, intervalMS: session.interval / 1_000_000, timeoutMS: session.timeout / 1_000_000, to: &output)
-        logSession(session, event: "online", message: "client online", level: .info, metadata: ["seq": "\(claim.seq)"])
-        announce(.online, session, seq: claim.seq)
+        Reply.appendOK(id: hello.id, intervalMS: UInt64(intervalMS), timeoutMS: sessions[slot].timeout / 1_000_000, to: &output)
+        logSession(sessions[slot], event: "online", message: "client online", level: .info, metadata: ["seq": "\(claim.seq)"])
+        announce(.online, sessions[slot], seq: claim.seq)
         return true
     }
 
     /// The newest session wins, in every worker: the older one ends with `BYE replaced` at once.
     private func takeOver(_ previous: Owner) {
         if previous.worker == index {
-            if Int(previous.slot) < sessions.count, let old = sessions[Int(previous.slot)], old.serial == previous.serial {
-                reap(old, because: .replaced)
+            if sessions.holds(Int(previous.slot), serial: previous.serial) {
+                reap(Int(previous.slot), because: .replaced)
             }
         } else {
             shared.mailboxes[previous.worker].post(.replace(slot: previous.slot, serial: previous.serial))
@@ -143,16 +146,16 @@ extension Worker {
     }
 
     /// A bad line ends its own session: `ERR <code>`, then reap `protocol`.
-    private func refuse(_ session: Session, _ error: ProtocolError) {
-        reapAfterReplies(session, because: .protocol, farewell: .error(error.code, error.detail))
+    private func refuse(_ slot: Int, _ error: ProtocolError) {
+        reapAfterReplies(slot, because: .protocol, farewell: .error(error.code, error.detail))
     }
 
     /// Ends the session whose lines are being handled: the replies this batch already owes it go out
     /// first (with the farewell, best effort), and none are left in the worker's output for the next session.
-    func reapAfterReplies(_ session: Session, because reason: Reason, farewell: Farewell? = nil) {
-        session.unsent.append(contentsOf: output)
+    func reapAfterReplies(_ slot: Int, because reason: Reason, farewell: Farewell? = nil) {
+        if !output.isEmpty { unsent[slot, default: []].append(contentsOf: output) }
         output.removeAll(keepingCapacity: true)
-        reap(session, because: reason, farewell: farewell)
+        reap(slot, because: reason, farewell: farewell)
     }
 
     // MARK: Writing
@@ -160,18 +163,18 @@ extension Worker {
     /// Sends this batch's replies with one write. What the kernel does not take waits in `unsent`,
     /// up to max_line bytes; past that the client is not reading and is reaped for overload.
     /// False if the session was reaped.
-    func send(to session: Session) -> Bool {
+    func send(to slot: Int) -> Bool {
         guard !output.isEmpty else { return true }
         defer { output.removeAll(keepingCapacity: true) }
-        if !session.unsent.isEmpty {
-            session.unsent.append(contentsOf: output)
-            return checkUnsent(session)
+        if unsent[slot] != nil {
+            unsent[slot]?.append(contentsOf: output)
+            return checkUnsent(slot)
         }
         let result: IOResult<Int>
         do {
-            result = try send(output, on: session)
+            result = try send(output, on: slot)
         } catch {
-            reap(session, because: .reset, error: error.errno)
+            reap(slot, because: .reset, error: error.errno)
             return false
         }
         let sent: Int
@@ -180,39 +183,42 @@ extension Worker {
         case .wouldBlock: sent = 0
         }
         guard sent < output.count else { return true }
-        session.unsent.append(contentsOf: output[sent...])
-        guard checkUnsent(session) else { return false }
-        try? loop.modify(session.descriptor, interest: [.readable, .peerClosed, .writable])
+        unsent[slot] = Array(output[sent...])
+        guard checkUnsent(slot) else { return false }
+        try? loop.modify(DescriptorID(number: Int32(slot)), interest: [.readable, .peerClosed, .writable])
         return true
     }
 
-    private func send(_ bytes: [UInt8], on session: Session) throws(SystemError) -> IOResult<Int> {
+    private func send(_ bytes: [UInt8], on slot: Int) throws(SystemError) -> IOResult<Int> {
         let result = bytes.withUnsafeBytes { bytes in
-            Result { () throws(SystemError) in try session.socket?.send(bytes) ?? .wouldBlock }
+            Result { () throws(SystemError) in try sessions[slot].socket?.send(bytes) ?? .wouldBlock }
         }
         return try result.get()
     }
 
-    private func checkUnsent(_ session: Session) -> Bool {
-        guard session.unsent.count > settings.maxLine else { return true }
-        reap(session, because: .overload, farewell: .silent)
+    private func checkUnsent(_ slot: Int) -> Bool {
+        guard let count = unsent[slot]?.count, count > settings.maxLine else { return true }
+        reap(slot, because: .overload, farewell: .silent)
         return false
     }
 
     /// EPOLLOUT: the kernel has room again. False if the session was reaped.
-    private func flushUnsent(_ session: Session) -> Bool {
-        guard !session.unsent.isEmpty else { return true }
+    private func flushUnsent(_ slot: Int) -> Bool {
+        // Taken out while it is sent, so trimming it below does not copy it.
+        guard var pending = unsent.removeValue(forKey: slot) else { return true }
         let result: IOResult<Int>
         do {
-            result = try send(session.unsent, on: session)
+            result = try send(pending, on: slot)
         } catch {
-            reap(session, because: .reset, error: error.errno)
+            unsent[slot] = pending
+            reap(slot, because: .reset, error: error.errno)
             return false
         }
-        if case .done(let count) = result { session.unsent.removeFirst(count) }
-        if session.unsent.isEmpty {
-            session.unsent = []
-            try? loop.modify(session.descriptor, interest: [.readable, .peerClosed])
+        if case .done(let count) = result { pending.removeFirst(count) }
+        if pending.isEmpty {
+            try? loop.modify(DescriptorID(number: Int32(slot)), interest: [.readable, .peerClosed])
+        } else {
+            unsent[slot] = pending
         }
         return true
     }

@@ -4,31 +4,31 @@ import Posix
 import WireProtocol
 
 extension Worker {
-    /// Ends `session` for `reason`, in this order (DESIGN §4):
+    /// Ends the session at `slot` for `reason`, in this order (DESIGN §4):
     ///  1. cancel its wheel entry;           2. remove its descriptor from epoll;
-    ///  3. remove it from the table and its id from the registry (unless a newer session owns it);
+    ///  3. remove it from the table (with any partial line or unsent bytes) and its id from the registry
+    ///     (unless a newer session owns it);
     ///  4. write the farewell line if the socket takes it without blocking;
     ///  5. shutdown(SHUT_WR), then close;    6. log one line with reason, id, peer and duration
     ///  (and, for an identified session, announce its `offline` or `replaced` presence event).
-    /// Reaping twice is harmless: the second call finds no socket. `note` is an operator's kick text.
-    func reap(_ session: Session, because reason: Reason, farewell: Farewell? = nil, error: Errno? = nil, lateness: UInt64? = nil, note: String? = nil) {
-        if let timer = session.timer {
-            loop.cancel(timer)
-            session.timer = nil
-        }
-        guard let socket = session.socket.take() else { return }
-        loop.unregister(socket.id)
-        sessions[socket.id.index] = nil
+    /// Reaping twice is harmless: the second call finds the slot empty. `note` is an operator's kick text.
+    func reap(_ slot: Int, because reason: Reason, farewell: Farewell? = nil, error: Errno? = nil, lateness: UInt64? = nil, note: String? = nil) {
+        guard sessions.isOpen(slot) else { return }
+        if let timer = sessions[slot].timer { loop.cancel(timer) }
+        loop.unregister(DescriptorID(number: Int32(slot)))
+        guard var session = sessions.remove(slot), let socket = session.socket.take() else { return }
+        let unsentBytes = unsent.removeValue(forKey: slot) ?? []
+        partials[slot] = nil
         var departure: (isReleased: Bool, seq: UInt64)?
         if let id = session.id {
-            departure = shared.registry.release(id, from: Owner(worker: index, slot: socket.id.rawValue, serial: session.serial))
+            departure = shared.registry.release(id, from: Owner(worker: index, slot: Int32(slot), serial: session.serial))
             stats.identified.subtract(1, ordering: .relaxed)
         }
         shared.admission.leave(session.peer.host)
         stats.connected.subtract(1, ordering: .relaxed)
         stats.countReap(reason)
 
-        sayFarewell(farewell ?? reason.farewell, after: session.unsent, on: socket)
+        sayFarewell(farewell ?? reason.farewell, after: unsentBytes, on: socket)
         socket.shutdownWrite()
         socket.close()
 
@@ -53,7 +53,7 @@ extension Worker {
 
     /// `departure` is what the registry said: a session whose id a newer session already holds is
     /// logged as `replaced` whatever ended it, so the log and `watch` agree on who is online.
-    private func logReap(_ session: Session, reason: Reason, error: Errno?, lateness: UInt64?, departure: (isReleased: Bool, seq: UInt64)?, note: String?) {
+    private func logReap(_ session: borrowing Session, reason: Reason, error: Errno?, lateness: UInt64?, departure: (isReleased: Bool, seq: UInt64)?, note: String?) {
         let duration = (loop.now &- session.connectedAt) / 1_000_000
         var metadata: Logger.Metadata = [
             "reason": "\(reason.rawValue)",
@@ -76,7 +76,7 @@ extension Worker {
     }
 
     /// A session line, unless log.sessions is off or the second's budget is spent (then it is counted for the summary).
-    func logSession(_ session: Session, event: String, message: Logger.Message, level: Logger.Level, metadata: Logger.Metadata = [:]) {
+    func logSession(_ session: borrowing Session, event: String, message: Logger.Message, level: Logger.Level, metadata: Logger.Metadata = [:]) {
         guard settings.logSessions, logger.logLevel <= level else { return }
         let kind = metadata["reason"].map { "\(event) (\($0))" } ?? event
         let verdict = logBudget.admit(kind, now: loop.now)

@@ -18,8 +18,13 @@ final class Worker {
     var listeners: [Listener]
 
     /// Sessions by descriptor number.
-    var sessions: [Session?] = []
-    var nextSerial: UInt64 = 1
+    var sessions = SessionTable()
+    /// The rare per-session bytes, by slot, kept out of the table so an idle session does not pay for them:
+    /// an incomplete line carried to the next read (at most max_line bytes), and reply bytes the kernel
+    /// would not take yet (past max_line the client is reaped for overload). An entry is never empty.
+    var partials: [Int: [UInt8]] = [:]
+    var unsent: [Int: [UInt8]] = [:]
+    var nextSerial: UInt32 = 1
     var isDraining = false
     var logBudget = SessionLogBudget()
     var lastAcceptErrorLog: UInt64 = 0
@@ -100,28 +105,25 @@ final class Worker {
 
     private func admit(_ socket: consuming Socket, peer: SocketAddress) {
         let now = loop.now
-        let session = Session(socket: socket, peer: peer, serial: nextSerial, now: now)
-        nextSerial += 1
-        let slot = session.descriptor.index
-        if slot >= sessions.count {
-            sessions.append(contentsOf: repeatElement(nil, count: Swift.max(slot + 1, sessions.count * 2, 64) - sessions.count))
-        }
-        sessions[slot] = session
+        let descriptor = socket.id
+        let slot = descriptor.index
+        sessions.insert(Session(socket: socket, peer: peer, serial: nextSerial, now: now), at: slot)
+        nextSerial = (nextSerial + 1) % Owner.serialLimit
         stats.connected.add(1, ordering: .relaxed)
         stats.sessionsTotal.add(1, ordering: .relaxed)
         let isWithinLimits = shared.admission.enter(peer.host, maxClients: settings.maxClients, maxPerAddress: settings.maxClientsPerAddress)
         do {
-            try loop.register(session.descriptor, interest: [.readable, .peerClosed], handler: sessionHandler)
+            try loop.register(descriptor, interest: [.readable, .peerClosed], handler: sessionHandler)
         } catch {
             logger.error("cannot watch a new connection", metadata: ["peer": "\(peer)", "error": "\(error)"])
-            reap(session, because: .overload, farewell: .silent)
+            reap(slot, because: .overload, farewell: .silent)
             return
         }
         guard isWithinLimits else {
-            reap(session, because: .overload, farewell: .error(.serverFull, ""))
+            reap(slot, because: .overload, farewell: .error(.serverFull, ""))
             return
         }
-        session.timer = loop.arm(UInt64(slot), at: now + settings.helloTimeout)
+        sessions[slot].timer = loop.arm(UInt64(slot), at: now + settings.helloTimeout)
     }
 
     /// EMFILE/ENFILE: stop watching the listener for a moment instead of spinning on it.
@@ -145,25 +147,27 @@ final class Worker {
             internalTimer(payload)
             return
         }
-        guard let session = sessions[Int(payload)] else { return }
-        session.timer = nil
+        let slot = Int(payload)
+        guard sessions.isOpen(slot) else { return }
+        sessions[slot].timer = nil
         let now = loop.now
-        guard session.isIdentified else {
-            reap(session, because: .helloTimeout)
+        guard sessions[slot].isIdentified else {
+            reap(slot, because: .helloTimeout)
             return
         }
         // Lazy re-arm: heartbeats only moved lastHeard; the wheel learns of it here.
-        if session.deadline > now {
-            session.timer = loop.arm(payload, at: session.deadline)
+        let deadline = sessions[slot].deadline
+        if deadline > now {
+            sessions[slot].timer = loop.arm(payload, at: deadline)
         } else {
-            reap(session, because: .timeout, lateness: now - session.deadline)
+            reap(slot, because: .timeout, lateness: now - deadline)
         }
     }
 
     private func internalTimer(_ payload: UInt64) {
         switch payload {
         case TimerPayload.drainDeadline:
-            for case let session? in sessions { reap(session, because: .shutdown, farewell: .silent) }
+            for slot in sessions.slots where sessions.isOpen(slot) { reap(slot, because: .shutdown, farewell: .silent) }
             loop.stop()
         case TimerPayload.logSummary:
             logSuppressedSummary()
@@ -182,8 +186,8 @@ final class Worker {
     private func receive(_ message: WorkerMessage) {
         switch message {
         case .replace(let slot, let serial):
-            guard Int(slot) < sessions.count, let session = sessions[Int(slot)], session.serial == serial else { return }
-            reap(session, because: .replaced)
+            guard sessions.holds(Int(slot), serial: serial) else { return }
+            reap(Int(slot), because: .replaced)
         case .settings(let settings):
             self.settings = settings
             logger.logLevel = settings.logLevel
@@ -211,16 +215,16 @@ final class Worker {
             // A passed socket is shared with other workers' epoll sets: the Server closes it after they stop.
             if !listener.isShared, let socket = listener.socket.take() { socket.close() }
         }
-        for case let session? in sessions {
-            guard session.isIdentified, settings.drainTimeout > 0 else {
-                reap(session, because: .shutdown)
+        for slot in sessions.slots where sessions.isOpen(slot) {
+            guard sessions[slot].isIdentified, settings.drainTimeout > 0 else {
+                reap(slot, because: .shutdown)
                 continue
             }
             output.removeAll(keepingCapacity: true)
             Reply.appendBye(Reason.shutdown.rawValue, to: &output)
-            guard send(to: session) else { continue }
-            session.isDraining = true
-            session.socket?.shutdownWrite()
+            guard send(to: slot) else { continue }
+            sessions[slot].isDraining = true
+            sessions[slot].socket?.shutdownWrite()
         }
         if stats.connected.load(ordering: .relaxed) == 0 {
             loop.stop()

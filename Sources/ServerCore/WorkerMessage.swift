@@ -2,7 +2,7 @@
 
 enum WorkerMessage: Sendable {
     /// Another worker accepted a HELLO for an id this worker's session held: end that session.
-    case replace(slot: Int32, serial: UInt64)
+    case replace(slot: Int32, serial: UInt32)
     /// A reload: the settings that can change live.
     case settings(Settings)
     /// SIGTERM: stop accepting, tell every client `BYE shutdown`, wait up to the drain timeout.
