@@ -99,6 +99,7 @@ let package = Package(
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol"]),
         .testTarget(name: "PosixTests", dependencies: ["Posix"]),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop", "Posix"]),
+        .testTarget(name: "ServerCoreTests", dependencies: ["ServerCore", "Posix"]),
         .testTarget(name: "HeartbeatConfigTests", dependencies: ["HeartbeatConfig"]),
         .testTarget(name: "SystemdEdgeTests", dependencies: ["SystemdEdge", "systemd-edge-probe", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "DaemonTests", dependencies: ["heartbeatd", "heartbeatctl", "Posix", "CLinux", "TestSupport"]),
