@@ -95,8 +95,8 @@ let package = Package(
             ]
         ),
 
-        .testTarget(name: "TimerWheelTests", dependencies: ["TimerWheel"]),
-        .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol"]),
+        .testTarget(name: "TimerWheelTests", dependencies: ["TimerWheel", "TestSupport"]),
+        .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "TestSupport"]),
         .testTarget(name: "PosixTests", dependencies: ["Posix"]),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop", "Posix"]),
         .testTarget(name: "ServerCoreTests", dependencies: ["ServerCore", "Posix"]),

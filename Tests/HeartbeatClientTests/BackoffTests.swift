@@ -1,5 +1,6 @@
 // Full-jitter backoff as a pure function: ceilings, bounds and spread, with injected fractions.
 import HeartbeatClient
+import TestSupport
 import Testing
 
 @Suite struct BackoffTests {
@@ -26,7 +27,7 @@ import Testing
 
     @Test func delaysFromARandomSourceStayWithinBoundsAndSpreadOverTheWindow() {
         let backoff = Backoff(base: .milliseconds(100), cap: .seconds(10))
-        var random = SplitMix(seed: 42)
+        var random = SplitMix64(state: 42)
         for attempt in 0..<12 {
             let ceiling = backoff.ceiling(attempt: attempt)
             let delays = (0..<500).map { _ in backoff.delay(attempt: attempt, fraction: random.nextFraction()) }
@@ -40,16 +41,3 @@ import Testing
     }
 }
 
-/// A small deterministic generator (SplitMix64), so the spread test is the same on every run.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func nextFraction() -> Double { Double(next() >> 11) / Double(1 << 53) }
-}

@@ -1,5 +1,6 @@
 // Tests for TimerWheel: scripted tables of arm, cancel and advance, then random operations checked against
 // a sorted-array model of the tick-boundary rule.
+import TestSupport
 import Testing
 @testable import TimerWheel
 
@@ -237,23 +238,6 @@ func advanceWithOnlyLaterRoundsAndJumps(ticks: UInt64) {
     wheel.advance(to: 1_700, into: &expired)
     #expect(expired == [2])
     #expect(wheel.count == 0)
-}
-
-// SplitMix64 (Steele, Lea, Flood 2014): a tiny seeded generator so a failing seed reproduces.
-struct SplitMix64 {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func below(_ bound: UInt64) -> UInt64 {
-        next() % bound
-    }
 }
 
 // One armed timer in the model. `boundary` is when the tick-boundary rule says it fires: the first boundary

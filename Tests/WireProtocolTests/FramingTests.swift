@@ -1,6 +1,7 @@
 // Framing.next as tables (partial lines, line ends, forbidden bytes, the maxLine boundary, start
 // offsets), against a plain reference model on random bytes, and together with Parser over a stream
 // split into reads at every possible position.
+import TestSupport
 import Testing
 import WireProtocol
 
@@ -117,19 +118,6 @@ private func referenceFrame(_ input: [UInt8], from start: Int, maxLine: Int) -> 
 private func hexDigits(_ byte: UInt8) -> String {
     let digits = Array("0123456789ABCDEF")
     return String([digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]])
-}
-
-/// A seeded generator, so a failure on random input can be replayed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE5_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 /// What a worker does with its read buffer: append what arrived, frame and parse every complete
