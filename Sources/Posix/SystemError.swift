@@ -46,6 +46,12 @@ public struct Errno: RawRepresentable, Hashable, Sendable, CustomStringConvertib
         case ENOTCONN: "ENOTCONN"
         case EPERM: "EPERM"
         case EPROTO: "EPROTO"
+        case ENOENT: "ENOENT"
+        case ENOTDIR: "ENOTDIR"
+        case EISDIR: "EISDIR"
+        case EFBIG: "EFBIG"
+        case ENAMETOOLONG: "ENAMETOOLONG"
+        case ECONNREFUSED: "ECONNREFUSED"
         default: "errno \(rawValue)"
         }
     }

@@ -1,11 +1,14 @@
 // Where the configuration comes from: the file (if any) plus command-line overrides, read the same
 // way at start and on every reload.
-import Foundation
 import HeartbeatConfig
+import Posix
 
 struct ConfigSource: Sendable {
     var path: String?
     var listenOverrides: [String]
+
+    /// A configuration file is a few KiB; anything past this is not one.
+    static let maximumSize = 1 << 20
 
     struct LoadError: Error, CustomStringConvertible {
         var description: String
@@ -17,9 +20,9 @@ struct ConfigSource: Sendable {
         if let path {
             let text: String
             do {
-                text = try String(contentsOfFile: path, encoding: .utf8)
+                text = String(decoding: try FileSystem.read(path, limit: Self.maximumSize), as: UTF8.self)
             } catch {
-                throw LoadError(description: "\(path): cannot read: \((error as NSError).localizedDescription)")
+                throw LoadError(description: "\(path): cannot read: \(error.errno)")
             }
             do {
                 config = try Config.parse(toml: text)
