@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The figures of docs/benchmarks.md' summary, measured again: a fresh daemon per run, RUNS runs each,
+# one JSON line per run on stdout (with the figure's name, the load average and the bench's summary).
+# Usage: scripts/bench-figures.sh BIN_DIR [RUNS] [FIGURE...]    (BIN_DIR holds heartbeatd and heartbeat-bench)
+# Figures: memory10k memory19k cpu flood16 flood1 churn reap. Summarise with scripts/bench-summary.py.
+set -euo pipefail
+bin=${1:?usage: bench-figures.sh BIN_DIR [RUNS] [FIGURE...]}
+runs=${2:-3}
+shift $(( $# >= 2 ? 2 : 1 ))
+figures=("$@")
+[ ${#figures[@]} -gt 0 ] || figures=(memory10k memory19k cpu flood16 flood1 churn reap)
+ulimit -n 20000
+port=17800
+
+# Starts a fresh daemon on 127.0.0.1:$port, runs the bench with the given arguments, stops the daemon.
+run_once() {
+    local figure=$1
+    shift
+    "$bin/heartbeatd" --listen "127.0.0.1:$port" 2>/dev/null &
+    local daemon=$!
+    for _ in $(seq 50); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+        sleep 0.1
+    done
+    local load
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    local summary
+    summary=$("$bin/heartbeat-bench" "$@" --server "127.0.0.1:$port" --json --pid "$daemon")
+    kill -TERM "$daemon"
+    wait "$daemon" || true
+    printf '{"figure":"%s","load":%s,"summary":%s}\n' "$figure" "$load" "$summary"
+    sleep 2
+}
+
+for figure in "${figures[@]}"; do
+    for _ in $(seq "$runs"); do
+        case $figure in
+        memory10k) run_once "$figure" hold -n 10000 -i 300s -d 10s ;;
+        memory19k) run_once "$figure" hold -n 19000 -i 300s -d 10s ;;
+        cpu) run_once "$figure" hold -n 10000 -i 1s -d 20s ;;
+        flood16) run_once "$figure" flood -c 50 -D 16 -d 10s ;;
+        flood1) run_once "$figure" flood -c 50 -D 1 -d 10s ;;
+        churn) run_once "$figure" churn -k 20000 -c 50 -m clean:abort:vanish ;;
+        reap) run_once "$figure" reap -n 10000 -i 1s --spread 10s ;;
+        *) echo "bench-figures: unknown figure $figure" >&2; exit 64 ;;
+        esac
+    done
+done
