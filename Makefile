@@ -26,6 +26,7 @@ run: build
 test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
+	python3 clients/test/run.py --bin .build/debug
 	@if [ -x Tests/system/run.sh ]; then Tests/system/run.sh; fi
 
 clean:

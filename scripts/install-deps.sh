@@ -5,8 +5,9 @@ set -euo pipefail
 want=(libsystemd-dev pkg-config)
 if [ "${1:-build}" = test ]; then
   # ss (iproute2) counts socket states; systemd-socket-activate (systemd) for socket activation;
-  # systemd-journald + journalctl for the journald test; python3 for the Prometheus parser test.
-  want+=(iproute2 systemd python3 python3-prometheus-client)
+  # systemd-journald + journalctl for the journald test; python3 for the Prometheus parser test;
+  # gcc and make build the C client that clients/test/run.py drives.
+  want+=(iproute2 systemd python3 python3-prometheus-client gcc make)
 fi
 missing=()
 for package in "${want[@]}"; do
