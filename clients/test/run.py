@@ -274,6 +274,35 @@ def cleanup():
             process.wait()
 
 
+def run_checks(bin_dir, work):
+    build = Path(work) / "build"
+    build.mkdir()
+    make = subprocess.run(["make", "-s", "-C", str(ROOT / "clients" / "c"), f"O={build}"],
+                          capture_output=True, text=True)
+    built = make.returncode == 0 and not make.stderr.strip()
+    record("make -C clients/c builds both variants (plain, OpenSSL) without warnings", built,
+           make.stdout + make.stderr)
+    if not built:
+        return
+    variants = Variants(build)
+    try:
+        plain, silent, auth = (Daemon(bin_dir, work, "plain"), Daemon(bin_dir, work, "silent"),
+                               Daemon(bin_dir, work, "auth", auth=True))
+    except (OSError, RuntimeError) as error:
+        return record(f"heartbeatd starts from {bin_dir}", False, str(error))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=12) as pool:
+        jobs = [pool.submit(check_silence, variants, silent)]
+        for variant in variants.commands:
+            jobs.append(pool.submit(check_beating, variants, plain, variant))
+            jobs.append(pool.submit(check_replaced, variants, plain, variant))
+            jobs.append(pool.submit(check_auth, variants, auth, variant, work))
+        for job in jobs:
+            try:
+                job.result(timeout=60)
+            except Exception as error:  # a broken check is a failure, not a crash of the driver
+                record("a check raised", False, repr(error))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bin", default=".build/debug", help="the directory of heartbeatd and heartbeatctl")
@@ -281,33 +310,7 @@ def main():
     work = tempfile.mkdtemp(prefix="heartbeat-clients-")
     started = time.monotonic()
     try:
-        build = Path(work) / "build"
-        build.mkdir()
-        make = subprocess.run(["make", "-s", "-C", str(ROOT / "clients" / "c"), f"O={build}"],
-                              capture_output=True, text=True)
-        built = make.returncode == 0 and not make.stderr.strip()
-        record("make -C clients/c builds both variants (plain, OpenSSL) without warnings", built,
-               make.stdout + make.stderr)
-        if not built:
-            return 1
-        variants = Variants(build)
-        try:
-            plain, silent, auth = (Daemon(bin_dir, work, "plain"), Daemon(bin_dir, work, "silent"),
-                                   Daemon(bin_dir, work, "auth", auth=True))
-        except (OSError, RuntimeError) as error:
-            record(f"heartbeatd starts from {bin_dir}", False, str(error))
-            return 1
-        with concurrent.futures.ThreadPoolExecutor(max_workers=12) as pool:
-            jobs = [pool.submit(check_silence, variants, silent)]
-            for variant in variants.commands:
-                jobs.append(pool.submit(check_beating, variants, plain, variant))
-                jobs.append(pool.submit(check_replaced, variants, plain, variant))
-                jobs.append(pool.submit(check_auth, variants, auth, variant, work))
-            for job in jobs:
-                try:
-                    job.result(timeout=60)
-                except Exception as error:  # a broken check is a failure, not a crash of the driver
-                    record("a check raised", False, repr(error))
+        run_checks(bin_dir, work)
     finally:
         cleanup()
         shutil.rmtree(work, ignore_errors=True)
