@@ -55,7 +55,7 @@ let package = Package(
         // The client side: a library other packages can use, the device agent and the load generator.
         .target(
             name: "HeartbeatClient",
-            dependencies: ["WireProtocol", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Posix", "WireProtocol", .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "heartbeat-agent",
@@ -97,11 +97,11 @@ let package = Package(
 
         .testTarget(name: "TimerWheelTests", dependencies: ["TimerWheel", "TestSupport"]),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "TestSupport"]),
-        .testTarget(name: "PosixTests", dependencies: ["Posix"]),
+        .testTarget(name: "PosixTests", dependencies: ["Posix", "TestSupport"]),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop", "Posix"]),
         .testTarget(name: "ServerCoreTests", dependencies: ["ServerCore", "Posix"]),
         .testTarget(name: "HeartbeatConfigTests", dependencies: ["HeartbeatConfig"]),
-        .testTarget(name: "SystemdEdgeTests", dependencies: ["SystemdEdge", "systemd-edge-probe", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "SystemdEdgeTests", dependencies: ["SystemdEdge", "systemd-edge-probe", "TestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "DaemonTests", dependencies: ["heartbeatd", "heartbeatctl", "Posix", "CLinux", "TestSupport"]),
         // Test support: the process SystemdEdgeTests run inside a journald sandbox and under systemd-socket-activate.
         .executableTarget(
@@ -109,7 +109,8 @@ let package = Package(
             dependencies: ["SystemdEdge", "Posix", .product(name: "Logging", package: "swift-log")],
             path: "Tests/Support/systemd-edge-probe"
         ),
-        // Test support shared by the test targets (child processes without Foundation's Process).
+        // Test support shared by the test targets: the deadline poll, child processes without Foundation's
+        // Process, and the one harness that runs the real heartbeatd.
         .target(name: "TestSupport", dependencies: ["CLinux"], path: "Tests/TestSupport"),
         .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"]),
         .testTarget(name: "HeartbeatClientTests", dependencies: ["HeartbeatClient", "heartbeatd", "heartbeat-bench", "heartbeat-agent", "TestSupport"]),

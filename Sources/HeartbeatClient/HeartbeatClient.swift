@@ -89,29 +89,19 @@ public final class HeartbeatClient: Sendable {
 
     /// The HELLO line this configuration sends, checked by the protocol's own parser.
     static func helloLine(for configuration: Configuration) throws(HeartbeatClientError) -> [UInt8] {
-        var line = "HELLO \(configuration.id)"
+        var intervalMS: UInt64?
         if let interval = configuration.interval {
             guard interval >= .zero else { throw .invalidConfiguration("interval must not be negative") }
-            line += " interval=\(interval.milliseconds)"
+            intervalMS = UInt64(interval.milliseconds)
         }
-        if let token = configuration.token { line += " token=\(token)" }
-        let bytes = Array(line.utf8)
-        let parsed: Result<Request, ProtocolError> = bytes.withUnsafeBytes { buffer in
-            switch Framing.next(in: buffer, from: 0, maxLine: Framing.defaultMaxLine) {
-            case .incomplete: Result { () throws(ProtocolError) in try Parser.parse(buffer, line: 0..<buffer.count) }
-            case .line: .failure(.badLine("line break in the id or token"))
-            case .failed(let error): .failure(error)
-            }
+        let hello = Hello(id: configuration.id, intervalMS: intervalMS, token: configuration.token)
+        var line: [UInt8] = []
+        do throws(ProtocolError) {
+            try RequestLine.appendHello(hello, to: &line)
+        } catch {
+            throw .invalidConfiguration(error.detail)
         }
-        let request: Request
-        switch parsed {
-        case .success(let value): request = value
-        case .failure(let error): throw .invalidConfiguration(error.detail)
-        }
-        guard case .hello(let hello) = request, hello.id == configuration.id else {
-            throw .invalidConfiguration("id '\(configuration.id)' is not one word of A-Z a-z 0-9 . _ : @ -")
-        }
-        return bytes + [0x0A]
+        return line
     }
 }
 

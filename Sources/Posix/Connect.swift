@@ -23,15 +23,13 @@ extension Socket {
             unported.port = 0
             _ = try retrying("bind") { unported.withSockaddr { Glibc.bind(fd, $0, $1) } }
         }
-        while true {
-            let status = server.withSockaddr { Glibc.connect(fd, $0, $1) }
-            if status == 0 { return socket }
-            let error = Errno.current
-            if error == .interrupted { continue }
-            // EINPROGRESS: the usual answer; the outcome arrives as writability.
-            if error.rawValue == EINPROGRESS { return socket }
-            throw SystemError(call: "connect", errno: error)
-        }
+        let status = server.withSockaddr { Glibc.connect(fd, $0, $1) }
+        if status == 0 { return socket }
+        let error = Errno.current
+        // EINPROGRESS: the usual answer; the outcome arrives as writability. EINTR means the same for a
+        // connect (it goes on in the background), and calling again would only say EALREADY.
+        if error.rawValue == EINPROGRESS || error == .interrupted { return socket }
+        throw SystemError(call: "connect", errno: error)
     }
 
     /// Makes `close()` send RST instead of FIN (SO_LINGER with a zero timeout): an aborted client.

@@ -23,6 +23,7 @@ public struct Errno: RawRepresentable, Hashable, Sendable, CustomStringConvertib
     public static let invalidArgument = Errno(rawValue: EINVAL)
     public static let badDescriptor = Errno(rawValue: EBADF)
     public static let notConnected = Errno(rawValue: ENOTCONN)
+    public static let connectionRefused = Errno(rawValue: ECONNREFUSED)
 
     /// The symbolic name where heartbeatd knows it (for logs and metrics labels), else "errno N".
     public var name: String {

@@ -16,9 +16,9 @@ public enum Reply {
         append("OK ", to: &out)
         append(text: id, limit: Hello.maxIDLength, to: &out)
         append(" interval=", to: &out)
-        append(decimal: intervalMS, to: &out)
+        Digits.append(intervalMS, to: &out)
         append(" timeout=", to: &out)
-        append(decimal: timeoutMS, to: &out)
+        Digits.append(timeoutMS, to: &out)
         out.append(ASCII.newline)
     }
 
@@ -90,16 +90,6 @@ public enum Reply {
             guard count < limit else { return }
             out.append(ASCII.isPrintable(byte) ? byte : ASCII.questionMark)
             count += 1
-        }
-    }
-
-    /// Decimal digits, most significant first, without going through String.
-    private static func append(decimal value: UInt64, to out: inout [UInt8]) {
-        var divisor: UInt64 = 1
-        while value / divisor >= 10 { divisor *= 10 }
-        while divisor > 0 {
-            out.append(ASCII.zero + UInt8(value / divisor % 10))
-            divisor /= 10
         }
     }
 }

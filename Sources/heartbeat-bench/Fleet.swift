@@ -4,6 +4,7 @@
 import EventLoop
 import Histogram
 import Posix
+import WireProtocol
 
 final class Fleet {
     enum Phase: UInt8 {
@@ -40,23 +41,24 @@ final class Fleet {
     /// The interval proposed in every HELLO, in milliseconds.
     var intervalMS: UInt64
 
-    private(set) var phase: [Phase]
+    // The reading side (Fleet+Reading.swift) updates these, so their setters are internal.
+    var phase: [Phase]
     /// The timeout granted in each client's OK, in nanoseconds.
-    private(set) var grantedTimeout: [UInt64]
-    private let sockets: SocketTable
-    private var clientOfDescriptor: [Int32] = []
+    var grantedTimeout: [UInt64]
+    let sockets: SocketTable
+    var clientOfDescriptor: [Int32] = []
     private var helloNumber: [Int]
-    private var byeReason: [Int: String] = [:]
-    private var partialLines: [Int: [UInt8]] = [:]
-    private let input: UnsafeMutableRawBufferPointer
+    var byeReason: [Int: String] = [:]
+    var partialLines: [Int: [UInt8]] = [:]
+    let input: UnsafeMutableRawBufferPointer
     private var output: [UInt8] = []
     private var handler: EventLoop.HandlerID!
 
     // Totals every mode reports.
     private(set) var pingsSent: UInt64 = 0
-    private(set) var pongs: UInt64 = 0
+    var pongs: UInt64 = 0
     private(set) var failures = 0
-    private(set) var rtt = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
+    var rtt = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
 
     /// A client got `OK`.
     var onIdentified: (Int) -> Void = { _ in }
@@ -119,13 +121,19 @@ final class Fleet {
         }
     }
 
-    private func connected(_ client: Int, _ descriptor: DescriptorID) {
+    func connected(_ client: Int, _ descriptor: DescriptorID) {
         if let error = sockets.pendingError(at: client) {
             end(client, .connectFailed(error))
             return
         }
         output.removeAll(keepingCapacity: true)
-        output.append(contentsOf: "HELLO \(idPrefix)-\(helloNumber[client]) interval=\(intervalMS)\n".utf8)
+        do throws(ProtocolError) {
+            try RequestLine.appendHello(Hello(id: "\(idPrefix)-\(helloNumber[client])", intervalMS: intervalMS), to: &output)
+        } catch {
+            // The server would refuse this HELLO the same way.
+            end(client, .refused(error.code.rawValue))
+            return
+        }
         guard send(client) else { return }
         phase[client] = .greeting
         do {
@@ -145,7 +153,7 @@ final class Fleet {
         output.removeAll(keepingCapacity: true)
         let micros = Clock.monotonicNanoseconds() / 1_000
         for _ in 0..<count {
-            appendPing(tag: micros)
+            RequestLine.appendPing(stamp: micros, to: &output)
         }
         pingsSent += UInt64(count)
         return send(client)
@@ -157,17 +165,6 @@ final class Fleet {
         output.removeAll(keepingCapacity: true)
         text.withUTF8Buffer { output.append(contentsOf: $0) }
         return send(client)
-    }
-
-    private func appendPing(tag: UInt64) {
-        output.append(contentsOf: [0x50, 0x49, 0x4E, 0x47, 0x20]) // "PING "
-        var divisor: UInt64 = 1
-        while tag / divisor >= 10 { divisor *= 10 }
-        while divisor > 0 {
-            output.append(0x30 + UInt8(tag / divisor % 10))
-            divisor /= 10
-        }
-        output.append(0x0A)
     }
 
     /// One write of `output`. A short write would cut a line, so it ends the client (the server is
@@ -231,7 +228,7 @@ final class Fleet {
         return socket
     }
 
-    private func end(_ client: Int, _ ending: Ending) {
+    func end(_ client: Int, _ ending: Ending) {
         let previous = phase[client]
         detach(client)?.close()
         byeReason[client] = nil
@@ -250,107 +247,5 @@ final class Fleet {
         precondition(phase[client] == .closed || phase[client] == .idle, "client \(client) is still open")
         phase[client] = .idle
         grantedTimeout[client] = 0
-    }
-
-    // MARK: Reading
-
-    private func ready(_ descriptor: DescriptorID, _ readiness: Readiness) {
-        let client = Int(clientOfDescriptor[descriptor.index])
-        guard client >= 0 else { return }
-        if phase[client] == .connecting {
-            connected(client, descriptor)
-            return
-        }
-        if readiness.contains(.error), let error = sockets.pendingError(at: client) {
-            end(client, .socketError(error))
-            return
-        }
-        read(client)
-    }
-
-    private func read(_ client: Int) {
-        var carried = 0
-        if let partial = partialLines.removeValue(forKey: client) {
-            partial.withUnsafeBytes { input.copyMemory(from: $0) }
-            carried = partial.count
-        }
-        let space = UnsafeMutableRawBufferPointer(rebasing: input[carried...])
-        let result = Result { () throws(SystemError) in try sockets.read(into: space, at: client) }
-        let count: Int
-        switch result {
-        case .failure(let error):
-            end(client, .socketError(error.errno))
-            return
-        case .success(.done(let read)):
-            count = read
-        case .success(.wouldBlock), .success(nil):
-            if carried > 0 { partialLines[client] = Array(input[..<carried]) }
-            return
-        }
-        if count == 0 {
-            end(client, .closedByServer(bye: byeReason.removeValue(forKey: client)))
-            return
-        }
-        let now = Clock.monotonicNanoseconds()
-        let bytes = UnsafeRawBufferPointer(rebasing: input[..<(carried + count)])
-        var start = 0
-        var pongsInRead = 0
-        while start < bytes.count {
-            guard let newline = bytes[start...].firstIndex(of: 0x0A) else {
-                partialLines[client] = Array(bytes[start...])
-                break
-            }
-            let line = UnsafeRawBufferPointer(rebasing: bytes[start..<newline])
-            start = newline + 1
-            guard handle(client, line, now: now, pongs: &pongsInRead) else { return }
-        }
-        if pongsInRead > 0 { onPongs(client, pongsInRead) }
-    }
-
-    /// One server line. False if the client was ended.
-    private func handle(_ client: Int, _ line: UnsafeRawBufferPointer, now: UInt64, pongs pongsInRead: inout Int) -> Bool {
-        guard let first = line.first else { return true }
-        switch first {
-        case 0x50: // PONG [tag]
-            pongs += 1
-            pongsInRead += 1
-            if line.count > 5, let sentMicros = Self.decimal(UnsafeRawBufferPointer(rebasing: line[5...])) {
-                let micros = now / 1_000
-                _ = rtt.record(micros > sentMicros ? micros - sentMicros : 0)
-            }
-        case 0x4F: // OK <id> interval=<ms> timeout=<ms>
-            let text = String(decoding: line, as: UTF8.self)
-            if let field = text.split(separator: " ").first(where: { $0.hasPrefix("timeout=") }), let milliseconds = UInt64(field.dropFirst(8)) {
-                grantedTimeout[client] = milliseconds * 1_000_000
-            }
-            phase[client] = .identified
-            onIdentified(client)
-            // The mode may have closed the client, or even started a new connection in its slot.
-            return phase[client] == .identified
-        case 0x42: // BYE <reason>
-            let reason = String(decoding: line.dropFirst(4), as: UTF8.self)
-            byeReason[client] = reason
-            onBye(client, reason, now)
-            return phase[client] == .identified
-        case 0x45: // ERR <code> [text]
-            let words = String(decoding: line, as: UTF8.self).split(separator: " ")
-            let code = words.count > 1 ? String(words[1]) : ""
-            if code != "unknown-command" {
-                end(client, .refused(code))
-                return false
-            }
-        default:
-            break
-        }
-        return true
-    }
-
-    private static func decimal(_ digits: UnsafeRawBufferPointer) -> UInt64? {
-        var value: UInt64 = 0
-        for byte in digits {
-            guard byte >= 0x30 && byte <= 0x39 else { return nil }
-            value = value &* 10 &+ UInt64(byte - 0x30)
-        }
-        return digits.isEmpty ? nil : value
     }
 }

@@ -1,6 +1,7 @@
 // Client auth against the real daemon (DESIGN §7, §8): the right token is accepted, a wrong or missing
 // one is `ERR auth-failed` and never replaces a live session, failures are logged per address and
 // second, and the secret file is refused when others may read it or it is missing.
+import TestSupport
 import Foundation
 import Testing
 

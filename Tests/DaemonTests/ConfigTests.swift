@@ -1,5 +1,6 @@
 // Configuration errors as an operator meets them (DESIGN §7, §8): each bad file, flag or address
 // exits 1 with one message that names it; --check-config prints the effective config.
+import TestSupport
 import Foundation
 import Glibc
 import Testing

@@ -1,6 +1,7 @@
 // The control socket over a real unix socket: the file it makes (mode, group, directory, a stale one
 // replaced, a live one left alone), the JSON lines it answers, bad and oversized requests, and who it
 // lets in (SO_PEERCRED), each against the running daemon.
+import TestSupport
 import Foundation
 import Glibc
 import Testing

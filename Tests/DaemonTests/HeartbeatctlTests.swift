@@ -1,5 +1,6 @@
 // heartbeatctl against a running daemon: every command, in text for people (sorted, aligned columns)
 // and in JSON; exit status 1 with one message on every failure; `token` without a daemon.
+import TestSupport
 import Foundation
 import Glibc
 import Testing

@@ -1,5 +1,6 @@
 // A reconnect storm must not flood the log: past the per-second budget, session lines are counted
 // and summarised once a second instead of written one by one.
+import TestSupport
 import Testing
 
 @Suite struct LogStormTests {

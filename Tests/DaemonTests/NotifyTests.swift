@@ -1,5 +1,6 @@
 // sd_notify as systemd would receive it (DESIGN §6): the daemon runs with NOTIFY_SOCKET naming a
 // datagram socket the test holds, and the test reads READY, STATUS, RELOADING, STOPPING and WATCHDOG.
+import TestSupport
 import Foundation
 import Glibc
 import Testing

@@ -1,6 +1,7 @@
 // Presence events over `watch` against the running daemon: online, replaced and offline with their
 // fields and log seq; seq order across workers; offline_grace both ways; a watcher that stops reading
 // is cut off without holding anything up; and what a watcher sees when the daemon stops.
+import TestSupport
 import Foundation
 import Glibc
 import Testing

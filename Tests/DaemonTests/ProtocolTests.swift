@@ -1,5 +1,6 @@
 // The wire protocol as a client sees it (DESIGN §3, §8), against the real daemon over loopback:
 // every reply, every error code, and how lines may be split or joined on the wire.
+import TestSupport
 import Foundation
 import Testing
 

@@ -1,10 +1,12 @@
-// Reaping against the real daemon (DESIGN §4): silent clients at their deadline and no later than one
-// tick after it, FIN and RST leaving nothing in CLOSE_WAIT, ghosts that vanish without a packet.
+// Reaping against the real daemon (DESIGN §4): silent clients at their deadline with their lateness
+// reported, FIN and RST leaving nothing in CLOSE_WAIT, ghosts that vanish without a packet. How late a
+// reap may be is a claim about the wheel and the loop, checked against an injected clock in-process.
+import TestSupport
 import Foundation
 import Testing
 
 @Suite struct ReapTests {
-    @Test func silentClientIsReapedWithinOneTickOfItsDeadline() async throws {
+    @Test func silentClientIsReapedAtItsDeadlineWithItsLateness() async throws {
         let daemon = try await Daemon(config: """
             [heartbeat]
             interval_min = "1s"
@@ -17,9 +19,10 @@ import Testing
         let line = try #require(await daemon.sessionLine("offline", of: silent))
         #expect(field("reason", in: line) == "timeout")
         #expect(field("client.id", in: line) == "silent-1")
-        // The daemon measures lateness against its own clock: never early, at most one tick late.
+        // The daemon reports how late the reap was against its own clock: a count of milliseconds, never
+        // negative (a reap before the deadline would be a bug). Its bound is checked without wall time.
         let late = try #require(field("late_ms", in: line).flatMap { Int($0) }, "no late_ms in \(line)")
-        #expect(late <= 100, "\(line)")
+        #expect(late >= 0, "\(line)")
         let duration = try #require(field("session.duration_ms", in: line).flatMap { Int($0) })
         #expect(duration >= 3000, "\(line)")
     }

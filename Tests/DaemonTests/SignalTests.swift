@@ -1,6 +1,7 @@
 // Signals against the real daemon: SIGTERM drains (BYE shutdown, wait for clients up to
 // drain_timeout, exit 0) and SIGHUP reloads what can change live, keeping the old config when the
 // new one is bad.
+import TestSupport
 import Foundation
 import Glibc
 import Testing

@@ -1,5 +1,6 @@
 // Socket activation (DESIGN §6): under systemd-socket-activate the daemon serves on the socket it is
 // passed in LISTEN_FDS instead of binding its own.
+import TestSupport
 import Foundation
 import Testing
 

@@ -1,5 +1,6 @@
 // Takeover (DESIGN §3): a HELLO with an id that has a live session ends the old one with
 // `BYE replaced` at once; the newest wins, within one worker and across workers.
+import TestSupport
 import Testing
 
 @Suite struct TakeoverTests {

@@ -1,15 +1,16 @@
 // heartbeat-bench smoke runs against the real daemon, small and short: each mode connects, does its
 // work, stops by itself and prints a JSON summary whose fields add up.
 import Foundation
+import TestSupport
 import Testing
 
 @Suite struct HeartbeatBenchTests {
     /// Runs heartbeat-bench with `arguments` plus --server and --json; its summary as a dictionary.
     static func bench(_ arguments: [String], daemon: Daemon, within seconds: Double = 30) async throws -> [String: Any] {
-        let child = try Child(executable: try builtProduct("heartbeat-bench"), arguments: arguments + ["--server", "127.0.0.1:\(daemon.port)", "--json"])
+        let child = try Child(executable: builtProduct("heartbeat-bench"), arguments: arguments + ["--server", "127.0.0.1:\(daemon.port)", "--json"])
         let status = await child.exitStatus(within: seconds)
         #expect(status == 0, "heartbeat-bench \(arguments): \(child.standardError)")
-        _ = await poll(upTo: 2) { child.standardOutput.hasSuffix("\n") }
+        _ = await eventually(within: 2) { child.standardOutput.hasSuffix("\n") }
         let object = try JSONSerialization.jsonObject(with: Data(child.standardOutput.utf8))
         return try #require(object as? [String: Any], "not a JSON object: \(child.standardOutput)")
     }
@@ -17,7 +18,7 @@ import Testing
     @Test func holdConnectsEveryClientAndGetsEveryPong() async throws {
         let daemon = try await Daemon()
         defer { daemon.stop() }
-        let summary = try await Self.bench(["hold", "-n", "200", "-i", "1s", "-d", "2s", "--pid", "\(daemon.child.pid)"], daemon: daemon)
+        let summary = try await Self.bench(["hold", "-n", "200", "-i", "1s", "-d", "2s", "--pid", "\(daemon.pid)"], daemon: daemon)
         #expect(summary["mode"] as? String == "hold")
         #expect(summary["clients"] as? Int == 200)
         #expect(summary["connected"] as? Int == 200)

@@ -3,6 +3,7 @@
 // server, being replaced, failing auth, and the backoff it actually chooses.
 import Glibc
 import HeartbeatClient
+import TestSupport
 import Testing
 
 @Suite struct HeartbeatClientTests {
@@ -35,7 +36,7 @@ import Testing
         run.cancel()
         try await run.value
         #expect(await recorder.untilStopped().last == .stopped(.cancelled))
-        #expect(await poll(upTo: 5) { daemon.log.contains("reason=bye") && daemon.log.contains("client.id=beat-1") })
+        #expect(await eventually(within: 5) { daemon.log.contains("reason=bye") && daemon.log.contains("client.id=beat-1") })
     }
 
     @Test func reconnectsAfterTheDaemonRestarts() async throws {
@@ -52,7 +53,7 @@ import Testing
         // While nothing listens, attempts fail and back off.
         #expect(await recorder.wait(upTo: 5) { if case .disconnected(.connectFailed) = $0 { true } else { false } })
 
-        let second = try await Daemon(port: port)
+        let second = try await Daemon(arguments: ["--listen", "127.0.0.1:\(port)"])
         defer { second.stop() }
         #expect(await recorder.wait(upTo: 10, count: 2) { $0.isConnected })
         #expect(second.log.contains("client.id=restart-1"))
@@ -67,13 +68,13 @@ import Testing
         defer { run.cancel() }
         #expect(await recorder.wait(upTo: 5) { $0.isConnected })
 
-        daemon.child.signal(SIGSTOP)
+        daemon.signal(SIGSTOP)
         // No PONG within the granted 3 s timeout: the server counts as dead.
         #expect(await recorder.wait(upTo: 8) { if case .disconnected(.serverSilent) = $0 { true } else { false } })
         let silence = recorder.states.compactMap { if case .disconnected(.serverSilent(let silence)) = $0 { silence } else { nil } }.first
         #expect(silence.map { $0 >= .seconds(3) } == true)
 
-        daemon.child.signal(SIGCONT)
+        daemon.signal(SIGCONT)
         #expect(await recorder.wait(upTo: 10, count: 2) { $0.isConnected })
     }
 
@@ -180,7 +181,7 @@ import Testing
 
     @Test(arguments: [("[::1]", "::1", "[::1]"), ("127.0.0.1", "localhost", "127.0.0.1")])
     func connectsOverIPv6AndByHostName(listen: String, host: String, address: String) async throws {
-        let daemon = try await Daemon(host: listen)
+        let daemon = try await Daemon(arguments: ["--listen", "\(listen):0"])
         defer { daemon.stop() }
         let client = try HeartbeatClient(Self.configuration(Endpoint(host: host, port: daemon.port), id: "by-\(host == "::1" ? "v6" : "name")"))
         let recorder = StateRecorder(client)

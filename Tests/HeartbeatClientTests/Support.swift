@@ -1,6 +1,6 @@
-// Test support for the client side: start the real heartbeatd and heartbeat-bench binaries that
-// SwiftPM built for this test target, a scripted fake server, a recorder for client states, and a
-// poll-with-deadline helper in place of sleeps.
+// Test support for the client side: run the agent and bench binaries SwiftPM built for this target,
+// a scripted fake server, and a recorder for client states. The daemon harness and the deadline poll
+// are TestSupport's.
 import TestSupport
 import Foundation
 import Glibc
@@ -18,27 +18,6 @@ final class Shared<Value: Sendable>: Sendable {
 struct SupportError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
-}
-
-/// Polls `condition` every 20 ms until it holds or `seconds` have passed; returns whether it held.
-func poll(upTo seconds: Double, _ condition: () -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(20))
-    }
-    return condition()
-}
-
-/// The executable `name` that SwiftPM built into the same directory as the test bundle, or above it.
-func builtProduct(_ name: String) throws -> String {
-    var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-    for _ in 0..<4 {
-        let candidate = directory.appendingPathComponent(name).path
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        directory.deleteLastPathComponent()
-    }
-    throw SupportError("no built \(name) near \(CommandLine.arguments[0])")
 }
 
 /// A child process with its stderr (and optionally stdout) collected.
@@ -79,7 +58,7 @@ final class Child: @unchecked Sendable {
 
     /// Waits up to `seconds` for the process to end; its exit status, or nil if it is still running.
     func exitStatus(within seconds: Double) async -> Int32? {
-        guard await poll(upTo: seconds, { !process.isRunning }) else { return nil }
+        guard await eventually(within: seconds, { !process.isRunning }) else { return nil }
         process.waitUntilExit()
         return process.terminationStatus
     }
@@ -90,41 +69,6 @@ final class Child: @unchecked Sendable {
         Glibc.kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
-}
-
-/// The real daemon on loopback.
-final class Daemon: Sendable {
-    let child: Child
-    let port: UInt16
-
-    /// Starts heartbeatd on `host:port` (port 0: any free port; IPv6 as `[::1]`) and waits until it listens.
-    init(host: String = "127.0.0.1", port: UInt16 = 0, config: String? = nil) async throws {
-        var arguments = ["--listen", "\(host):\(port)"]
-        if let config {
-            let path = NSTemporaryDirectory() + "heartbeat-client-test-\(UUID().uuidString).toml"
-            try config.write(toFile: path, atomically: true, encoding: .utf8)
-            arguments += ["--config", path]
-        }
-        child = try Child(executable: try builtProduct("heartbeatd"), arguments: arguments)
-        let child = child
-        guard await poll(upTo: 10, { child.standardError.contains("started: listening on") }) else {
-            child.kill()
-            throw SupportError("heartbeatd did not start: \(child.standardError)")
-        }
-        // "… started: listening on 127.0.0.1:40123 with 1 worker(s) …"
-        let text = child.standardError
-        guard let range = text.range(of: #"listening on \S+:\d+"#, options: .regularExpression),
-              let found = UInt16(text[range].split(separator: ":").last ?? "")
-        else {
-            child.kill()
-            throw SupportError("no port in heartbeatd's log: \(text)")
-        }
-        self.port = found
-    }
-
-    var log: String { child.standardError }
-
-    func stop() { child.kill() }
 }
 
 /// Collects every state a client publishes, for assertions after the fact.
@@ -152,7 +96,7 @@ final class StateRecorder: Sendable {
 
     /// Waits until `count` states satisfy `predicate`.
     func wait(upTo seconds: Double, count: Int = 1, for predicate: @escaping (State) -> Bool) async -> Bool {
-        await poll(upTo: seconds) { self.count(where: predicate) >= count }
+        await eventually(within: seconds) { self.count(where: predicate) >= count }
     }
 }
 

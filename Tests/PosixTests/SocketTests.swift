@@ -1,5 +1,6 @@
 // The posix layer: listening, accepting, would-block as a value, errors carrying the call and errno.
-import Posix
+@testable import Posix
+import TestSupport
 import Testing
 
 @Suite struct SocketTests {
@@ -29,8 +30,34 @@ import Testing
         #expect(SocketAddress(host: "1.2.3", port: 1) == nil)
     }
 
-    @Test func errnoNamesAreReadable() {
-        #expect(Errno.connectionReset.name == "ECONNRESET")
-        #expect(SystemError(call: "accept4", errno: .tooManyOpenFiles).description.hasPrefix("accept4: EMFILE"))
+    @Test func readingAnEmptySocketIsWouldBlockNotAnError() throws {
+        let address = try #require(SocketAddress(host: "127.0.0.1", port: 0))
+        let listener = try Socket.listen(on: address, reusePort: false)
+        let client = try Socket.connecting(to: try listener.localAddress(), from: nil)
+        var peer = address
+        var accepted: Socket?
+        #expect(try eventuallyBlocking { accepted = try listener.accept(peer: &peer); return accepted != nil })
+        #expect(peer.port == (try client.localAddress()).port)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 16, alignment: 1)
+        defer { buffer.deallocate() }
+        guard case .wouldBlock = try accepted?.read(into: buffer) else {
+            Issue.record("an empty non-blocking socket did not answer .wouldBlock")
+            return
+        }
+        try [UInt8(7)].withUnsafeBytes { bytes in _ = try client.send(bytes) }
+        #expect(eventuallyBlocking {
+            if case .done(1)? = try? accepted?.read(into: buffer) { true } else { false }
+        })
+    }
+
+    @Test func readingAClosedDescriptorIsEBADFFromRead() throws {
+        // A descriptor number no process can have open (above any RLIMIT_NOFILE), owned for the test.
+        let socket = Socket(owning: Int32.max - 1)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1, alignment: 1)
+        defer { buffer.deallocate() }
+        #expect(throws: SystemError(call: "read", errno: .badDescriptor)) { _ = try socket.read(into: buffer) }
+        #expect(throws: SystemError(call: "send", errno: .badDescriptor)) {
+            _ = try socket.send(UnsafeRawBufferPointer(buffer))
+        }
     }
 }

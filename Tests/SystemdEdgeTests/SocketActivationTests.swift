@@ -2,6 +2,7 @@
 // so no test has to move descriptors 3 and 4 of a test process whose other tests own them.
 import Glibc
 import SystemdEdge
+import TestSupport
 import Testing
 
 extension ProcessWide {
@@ -58,7 +59,7 @@ extension ProcessWide {
             defer { close(connection) }
             let expected = "error \(SystemdError.notListeningStreamSocket(descriptor: 3))\n"
             var output = ""
-            let answered = try eventually {
+            let answered = try eventuallyBlocking(within: 10) {
                 output = try activator.standardOutput()
                 return output == expected
             }

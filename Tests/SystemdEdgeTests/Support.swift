@@ -2,6 +2,7 @@
 // (environment variables, child processes that inherit them), and the Glibc plumbing the tests need.
 import Foundation
 import Glibc
+import TestSupport
 import Testing
 
 /// The parent of every suite that sets environment variables or starts processes. setenv(3) is not safe
@@ -104,16 +105,6 @@ final class Child {
     }
 }
 
-/// Polls `condition` every 10 ms until it holds or `timeout` has passed; returns whether it held.
-func eventually(within timeout: Duration = .seconds(10), _ condition: () throws -> Bool) rethrows -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try condition() { return true }
-        usleep(10_000)
-    }
-    return try condition()
-}
-
 /// A stream connection to the unix socket at `path`, retried until something listens there.
 func connectWhenListening(to path: String) throws -> Int32 {
     var address = sockaddr_un()
@@ -122,7 +113,7 @@ func connectWhenListening(to path: String) throws -> Int32 {
     try #require(bytes.count < MemoryLayout.size(ofValue: address.sun_path), "path too long: \(path)")
     withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
     var connected: Int32 = -1
-    let succeeded = try eventually {
+    let succeeded = try eventuallyBlocking(within: 10) {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         try #require(fd >= 0, "socket failed: errno \(errno)")
         let result = withUnsafePointer(to: &address) {
