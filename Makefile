@@ -21,8 +21,9 @@ release: deps
 run: build
 	.build/debug/heartbeatd $(if $(CONFIG),--config $(CONFIG),)
 
-# Every test: the Swift Testing suites (real daemon over loopback), then the system tests under a
-# real systemd when that is possible here (see Tests/system/).
+# Every test: the Swift Testing suites (real daemon over loopback), the C and Python clients against
+# the real daemon (clients/test/), then the system tests under a real systemd when that is possible
+# here (see Tests/system/).
 test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
