@@ -17,9 +17,6 @@ final class ControlServer {
         case kicked(ControlConnection.Key, id: String, ClientInfo?)
     }
 
-    /// This server's timer payload carries this bit (the supervisor's own timers are small numbers,
-    /// the metrics endpoint's carry 1 << 62).
-    static let timerFlag: UInt64 = 1 << 61
     static let maxConnections = 64
     /// A watcher with more unsent bytes than this is disconnected with `too-slow`.
     static let watchBacklog = 64 * 1_024
@@ -49,6 +46,7 @@ final class ControlServer {
     private var connections: [Int: ControlConnection] = [:]
     private var nextSerial: UInt64 = 1
     private var connectionHandler: EventLoop.HandlerID!
+    private var timer: EventLoop.TimerHandlerID!
     private var readBuffer = [UInt8](repeating: 0, count: ControlRequest.maxLine)
 
     init(loop: EventLoop, server: Server, configFile: String?, offlineGrace: Duration, logger: Logger,
@@ -66,6 +64,7 @@ final class ControlServer {
         connectionHandler = loop.addHandler { [unowned self] descriptor, readiness in
             self.connectionReady(descriptor, readiness)
         }
+        timer = loop.addTimerHandler { [unowned self] _ in self.expired() }
     }
 
     /// Hands presence events from the workers' threads to this loop. Give it to Server.start.
@@ -439,12 +438,10 @@ final class ControlServer {
         guard let next else { return }
         if let armed = armedAt, armed <= next { return }
         armedAt = next
-        _ = loop.arm(Self.timerFlag, at: next)
+        _ = loop.arm(timer, at: next)
     }
 
-    /// The supervisor hands every timer it does not know here.
-    func expired(_ payload: UInt64) {
-        guard payload == Self.timerFlag else { return }
+    private func expired() {
         armedAt = nil
         publish(feed.expire(now: loop.now))
         for connection in Array(connections.values) {

@@ -13,10 +13,6 @@ final class MetricsEndpoint {
         var description: String
     }
 
-    /// Timer payloads of this endpoint carry this bit (the supervisor's own timers are small numbers),
-    /// the connection's serial in bits 32...61 and its descriptor number below: a timer that outlives
-    /// its connection finds another serial, or none, and does nothing.
-    static let timerFlag: UInt64 = 1 << 62
     static let maxRequest = 8 * 1024
     static let requestTimeout: UInt64 = 1_000_000_000
     /// Once answered, a scraper gets this long to take the answer.
@@ -33,6 +29,9 @@ final class MetricsEndpoint {
     private let listenerID: DescriptorID
     private let boundAddress: SocketAddress
     private var connectionHandler: EventLoop.HandlerID!
+    /// A connection's timer carries its serial in the high 32 bits and its descriptor number below: a
+    /// timer that outlives its connection finds another serial, or none, and does nothing.
+    private var timer: EventLoop.TimerHandlerID!
     private var connections: [Int: Connection] = [:]
     private var nextSerial: UInt64 = 1
     private var exposition = MetricsExposition()
@@ -69,13 +68,13 @@ final class MetricsEndpoint {
         connectionHandler = loop.addHandler { [unowned self] descriptor, readiness in
             self.connectionReady(descriptor, readiness)
         }
+        timer = loop.addTimerHandler { [unowned self] payload in self.expired(payload) }
         let acceptHandler = loop.addHandler { [unowned self] _, _ in self.acceptReady() }
         try loop.register(listenerID, interest: .readable, handler: acceptHandler)
     }
 
     /// A timer of this endpoint's ran out: the connection took too long.
-    func expired(_ payload: UInt64) {
-        guard payload & Self.timerFlag != 0 else { return }
+    private func expired(_ payload: UInt64) {
         let index = Int(UInt32(truncatingIfNeeded: payload))
         guard let connection = connections[index], payload == timerPayload(connection, index) else { return }
         // The request's timer of an answered connection: the answer's own deadline is later.
@@ -103,7 +102,7 @@ final class MetricsEndpoint {
             }
             let index = socket.id.index
             let connection = Connection(socket: socket, serial: nextSerial)
-            nextSerial = (nextSerial + 1) & 0x3FFF_FFFF
+            nextSerial = (nextSerial + 1) & 0xFFFF_FFFF
             do {
                 try loop.register(DescriptorID(number: Int32(index)), interest: [.readable, .peerClosed], handler: connectionHandler)
             } catch {
@@ -112,7 +111,7 @@ final class MetricsEndpoint {
             }
             connections[index] = connection
             connection.deadline = loop.now + Self.requestTimeout
-            _ = loop.arm(timerPayload(connection, index), at: connection.deadline)
+            _ = loop.arm(timer, timerPayload(connection, index), at: connection.deadline)
         }
     }
 
@@ -162,7 +161,7 @@ final class MetricsEndpoint {
         connection.request = []
         connection.response = response
         connection.deadline = loop.now + Self.responseTimeout
-        _ = loop.arm(timerPayload(connection, index), at: connection.deadline)
+        _ = loop.arm(timer, timerPayload(connection, index), at: connection.deadline)
         flush(index, connection)
     }
 
@@ -195,7 +194,7 @@ final class MetricsEndpoint {
     }
 
     private func timerPayload(_ connection: Connection, _ index: Int) -> UInt64 {
-        Self.timerFlag | connection.serial << 32 | UInt64(UInt32(truncatingIfNeeded: index))
+        connection.serial << 32 | UInt64(UInt32(truncatingIfNeeded: index))
     }
 
     private func httpResponse(_ status: String, contentType: String = "text/plain; charset=utf-8", headers: String = "", body: [UInt8]) -> [UInt8] {
