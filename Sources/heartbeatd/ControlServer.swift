@@ -100,7 +100,8 @@ final class ControlServer {
             return
         }
         io.finishGrace = Self.closeGrace
-        let connection = ControlConnection(io: io, key: ControlConnection.Key(slot: io.descriptor.index, serial: nextSerial), peer: peer)
+        let key = ControlConnection.Key(slot: io.descriptor.index, serial: nextSerial)
+        let connection = ControlConnection(io: io, key: key, peer: peer)
         nextSerial += 1
         connections[connection.key.slot] = connection
         io.onClose = { [unowned self, unowned connection] _ in

@@ -38,13 +38,14 @@ final class ControlWatchers {
         watchers[connection.key.slot] = connection
         connection.io.outputLimit = Self.backlog
         connection.io.onOverflow = { [unowned self, unowned connection] limit in
-            logger.warning("control: watcher uid \(connection.peer.uid) (pid \(connection.peer.pid)) fell more than \(limit) bytes behind; disconnected")
+            let peer = connection.peer
+            logger.warning(
+                "control: watcher uid \(peer.uid) (pid \(peer.pid)) fell more than \(limit) bytes behind; disconnected")
             remove(connection)
             return connection.lastLine(.tooSlow(limit: limit))
         }
-        connection.append(JSONObject([
-            "ok": .bool(true), "watching": .bool(true), "offline_grace_ms": .integer(Int64(clamping: feed.grace / 1_000_000)),
-        ]))
+        let grace = Int64(clamping: feed.grace / 1_000_000)
+        connection.append(JSONObject(["ok": .bool(true), "watching": .bool(true), "offline_grace_ms": .integer(grace)]))
     }
 
     /// The connection closed; a later one on its descriptor number is not this watcher.
