@@ -41,6 +41,8 @@ let package = Package(
         // The only place that calls libc.
         .target(name: "Posix", dependencies: ["CLinux"]),
         .target(name: "EventLoop", dependencies: ["Posix", "TimerWheel"]),
+        // One buffered connection on an EventLoop: the control socket's and the metrics endpoint's.
+        .target(name: "BufferedIO", dependencies: ["EventLoop", "Posix", "TimerWheel"]),
         .target(name: "HeartbeatConfig", dependencies: ["TOMLKit"]),
         // The control socket's requests and answers, shared by the daemon and heartbeatctl.
         .target(name: "ControlProtocol"),
@@ -88,7 +90,7 @@ let package = Package(
         .executableTarget(
             name: "heartbeatd",
             dependencies: [
-                "ServerCore", "SystemdEdge", "HeartbeatConfig", "Posix", "EventLoop",
+                "ServerCore", "SystemdEdge", "HeartbeatConfig", "Posix", "EventLoop", "BufferedIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -99,6 +101,7 @@ let package = Package(
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "TestSupport"]),
         .testTarget(name: "PosixTests", dependencies: ["Posix", "TestSupport"]),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop", "Posix"]),
+        .testTarget(name: "BufferedIOTests", dependencies: ["BufferedIO", "EventLoop", "Posix"]),
         .testTarget(name: "ServerCoreTests", dependencies: ["ServerCore", "Posix"]),
         .testTarget(name: "HeartbeatConfigTests", dependencies: ["HeartbeatConfig"]),
         .testTarget(name: "SystemdEdgeTests", dependencies: ["SystemdEdge", "systemd-edge-probe", "TestSupport", .product(name: "Logging", package: "swift-log")]),

@@ -1,5 +1,9 @@
 // One worker's event loop: level-triggered epoll plus a timer wheel, one thread, nothing shared.
-// It knows nothing of sessions or the protocol: the server registers handlers and timer payloads.
+// It knows nothing of sessions or the protocol: its users register handlers, for descriptors and for
+// timers alike. `addHandler` gives a descriptor handler id, `addTimerHandler` a timer handler id; a timer
+// is armed for one (`arm(kind, payload, at:)`), its wheel node keeps the id as its tag, and on expiry
+// that handler gets the payload. Each user owns all 64 bits of its payloads; nobody routes by guesswork.
+// `now` comes from the clock given at init (CLOCK_MONOTONIC unless a test injects its own).
 //
 // One turn (`runTurn`), top to bottom:
 //   1. ask the wheel for its next expiry          → the epoll_wait timeout (-1 when no timer is armed),
@@ -7,7 +11,7 @@
 //   2. epoll_wait                                 → EINTR is a non-event
 //   3. update `now` once for the whole turn
 //   4. dispatch readiness to handlers             → stale events (old generation) are dropped
-//   5. advance the wheel to `now`, collect expiries, then hand each to `onExpiry`
+//   5. advance the wheel to `now`, collect expiries, then hand each to its timer handler
 import Posix
 import TimerWheel
 
@@ -15,16 +19,23 @@ public final class EventLoop {
     /// Called with the descriptor and what it is ready for.
     public typealias Handler = (DescriptorID, Readiness) -> Void
 
+    /// Called with the payload a timer was armed with, once it expired (after the whole batch was collected,
+    /// so it may arm and cancel timers freely).
+    public typealias TimerHandler = (UInt64) -> Void
+
     /// Which of the registered handlers a descriptor's events go to.
     public struct HandlerID: Sendable {
         let index: UInt8
     }
 
-    /// The monotonic instant this turn started dispatching, in nanoseconds. One read of the clock per turn.
-    public private(set) var now: UInt64
+    /// Which of the registered timer handlers a timer's expiry goes to: the timer's kind.
+    public struct TimerHandlerID: Sendable {
+        let index: UInt8
+    }
 
-    /// Receives each expired timer's payload, after the whole batch was collected.
-    public var onExpiry: (UInt64) -> Void = { _ in }
+    /// The instant this turn started dispatching, in nanoseconds on the loop's clock. One read of the
+    /// clock per turn.
+    public private(set) var now: UInt64
 
     /// Runs at the end of every turn (the worker publishes "I turned" for the watchdog here).
     public var onTurnEnd: () -> Void = {}
@@ -34,18 +45,28 @@ public final class EventLoop {
     // Wakes epoll_wait at the wheel's next expiry on time (see `scheduleWake`); `wakeAt` is what it is set to.
     private let wake: TimerFD
     private var wakeAt: UInt64?
+    private let clock: () -> UInt64
+    private let isClockInjected: Bool
     private var handlers: [Handler] = []
+    private var timerHandlers: [TimerHandler] = []
     // Per descriptor number: the generation of its current registration and its handler.
     private var generations: [UInt32] = []
     private var handlerOf: [UInt8] = []
-    private var expired: [UInt64] = []
+    private var expired: [TimerExpiry] = []
     private var isStopped = false
 
-    /// `tick` in nanoseconds and `slots` (a power of two) size the timer wheel.
-    public init(tick: UInt64, slots: Int = 4096, eventsPerWait: Int = 512) throws(SystemError) {
+    /// `tick` in nanoseconds and `slots` (a power of two) size the timer wheel. `clock` gives monotonic
+    /// nanoseconds, CLOCK_MONOTONIC when nil; a test passes its own to check lateness against instants it
+    /// controls (the loop still sleeps in real time, for as long as the injected clock says is left).
+    public init(
+        tick: UInt64, slots: Int = 4096, eventsPerWait: Int = 512,
+        clock: (() -> UInt64)? = nil
+    ) throws(SystemError) {
         epoll = try Epoll(capacity: eventsPerWait)
         wake = try TimerFD()
-        now = Clock.monotonicNanoseconds()
+        self.clock = clock ?? Clock.monotonicNanoseconds
+        isClockInjected = clock != nil
+        now = self.clock()
         wheel = TimerWheel(tick: tick, slots: slots, now: now)
         expired.reserveCapacity(1024)
         let wakeHandler = addHandler { [unowned self] _, _ in self.wake.drain() }
@@ -87,8 +108,16 @@ public final class EventLoop {
 
     // MARK: Timers
 
-    public func arm(_ payload: UInt64, at deadline: UInt64) -> TimerHandle {
-        wheel.arm(payload, at: deadline)
+    public func addTimerHandler(_ handler: @escaping TimerHandler) -> TimerHandlerID {
+        precondition(timerHandlers.count < Int(UInt8.max), "too many timer handler kinds")
+        timerHandlers.append(handler)
+        return TimerHandlerID(index: UInt8(timerHandlers.count - 1))
+    }
+
+    /// Arms a timer of `kind`: at the first turn whose `now` reaches the wheel's tick boundary at or after
+    /// `deadline` (never early, at most one tick late), `kind`'s handler gets `payload`.
+    public func arm(_ kind: TimerHandlerID, _ payload: UInt64 = 0, at deadline: UInt64) -> TimerHandle {
+        wheel.arm(payload, tag: kind.index, at: deadline)
     }
 
     public func cancel(_ handle: TimerHandle) {
@@ -111,7 +140,7 @@ public final class EventLoop {
         let next = wheel.nextExpiry()
         scheduleWake(at: next)
         let count = try epoll.wait(timeoutMilliseconds: pollTimeout(until: next))
-        now = Clock.monotonicNanoseconds()
+        now = clock()
         dispatch(count)
         expireTimers()
         onTurnEnd()
@@ -124,7 +153,7 @@ public final class EventLoop {
 
     private func pollTimeout(until next: UInt64?) -> Int32 {
         guard let next else { return -1 }
-        let current = Clock.monotonicNanoseconds()
+        let current = clock()
         if next <= current { return 0 }
         let milliseconds = (next - current + 999_999) / 1_000_000
         return Int32(clamping: milliseconds)
@@ -135,8 +164,14 @@ public final class EventLoop {
     /// would be reaped that much more than a tick after its deadline; the timeout stays as the backstop.
     private func scheduleWake(at next: UInt64?) {
         guard next != wakeAt else { return }
+        var instant = next
+        if isClockInjected, let next {
+            // The timerfd counts CLOCK_MONOTONIC: set it as far ahead as `next` is on the loop's clock.
+            let current = clock()
+            instant = Clock.monotonicNanoseconds() &+ (next > current ? next - current : 0)
+        }
         do {
-            try wake.schedule(at: next)
+            try wake.schedule(at: instant)
             wakeAt = next
         } catch {
             wakeAt = nil
@@ -161,7 +196,7 @@ public final class EventLoop {
     private func expireTimers() {
         expired.removeAll(keepingCapacity: true)
         wheel.advance(to: now, into: &expired)
-        for payload in expired { onExpiry(payload) }
+        for expiry in expired { timerHandlers[Int(expiry.tag)](expiry.payload) }
     }
 
     func token(_ slot: Int) -> UInt64 {

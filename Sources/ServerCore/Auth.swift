@@ -123,7 +123,7 @@ extension Worker {
     func refuseAuth(_ slot: Int, _ hello: Hello) {
         stats.authFailures.add(1, ordering: .relaxed)
         if authFailures.count(sessions[slot].peer, id: hello.id) {
-            _ = loop.arm(TimerPayload.authSummary, at: loop.now + AuthFailureLog.window)
+            _ = loop.arm(timers.authSummary, at: loop.now + AuthFailureLog.window)
         }
         reapAfterReplies(slot, because: .protocol, farewell: .error(.authFailed, hello.token == nil ? "token required" : ""))
     }

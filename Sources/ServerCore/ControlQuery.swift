@@ -16,7 +16,7 @@ enum ControlQuery: Sendable {
 
 extension Worker {
     func answer(_ query: ControlQuery) {
-        let now = Clock.monotonicNanoseconds()
+        let now = clock()
         let wall = Clock.wallMilliseconds()
         switch query {
         case .clients(let pattern, let reply):

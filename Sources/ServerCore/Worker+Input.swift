@@ -126,7 +126,7 @@ extension Worker {
         }
         if let timer = sessions[slot].timer { loop.cancel(timer) }
         let deadline = sessions[slot].deadline
-        sessions[slot].timer = loop.arm(UInt64(slot), at: deadline)
+        sessions[slot].timer = loop.arm(timers.session, UInt64(slot), at: deadline)
         stats.identified.add(1, ordering: .relaxed)
         Reply.appendOK(id: hello.id, intervalMS: UInt64(intervalMS), timeoutMS: sessions[slot].timeout / 1_000_000, to: &output)
         logSession(sessions[slot], event: "online", message: "client online", level: .info, metadata: ["seq": "\(claim.seq)"])

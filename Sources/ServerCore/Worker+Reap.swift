@@ -81,7 +81,7 @@ extension Worker {
         let kind = metadata["reason"].map { "\(event) (\($0))" } ?? event
         let verdict = logBudget.admit(kind, now: loop.now)
         if verdict.startsSuppressing {
-            _ = loop.arm(TimerPayload.logSummary, at: logBudget.summaryDeadline)
+            _ = loop.arm(timers.logSummary, at: logBudget.summaryDeadline)
         }
         guard verdict.admitted else { return }
         var metadata = metadata

@@ -38,6 +38,10 @@ final class Worker {
     var output: [UInt8] = []
 
     var sessionHandler: EventLoop.HandlerID!
+    /// The worker's timer kinds (set by `run`): each job owns its timers' payloads whole.
+    var timers: Timers!
+    /// Monotonic nanoseconds: CLOCK_MONOTONIC, or a test's own clock (the loop reads the same one).
+    let clock: () -> UInt64
 
     static let inputCapacity = 65_536 * 2
     static let acceptsPerWakeup = 64
@@ -45,7 +49,12 @@ final class Worker {
     /// Kernel send buffer per client (the kernel doubles it): bounds what a client that never reads costs.
     static let sendBufferBytes: Int32 = 8_192
 
-    init(index: Int, settings: Settings, listeners: [Listener], shared: Shared, tick: UInt64, mailbox: Mailbox<WorkerMessage>, logger: Logger) throws(SystemError) {
+    /// `clock` is for tests: a worker on an injected clock reaps, re-arms and ages sessions by the instants it
+    /// gives (the loop still waits in real time for as long as that clock says is left).
+    init(
+        index: Int, settings: Settings, listeners: [Listener], shared: Shared, tick: UInt64,
+        mailbox: Mailbox<WorkerMessage>, logger: Logger, clock: (() -> UInt64)? = nil
+    ) throws(SystemError) {
         self.index = index
         self.settings = settings
         self.listeners = listeners
@@ -54,7 +63,8 @@ final class Worker {
         logger[metadataKey: "worker"] = "\(index)"
         logger.logLevel = settings.logLevel
         self.logger = logger
-        loop = try EventLoop(tick: tick)
+        loop = try EventLoop(tick: tick, clock: clock)
+        self.clock = clock ?? Clock.monotonicNanoseconds
         self.mailbox = mailbox
         input = .allocate(byteCount: Self.inputCapacity, alignment: 16)
         output.reserveCapacity(4 * 65_536)
@@ -75,11 +85,17 @@ final class Worker {
             try loop.register(listener.id, interest: interest, handler: acceptHandler)
         }
         try mailbox.attach(to: loop) { [unowned self] message in self.receive(message) }
-        loop.onExpiry = { [unowned self] payload in self.expired(payload) }
+        timers = Timers(
+            session: loop.addTimerHandler { [unowned self] slot in self.sessionExpired(Int(slot)) },
+            drain: loop.addTimerHandler { [unowned self] _ in self.drainExpired() },
+            logSummary: loop.addTimerHandler { [unowned self] _ in self.logSuppressedSummary() },
+            authSummary: loop.addTimerHandler { [unowned self] _ in self.logAuthFailures() },
+            acceptResume: loop.addTimerHandler { [unowned self] position in self.resumeAccepting(Int(position)) }
+        )
         loop.onTurnEnd = { [unowned self] in
             self.stats.lastTurn.store(self.loop.now, ordering: .relaxed)
             // loop.now was read when epoll_wait returned: this is the turn's work, not its wait.
-            self.stats.turns.record(nanoseconds: Clock.monotonicNanoseconds() &- self.loop.now)
+            self.stats.turns.record(nanoseconds: self.clock() &- self.loop.now)
         }
         stats.lastTurn.store(loop.now, ordering: .relaxed)
         try loop.run()
@@ -123,7 +139,7 @@ final class Worker {
             reap(slot, because: .overload, farewell: .error(.serverFull, ""))
             return
         }
-        sessions[slot].timer = loop.arm(UInt64(slot), at: now + settings.helloTimeout)
+        sessions[slot].timer = loop.arm(timers.session, UInt64(slot), at: now + settings.helloTimeout)
     }
 
     /// EMFILE/ENFILE: stop watching the listener for a moment instead of spinning on it.
@@ -137,17 +153,13 @@ final class Worker {
         guard error.errno == .tooManyOpenFiles || error.errno == .tooManyOpenFilesInSystem || error.errno == .noBufferSpace || error.errno == .outOfMemory else { return }
         guard let position = listeners.firstIndex(where: { $0 === listener }) else { return }
         try? loop.modify(listener.id, interest: [])
-        _ = loop.arm(TimerPayload.acceptResume(position), at: now + Self.acceptPause)
+        _ = loop.arm(timers.acceptResume, UInt64(position), at: now + Self.acceptPause)
     }
 
     // MARK: Timers
 
-    func expired(_ payload: UInt64) {
-        if payload & TimerPayload.internalFlag != 0 {
-            internalTimer(payload)
-            return
-        }
-        let slot = Int(payload)
+    /// A session's timer: the hello timeout, or its heartbeat deadline as last armed.
+    func sessionExpired(_ slot: Int) {
         guard sessions.isOpen(slot) else { return }
         sessions[slot].timer = nil
         let now = loop.now
@@ -158,27 +170,23 @@ final class Worker {
         // Lazy re-arm: heartbeats only moved lastHeard; the wheel learns of it here.
         let deadline = sessions[slot].deadline
         if deadline > now {
-            sessions[slot].timer = loop.arm(payload, at: deadline)
+            sessions[slot].timer = loop.arm(timers.session, UInt64(slot), at: deadline)
         } else {
             reap(slot, because: .timeout, lateness: now - deadline)
         }
     }
 
-    private func internalTimer(_ payload: UInt64) {
-        switch payload {
-        case TimerPayload.drainDeadline:
-            for slot in sessions.slots where sessions.isOpen(slot) { reap(slot, because: .shutdown, farewell: .silent) }
-            loop.stop()
-        case TimerPayload.logSummary:
-            logSuppressedSummary()
-        case TimerPayload.authSummary:
-            logAuthFailures()
-        default:
-            let position = TimerPayload.listenerIndex(payload)
-            guard !isDraining, position < listeners.count else { return }
-            let listener = listeners[position]
-            try? loop.modify(listener.id, interest: listener.isShared ? [.readable, .exclusive] : .readable)
-        }
+    /// The drain timeout ran out: whoever has not closed yet is cut off.
+    private func drainExpired() {
+        for slot in sessions.slots where sessions.isOpen(slot) { reap(slot, because: .shutdown, farewell: .silent) }
+        loop.stop()
+    }
+
+    /// The pause after EMFILE and the like is over: watch listener `position` again.
+    private func resumeAccepting(_ position: Int) {
+        guard !isDraining, position < listeners.count else { return }
+        let listener = listeners[position]
+        try? loop.modify(listener.id, interest: listener.isShared ? [.readable, .exclusive] : .readable)
     }
 
     // MARK: Messages
@@ -229,18 +237,19 @@ final class Worker {
         if stats.connected.load(ordering: .relaxed) == 0 {
             loop.stop()
         } else {
-            _ = loop.arm(TimerPayload.drainDeadline, at: loop.now + settings.drainTimeout)
+            _ = loop.arm(timers.drain, at: loop.now + settings.drainTimeout)
         }
     }
 }
 
-/// Payloads of the worker's own timers carry the top bit; a session's timer payload is its slot.
-enum TimerPayload {
-    static let internalFlag: UInt64 = 1 << 63
-    static let drainDeadline = internalFlag | 1
-    static let logSummary = internalFlag | 2
-    static let authSummary = internalFlag | 3
-    private static let acceptFlag: UInt64 = 1 << 32
-    static func acceptResume(_ position: Int) -> UInt64 { internalFlag | acceptFlag | UInt64(position) }
-    static func listenerIndex(_ payload: UInt64) -> Int { Int(UInt32(truncatingIfNeeded: payload)) }
+extension Worker {
+    /// One timer kind per job. A session's timer carries its slot, a paused listener's its position in
+    /// `listeners`; the others need no payload.
+    struct Timers {
+        let session: EventLoop.TimerHandlerID
+        let drain: EventLoop.TimerHandlerID
+        let logSummary: EventLoop.TimerHandlerID
+        let authSummary: EventLoop.TimerHandlerID
+        let acceptResume: EventLoop.TimerHandlerID
+    }
 }

@@ -26,10 +26,13 @@
 //     advance(to:)     O(ticks elapsed + timers in the visited slots); when more than `slots` ticks
 //                      elapsed (a stalled loop) each slot is visited once: O(slots + timers)
 //     nextExpiry()     O(1) when empty; otherwise a scan to the first non-empty slot ahead, <= slots steps
-//     memory           4 bytes per slot + 28 bytes per node (due, payload, next, prev, generation)
+//     memory           4 bytes per slot + 29 bytes per node (due, payload, next, prev, generation, tag)
 //
 // Nodes live in parallel arrays linked by Int32 indices, not one object per timer, so arming allocates
 // nothing once the arrays have grown, and the wheel holds no references for ARC to count.
+//
+// Each node carries a one-byte `tag` beside its payload, handed back with it: the event loop stores which
+// timer handler a timer belongs to there, so the payload's 64 bits are all the handler's own.
 //
 // Worked example: tick 100 ms, origin 0. `arm(7, at: 250 ms)` → due tick 3 (300 ms is the first boundary
 // >= 250 ms) → slot 3. `nextExpiry()` is 300 ms. `advance(to: 299 ms)` processes ticks 1 and 2 and fires
@@ -53,12 +56,23 @@ public struct TimerHandle: Hashable, Sendable {
     let generation: UInt32
 }
 
+/// One expired timer, as `advance(to:into:)` hands it back: the tag and the payload it was armed with.
+public struct TimerExpiry: Equatable, Sendable {
+    public let tag: UInt8
+    public let payload: UInt64
+
+    public init(tag: UInt8, payload: UInt64) {
+        self.tag = tag
+        self.payload = payload
+    }
+}
+
 /// A hashed timer wheel of `slots` buckets of `tick` nanoseconds each, with rounds for deadlines beyond
 /// one revolution. See the file's header for the layout, the guarantee and the costs.
 ///
-/// Each timer carries a `UInt64` payload (a session index, say). Expired payloads are
-/// collected by `advance(to:into:)` first and handed out by the caller afterwards, so handling one may arm
-/// and cancel timers freely.
+/// Each timer carries a `UInt64` payload (a session index, say) and a one-byte tag (which of the caller's
+/// handlers it is for). Expired timers are collected by `advance(to:into:)` first and handed out by the
+/// caller afterwards, so handling one may arm and cancel timers freely.
 public struct TimerWheel: Sendable {
     private static let none: Int32 = -1
 
@@ -81,6 +95,7 @@ public struct TimerWheel: Sendable {
     private var nexts: [Int32] = []
     private var prevs: [Int32] = []
     private var generations: [UInt32] = []
+    private var tags: [UInt8] = []
     private var freeHead: Int32 = none
 
     /// Creates an empty wheel.
@@ -102,8 +117,11 @@ public struct TimerWheel: Sendable {
     /// Arms a timer that fires at the first `advance(to:)` whose `now >= deadline` reaches a tick boundary at
     /// or after the deadline. A deadline at or before the last processed boundary fires at the next one. O(1).
     ///
+    /// - Parameters:
+    ///   - payload: Handed back unchanged when the timer fires.
+    ///   - tag: Handed back beside the payload; the wheel gives it no meaning.
     /// - Returns: A handle for `cancel(_:)`; keeping it is optional.
-    public mutating func arm(_ payload: UInt64, at deadline: UInt64) -> TimerHandle {
+    public mutating func arm(_ payload: UInt64, tag: UInt8 = 0, at deadline: UInt64) -> TimerHandle {
         let due = max(firstTick(atOrAfter: deadline), nextTick)
         let node: Int32
         if freeHead != Self.none {
@@ -111,6 +129,7 @@ public struct TimerWheel: Sendable {
             freeHead = nexts[Int(node)]
             dueTicks[Int(node)] = due
             payloads[Int(node)] = payload
+            tags[Int(node)] = tag
         } else {
             precondition(dueTicks.count < Int(Int32.max), "more than \(Int32.max) armed timers")
             node = Int32(dueTicks.count)
@@ -119,6 +138,7 @@ public struct TimerWheel: Sendable {
             nexts.append(Self.none)
             prevs.append(Self.none)
             generations.append(0)
+            tags.append(tag)
         }
         link(node)
         count += 1
@@ -157,13 +177,13 @@ public struct TimerWheel: Sendable {
         preconditionFailure("\(count) timers armed but every slot is empty")
     }
 
-    /// Processes every tick boundary <= `now` and appends the payloads of the timers due at them to
+    /// Processes every tick boundary <= `now` and appends the timers due at them (tag and payload) to
     /// `expired`, in no promised order. Timers of later rounds stay armed. An instant at or before the last
     /// one processed changes nothing.
     ///
     /// Cost: O(ticks elapsed + timers in the visited slots); after more than `slots` ticks at once each slot
     /// is visited a single time, so a loop that stalled for minutes does not walk the wheel once per tick.
-    public mutating func advance(to now: UInt64, into expired: inout [UInt64]) {
+    public mutating func advance(to now: UInt64, into expired: inout [TimerExpiry]) {
         guard now >= origin else { return }
         let target = (now - origin) / tick
         guard target > currentTick else { return }
@@ -203,12 +223,12 @@ public struct TimerWheel: Sendable {
         return beyond ? .max : instant
     }
 
-    private mutating func expire(slot: Int, upTo target: UInt64, into expired: inout [UInt64]) {
+    private mutating func expire(slot: Int, upTo target: UInt64, into expired: inout [TimerExpiry]) {
         var node = heads[slot]
         while node != Self.none {
             let next = nexts[Int(node)]
             if dueTicks[Int(node)] <= target {
-                expired.append(payloads[Int(node)])
+                expired.append(TimerExpiry(tag: tags[Int(node)], payload: payloads[Int(node)]))
                 unlink(node)
                 release(node)
                 count -= 1

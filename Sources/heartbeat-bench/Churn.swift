@@ -66,6 +66,8 @@ final class ChurnRun {
     private enum Event: UInt64 {
         case settled = 1, timeLimit, wake
     }
+    // The timer kind whose payload is an Event.
+    private var events: EventLoop.TimerHandlerID!
 
     private let fleet: Fleet
     private let options: Churn
@@ -108,7 +110,7 @@ final class ChurnRun {
             slotsToRestart.removeAll(keepingCapacity: true)
             for slot in slots { startCycle(slot) }
         }
-        loop.onExpiry = { [unowned self] payload in
+        events = loop.addTimerHandler { [unowned self] payload in
             switch Event(rawValue: payload) {
             case .settled:
                 countSockets()
@@ -124,7 +126,7 @@ final class ChurnRun {
             }
         }
         started = loop.now
-        _ = loop.arm(Event.timeLimit.rawValue, at: started + options.timeLimit.nanoseconds)
+        _ = loop.arm(events, Event.timeLimit.rawValue, at: started + options.timeLimit.nanoseconds)
         for slot in 0..<fleet.count { startCycle(slot) }
         try loop.run()
         return summary()
@@ -160,7 +162,7 @@ final class ChurnRun {
         active -= 1
         if ok { completed[leavingOf[slot], default: 0] += 1 }
         // The wake-up timer keeps epoll_wait from sleeping while a restart is pending.
-        if slotsToRestart.isEmpty { _ = fleet.loop.arm(Event.wake.rawValue, at: fleet.loop.now) }
+        if slotsToRestart.isEmpty { _ = fleet.loop.arm(events, Event.wake.rawValue, at: fleet.loop.now) }
         slotsToRestart.append(slot)
     }
 
@@ -168,7 +170,7 @@ final class ChurnRun {
         guard finished == 0 else { return }
         finished = fleet.loop.now
         let wait = options.settle?.nanoseconds ?? (leavings.contains(.vanish) ? 4_000_000_000 : 1_000_000_000)
-        _ = fleet.loop.arm(Event.settled.rawValue, at: finished + wait)
+        _ = fleet.loop.arm(events, Event.settled.rawValue, at: finished + wait)
     }
 
     private func countSockets() {

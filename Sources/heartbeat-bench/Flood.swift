@@ -44,6 +44,8 @@ final class FloodRun {
     private enum Event: UInt64 {
         case rampDeadline = 1, windowEnd, drainEnd
     }
+    // The timer kind whose payload is an Event.
+    private var events: EventLoop.TimerHandlerID!
 
     private let fleet: Fleet
     private let options: Flood
@@ -73,7 +75,7 @@ final class FloodRun {
             if isFlooding { fleet.ping(client, count: count) }
         }
         ramp.onComplete = { [unowned self] in beginWindow() }
-        loop.onExpiry = { [unowned self] payload in
+        events = loop.addTimerHandler { [unowned self] payload in
             switch Event(rawValue: payload) {
             case .rampDeadline:
                 if !ramp.isComplete {
@@ -85,7 +87,7 @@ final class FloodRun {
                 windowEnd = loop.now
                 pongsAtEnd = fleet.pongs
                 endSample = options.pid.flatMap { try? ProcessSample.read(pid: $0) }
-                _ = loop.arm(Event.drainEnd.rawValue, at: windowEnd + 500_000_000)
+                _ = loop.arm(events, Event.drainEnd.rawValue, at: windowEnd + 500_000_000)
             case .drainEnd:
                 fleet.closeAll()
                 loop.stop()
@@ -93,7 +95,7 @@ final class FloodRun {
                 break
             }
         }
-        _ = loop.arm(Event.rampDeadline.rawValue, at: loop.now + options.common.rampTimeout.nanoseconds)
+        _ = loop.arm(events, Event.rampDeadline.rawValue, at: loop.now + options.common.rampTimeout.nanoseconds)
         ramp.fill()
         try loop.run()
         return summary()
@@ -108,7 +110,7 @@ final class FloodRun {
         for client in 0..<fleet.count where fleet.phase[client] == .identified {
             fleet.ping(client, count: options.depth)
         }
-        _ = fleet.loop.arm(Event.windowEnd.rawValue, at: windowStart + options.duration.nanoseconds)
+        _ = fleet.loop.arm(events, Event.windowEnd.rawValue, at: windowStart + options.duration.nanoseconds)
     }
 
     private func summary() -> Summary {

@@ -45,8 +45,11 @@ struct Hold: ParsableCommand {
 
 final class HoldRun {
     private enum Event: UInt64 {
-        case rampDeadline = 0x4000_0000_0000_0001, windowEnd, drainEnd
+        case rampDeadline = 1, windowEnd, drainEnd
     }
+    // Timer kinds: `events` carries an Event, `beats` a client's index.
+    private var events: EventLoop.TimerHandlerID!
+    private var beats: EventLoop.TimerHandlerID!
 
     private let fleet: Fleet
     private let options: Hold
@@ -77,7 +80,7 @@ final class HoldRun {
         fleet.onIdentified = { [unowned self] client in
             ramp.settle(identified: true)
             nextBeat[client] = loop.now + UInt64.random(in: 0..<interval)
-            _ = loop.arm(UInt64(client), at: nextBeat[client])
+            _ = loop.arm(beats, UInt64(client), at: nextBeat[client])
         }
         fleet.onEnded = { [unowned self] _, _, previous in
             if previous == .identified {
@@ -87,18 +90,19 @@ final class HoldRun {
             }
         }
         ramp.onComplete = { [unowned self] in beginWindow() }
-        loop.onExpiry = { [unowned self] payload in
+        beats = loop.addTimerHandler { [unowned self] client in beat(Int(client)) }
+        events = loop.addTimerHandler { [unowned self] payload in
             switch Event(rawValue: payload) {
             case .rampDeadline: if !ramp.isComplete { abandonRamp() }
             case .windowEnd: endWindow()
             case .drainEnd:
                 fleet.closeAll()
                 loop.stop()
-            case nil: beat(Int(payload))
+            case nil: break
             }
         }
         started = loop.now
-        _ = loop.arm(Event.rampDeadline.rawValue, at: started + options.common.rampTimeout.nanoseconds)
+        _ = loop.arm(events, Event.rampDeadline.rawValue, at: started + options.common.rampTimeout.nanoseconds)
         ramp.fill()
         try loop.run()
         return summary()
@@ -109,7 +113,7 @@ final class HoldRun {
         guard fleet.ping(client) else { return }
         nextBeat[client] += interval
         if nextBeat[client] <= fleet.loop.now { nextBeat[client] = fleet.loop.now + interval }
-        _ = fleet.loop.arm(UInt64(client), at: nextBeat[client])
+        _ = fleet.loop.arm(beats, UInt64(client), at: nextBeat[client])
     }
 
     /// The ramp timed out: stop waiting for the stragglers and measure what is connected.
@@ -124,7 +128,7 @@ final class HoldRun {
         windowStart = fleet.loop.now
         samples.append(sample())
         pingsAtWindowStart = fleet.pingsSent
-        _ = fleet.loop.arm(Event.windowEnd.rawValue, at: windowStart + options.duration.nanoseconds)
+        _ = fleet.loop.arm(events, Event.windowEnd.rawValue, at: windowStart + options.duration.nanoseconds)
     }
 
     private func endWindow() {
@@ -132,7 +136,7 @@ final class HoldRun {
         samples.append(sample())
         pingsAtWindowEnd = fleet.pingsSent
         isBeating = false
-        _ = fleet.loop.arm(Event.drainEnd.rawValue, at: windowEnd + options.drain.nanoseconds)
+        _ = fleet.loop.arm(events, Event.drainEnd.rawValue, at: windowEnd + options.drain.nanoseconds)
     }
 
     private func sample() -> ProcessSample? {

@@ -42,8 +42,11 @@ struct Reap: ParsableCommand {
 
 final class ReapRun {
     private enum Event: UInt64 {
-        case rampDeadline = 0x4000_0000_0000_0001, giveUp
+        case rampDeadline = 1, giveUp
     }
+    // Timer kinds: `events` carries an Event, `beats` a client's index.
+    private var events: EventLoop.TimerHandlerID!
+    private var beats: EventLoop.TimerHandlerID!
 
     private let fleet: Fleet
     private let options: Reap
@@ -79,7 +82,7 @@ final class ReapRun {
             maxTimeout = max(maxTimeout, fleet.grantedTimeout[client])
             ramp.settle(identified: true)
             nextBeat[client] = loop.now + UInt64.random(in: 0..<interval)
-            _ = loop.arm(UInt64(client), at: nextBeat[client])
+            _ = loop.arm(beats, UInt64(client), at: nextBeat[client])
         }
         fleet.onBye = { [unowned self] client, reason, at in
             guard reason == "timeout", isSilent[client] else { return }
@@ -106,7 +109,8 @@ final class ReapRun {
             if open == 0 && ramp.isComplete { loop.stop() }
         }
         ramp.onComplete = { [unowned self] in scheduleSilences() }
-        loop.onExpiry = { [unowned self] payload in
+        beats = loop.addTimerHandler { [unowned self] client in beat(Int(client)) }
+        events = loop.addTimerHandler { [unowned self] payload in
             switch Event(rawValue: payload) {
             case .rampDeadline:
                 if !ramp.isComplete {
@@ -117,10 +121,10 @@ final class ReapRun {
                 fleet.closeAll()
                 loop.stop()
             case nil:
-                beat(Int(payload))
+                break
             }
         }
-        _ = loop.arm(Event.rampDeadline.rawValue, at: loop.now + options.common.rampTimeout.nanoseconds)
+        _ = loop.arm(events, Event.rampDeadline.rawValue, at: loop.now + options.common.rampTimeout.nanoseconds)
         ramp.fill()
         try loop.run()
         return summary()
@@ -134,7 +138,7 @@ final class ReapRun {
             silentAt[client] = start + options.spread.nanoseconds * UInt64(client) / count
         }
         let giveUp = start + options.spread.nanoseconds + maxTimeout + interval + 3_000_000_000
-        _ = fleet.loop.arm(Event.giveUp.rawValue, at: giveUp)
+        _ = fleet.loop.arm(events, Event.giveUp.rawValue, at: giveUp)
         if open == 0 { fleet.loop.stop() }
     }
 
@@ -150,7 +154,7 @@ final class ReapRun {
         guard fleet.ping(client) else { return }
         nextBeat[client] = min(nextBeat[client] + interval, silentAt[client])
         if nextBeat[client] <= now { nextBeat[client] = min(now + interval, silentAt[client]) }
-        _ = fleet.loop.arm(UInt64(client), at: nextBeat[client])
+        _ = fleet.loop.arm(beats, UInt64(client), at: nextBeat[client])
     }
 
     private func summary() -> Summary {

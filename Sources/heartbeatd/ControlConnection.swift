@@ -1,6 +1,7 @@
-// One control socket connection: who it is, the request bytes not yet handled, and the answer bytes
-// not yet sent. A long `clients` answer is kept as records and encoded a piece at a time as the
-// socket drains, so the bytes waiting here stay near `ControlServer.refillBytes` whatever the list.
+// One control socket connection: who it is, the request bytes not yet handled, and what it is waiting
+// for. Its bytes go out through a BufferedConnection. A long `clients` answer is kept as records and
+// encoded a piece at a time as the socket drains, so the bytes queued stay near `refillBytes`.
+import BufferedIO
 import ControlProtocol
 import Posix
 
@@ -11,49 +12,44 @@ final class ControlConnection {
         let serial: UInt64
     }
 
-    var socket: Socket?
+    /// A `clients` answer is encoded in pieces of about this size as the socket drains.
+    static let refillBytes = 64 * 1_024
+
+    let io: BufferedConnection
     let key: Key
     let peer: PeerCredentials
 
     /// Bytes of a request line still without its `\n`.
     var input: [UInt8] = []
-    /// Encoded answer lines; `output[..<sent]` has gone out already.
-    private(set) var output: [UInt8] = []
-    private(set) var sent = 0
     /// `clients` records still to encode, then the closing `{"ok":true,"count":N}` line.
     private var pending: ArraySlice<ClientInfo> = []
     private var pendingCount: Int?
 
     /// A worker has the request; nothing else is read until its answer arrives.
-    var isAwaiting = false
+    var isAwaiting = false {
+        didSet { updateInput() }
+    }
     /// `watch` was asked: presence events are appended as they come.
     var isWatching = false
-    /// The last line is queued; the connection ends once it is sent (or at `closeDeadline`).
-    var isClosing = false
     /// The peer sent its FIN: answer what was asked, then close.
-    var isPeerDone = false
-    var closeDeadline: UInt64?
-    /// The epoll interest in force, to change it only when it differs.
-    var interest: Readiness = [.readable, .peerClosed]
+    var isPeerDone = false {
+        didSet { updateInput() }
+    }
 
-    init(socket: consuming Socket, key: Key, peer: PeerCredentials) {
-        self.socket = .some(socket)
+    init(io: BufferedConnection, key: Key, peer: PeerCredentials) {
+        self.io = io
         self.key = key
         self.peer = peer
+        io.onDrained = { [unowned self] in self.refill() }
     }
 
-    /// Bytes queued and not yet sent, not counting records still to encode.
-    var unsentCount: Int { output.count - sent }
-
-    /// Nothing left to send or to encode.
-    var isDrained: Bool { unsentCount == 0 && pendingCount == nil }
+    /// Nothing left to encode (bytes may still wait in `io`).
+    var isEncoded: Bool { pendingCount == nil }
 
     func append(_ object: JSONObject) {
-        object.appendLine(to: &output)
-    }
-
-    func append(bytes: [UInt8]) {
-        output += bytes
+        var line: [UInt8] = []
+        object.appendLine(to: &line)
+        io.append(line)
     }
 
     /// Queues a `clients` answer: one line per record, then the count.
@@ -62,38 +58,34 @@ final class ControlConnection {
         pendingCount = clients.count
     }
 
-    /// Encodes records until `limit` bytes wait or none are left, then the closing line.
-    func refill(upTo limit: Int) {
-        while unsentCount < limit, let next = pending.popFirst() {
-            next.json().appendLine(to: &output)
-        }
-        if pending.isEmpty, let count = pendingCount {
-            JSONObject(["ok": .bool(true), "count": .integer(Int64(count))]).appendLine(to: &output)
-            pendingCount = nil
-        }
+    /// Says `error` as the last line: what was queued goes (but the line being sent), then the connection
+    /// closes once the line is out or after the connection's finish grace.
+    func finish(with error: ControlError) {
+        io.finish(last: lastLine(error))
     }
 
-    /// `count` more bytes went out. Sent bytes are dropped once all is sent or they pile up.
-    func didSend(_ count: Int) {
-        sent += count
-        if sent == output.count {
-            output.removeAll(keepingCapacity: output.capacity <= 1 << 16)
-            sent = 0
-        } else if sent >= 1 << 16 {
-            output.removeFirst(sent)
-            sent = 0
-        }
-    }
-
-    /// Drops every queued line but the one being sent (its head may be out already; cutting it would
-    /// leave the reader half a line), then queues `last`.
-    func replaceQueue(with last: JSONObject) {
-        if let newline = output[sent...].firstIndex(of: 0x0A) {
-            output.removeSubrange((newline + 1)...)
-        }
+    /// The line `error` ends a connection with; nothing is encoded or watched after it.
+    func lastLine(_ error: ControlError) -> [UInt8] {
         pending = []
         pendingCount = nil
-        append(last)
+        isWatching = false
+        var line: [UInt8] = []
+        error.answer.appendLine(to: &line)
+        return line
+    }
+
+    /// Encodes records until `refillBytes` wait or none are left, then the closing line.
+    private func refill() {
+        guard pendingCount != nil else { return }
+        var lines: [UInt8] = []
+        while lines.count < Self.refillBytes, let next = pending.popFirst() {
+            next.json().appendLine(to: &lines)
+        }
+        if pending.isEmpty, let count = pendingCount {
+            JSONObject(["ok": .bool(true), "count": .integer(Int64(count))]).appendLine(to: &lines)
+            pendingCount = nil
+        }
+        io.append(lines)
     }
 
     /// Takes the next complete request line (without `\n`) from `input`.
@@ -102,5 +94,10 @@ final class ControlConnection {
         let line = Array(input[..<newline])
         input.removeSubrange(...newline)
         return line
+    }
+
+    // Reading stops while a worker has the request, after the peer's FIN and once closing.
+    private func updateInput() {
+        io.wantsInput = !isPeerDone && !isAwaiting && !io.isClosing
     }
 }

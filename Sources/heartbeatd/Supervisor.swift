@@ -25,7 +25,9 @@ final class Supervisor {
     private var metrics: MetricsEndpoint?
     private var control: ControlServer?
 
-    private enum Timer: UInt64 { case status = 1, watchdog = 2 }
+    // Timer kinds on the loop `serve` makes: STATUS= once a second, and the watchdog's period.
+    private var statusTimer: EventLoop.TimerHandlerID!
+    private var watchdogTimer: EventLoop.TimerHandlerID!
     private enum Message: Sendable { case workerStopped(Int), workerFailed(Int, SystemError) }
 
     init(config: Config, source: ConfigSource, authSecret: [UInt8]? = nil) {
@@ -75,15 +77,9 @@ final class Supervisor {
             }
         }
         try loop.register(signals.id, interest: .readable, handler: signalHandler)
-        loop.onExpiry = { [unowned self] payload in
-            switch Timer(rawValue: payload) {
-            case .status: publishStatus(server, loop: loop)
-            case .watchdog: feedWatchdog(server, loop: loop)
-            case nil:
-                metrics?.expired(payload)
-                self.control?.expired(payload)
-            }
-        }
+        // The control server and the metrics endpoint add timer kinds of their own.
+        statusTimer = loop.addTimerHandler { [unowned self] _ in publishStatus(server, loop: loop) }
+        watchdogTimer = loop.addTimerHandler { [unowned self] _ in feedWatchdog(server, loop: loop) }
         let control = try ControlServer(
             loop: loop, server: server, configFile: source.path, offlineGrace: config.events.offlineGrace, logger: logger,
             reload: { [unowned self] in reload(server) }
@@ -113,14 +109,14 @@ final class Supervisor {
         notifier?.ready(status: status.text(for: server.snapshot(), now: loop.now))
         logger.info("ready", metadata: ["event": "ready"])
 
-        _ = loop.arm(Timer.status.rawValue, at: loop.now + 1_000_000_000)
+        _ = loop.arm(statusTimer, at: loop.now + 1_000_000_000)
         if let interval = Watchdog.interval() {
             let period = nanosecondsOf(interval) / 2
             watchdogPeriod = period
             notifier?.watchdog()
             lastWorkerPing = Clock.monotonicNanoseconds()
             server.pingWorkers()
-            _ = loop.arm(Timer.watchdog.rawValue, at: loop.now + period)
+            _ = loop.arm(watchdogTimer, at: loop.now + period)
         }
         try loop.run()
         server.join()
@@ -135,7 +131,7 @@ final class Supervisor {
             notifier?.status(line)
             status.lastSent = line
         }
-        _ = loop.arm(Timer.status.rawValue, at: loop.now + 1_000_000_000)
+        _ = loop.arm(statusTimer, at: loop.now + 1_000_000_000)
     }
 
     /// WATCHDOG=1 only if every worker turned since the last ping: a stuck worker starves the watchdog.
@@ -148,7 +144,7 @@ final class Supervisor {
         }
         lastWorkerPing = Clock.monotonicNanoseconds()
         server.pingWorkers()
-        _ = loop.arm(Timer.watchdog.rawValue, at: loop.now + period)
+        _ = loop.arm(watchdogTimer, at: loop.now + period)
     }
 
     /// SIGHUP: RELOADING=1, re-read, apply what can change live, READY=1. A bad file keeps the running config.

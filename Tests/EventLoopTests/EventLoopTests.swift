@@ -44,34 +44,72 @@ import Testing
         #expect(woken == 1)
     }
 
-    @Test func aTimerFiresNoEarlierThanItsDeadlineAndAtMostOneTickLate() throws {
+    // On an injected clock the test decides every turn's `now`: an always-readable eventfd makes each
+    // epoll_wait return at once, and the clock moves `step` per turn. The timer must fire at the first
+    // reading at or past its tick boundary (60 ms: the first boundary >= the 50 ms deadline), never before.
+    @Test(arguments: [1_000_000, 3_000_000, 7_000_000] as [UInt64])
+    func aTimerFiresNoEarlierThanItsDeadlineAndAtMostOneTickLate(step: UInt64) throws {
         let tick: UInt64 = 20_000_000
-        let loop = try EventLoop(tick: tick, slots: 64)
-        var firedAt: UInt64?
-        loop.onExpiry = { payload in
+        let origin: UInt64 = 5_000_000_000
+        let clock = ManualClock(origin)
+        let loop = try EventLoop(tick: tick, slots: 64, clock: clock.read)
+        let busy = try EventFD()
+        try loop.register(busy.id, interest: .readable, handler: loop.addHandler { _, _ in })
+        busy.signal()
+        var fired: [UInt64] = []
+        let kind = loop.addTimerHandler { payload in
             #expect(payload == 42)
-            firedAt = Clock.monotonicNanoseconds()
+            fired.append(loop.now)
         }
-        let deadline = Clock.monotonicNanoseconds() + 50_000_000
-        _ = loop.arm(42, at: deadline)
-        var turns = 0
-        while firedAt == nil, turns < 100 {
+        let deadline = origin + 50_000_000
+        _ = loop.arm(kind, 42, at: deadline)
+        while clock.now < origin + 200_000_000 {
+            clock.now += step
             try loop.runTurn()
-            turns += 1
         }
-        let fired = try #require(firedAt)
-        #expect(fired >= deadline)
-        // The wheel hands it out at its tick boundary, before deadline + tick; the loop's `now` is what it compares.
-        #expect(loop.now < deadline + tick + 5_000_000 || turns <= 3)
+        #expect(fired.count == 1)
+        let at = try #require(fired.first)
+        let boundary = origin + 60_000_000
+        #expect(at >= deadline, "never early")
+        #expect(at >= boundary && at < boundary + step, "at the first turn at or past its boundary")
+        #expect(at < deadline + tick, "at most one tick late")
+    }
+
+    @Test func eachTimerKindReachesItsOwnHandlerWithItsWholePayload() throws {
+        let clock = ManualClock(1_000_000_000)
+        let loop = try EventLoop(tick: 1_000_000, slots: 64, clock: clock.read)
+        var first: [UInt64] = []
+        var second: [UInt64] = []
+        let one = loop.addTimerHandler { first.append($0) }
+        let two = loop.addTimerHandler { second.append($0) }
+        _ = loop.arm(one, .max, at: clock.now + 1_000_000)
+        _ = loop.arm(two, .max, at: clock.now + 1_000_000)
+        _ = loop.arm(two, 7, at: clock.now + 2_000_000)
+        let cancelled = loop.arm(one, 9, at: clock.now + 1_000_000)
+        loop.cancel(cancelled)
+        clock.now += 3_000_000
+        try loop.runTurn()
+        #expect(first == [.max])
+        #expect(second.sorted() == [7, .max])
     }
 
     @Test func anIdleLoopSleepsInsteadOfTicking() throws {
-        let loop = try EventLoop(tick: 1_000_000)
+        let clock = ManualClock(1_000_000_000)
+        let loop = try EventLoop(tick: 1_000_000, clock: clock.read)
+        let kind = loop.addTimerHandler { _ in }
         #expect(loop.pollTimeout() == -1)
-        let handle = loop.arm(1, at: Clock.monotonicNanoseconds() + 1_000_000_000)
-        #expect(loop.pollTimeout() > 900)
+        let handle = loop.arm(kind, 1, at: clock.now + 1_000_000_000)
+        #expect(loop.pollTimeout() == 1_000)
+        clock.now += 400_000_000
+        #expect(loop.pollTimeout() == 600)
         loop.cancel(handle)
         #expect(loop.pollTimeout() == -1)
+    }
+
+    @Test func theDefaultClockIsTheMonotonicOne() throws {
+        let before = Clock.monotonicNanoseconds()
+        let loop = try EventLoop(tick: 1_000_000)
+        #expect(loop.now >= before && loop.now <= Clock.monotonicNanoseconds())
     }
 
     @Test func aMailboxCarriesMessagesAcrossThreadsInOrder() throws {
@@ -90,4 +128,11 @@ import Testing
         }
         #expect(received == Array(1...100))
     }
+}
+
+/// A clock that moves only when the test moves it.
+final class ManualClock {
+    var now: UInt64
+    init(_ now: UInt64) { self.now = now }
+    var read: () -> UInt64 { { [unowned self] in self.now } }
 }

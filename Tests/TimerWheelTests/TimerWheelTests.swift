@@ -134,10 +134,10 @@ func scriptedSteps(_ script: Script) {
             }
             if let handle = handles.removeValue(forKey: payload) { staleHandles[payload] = handle }
         case let .advance(now, fires):
-            var expired: [UInt64] = []
+            var expired: [TimerExpiry] = []
             wheel.advance(to: now, into: &expired)
-            #expect(expired.sorted() == fires.sorted(), "step \(line): advance(to: \(now))")
-            for payload in expired {
+            #expect(expired.map(\.payload).sorted() == fires.sorted(), "step \(line): advance(to: \(now))")
+            for payload in expired.map(\.payload) {
                 if let handle = handles.removeValue(forKey: payload) { staleHandles[payload] = handle }
             }
         case let .nextExpiry(expected):
@@ -158,15 +158,31 @@ func scriptedSteps(_ script: Script) {
     #expect(second != first)
     let cancelledAgain = wheel.cancel(first)
     #expect(!cancelledAgain, "the stale handle does not cancel timer 2")
-    var expired: [UInt64] = []
+    var expired: [TimerExpiry] = []
     wheel.advance(to: 300, into: &expired)
-    #expect(expired == [2])
+    #expect(expired.map(\.payload) == [2])
+}
+
+@Test func eachTimerComesBackWithTheTagItWasArmedWith() {
+    var wheel = TimerWheel(tick: 100, slots: 8, now: 0)
+    _ = wheel.arm(.max, tag: 3, at: 300)
+    let cancelled = wheel.arm(5, tag: 9, at: 300)
+    wheel.cancel(cancelled)
+    // The reused node must not keep the cancelled timer's tag.
+    _ = wheel.arm(5, tag: 1, at: 200)
+    _ = wheel.arm(5, at: 300)
+    var expired: [TimerExpiry] = []
+    wheel.advance(to: 300, into: &expired)
+    let sorted = expired.sorted { ($0.tag, $0.payload) < ($1.tag, $1.payload) }
+    #expect(sorted == [
+        TimerExpiry(tag: 0, payload: 5), TimerExpiry(tag: 1, payload: 5), TimerExpiry(tag: 3, payload: .max),
+    ])
 }
 
 @Test func arrayStorageIsReused() {
     var wheel = TimerWheel(tick: 100, slots: 8, now: 0)
     var indices = Set<Int32>()
-    var expired: [UInt64] = []
+    var expired: [TimerExpiry] = []
     for round in UInt64(1)...20 {
         for payload in UInt64(0)..<10 {
             indices.insert(wheel.arm(payload, at: round * 100).index)
@@ -182,10 +198,10 @@ func advanceWithOnlyLaterRoundsAndJumps(ticks: UInt64) {
     var wheel = TimerWheel(tick: 10, slots: 4, now: 0)
     // One timer per tick for three revolutions; a jump of `ticks` fires exactly those with due tick <= ticks.
     for due in UInt64(1)...12 { _ = wheel.arm(due, at: due * 10) }
-    var expired: [UInt64] = []
+    var expired: [TimerExpiry] = []
     wheel.advance(to: ticks * 10 + 5, into: &expired)
     let fired = Array(UInt64(1)...12).filter { $0 <= ticks }
-    #expect(expired.sorted() == fired)
+    #expect(expired.map(\.payload).sorted() == fired)
     #expect(wheel.count == 12 - fired.count)
 }
 
@@ -200,14 +216,14 @@ func advanceWithOnlyLaterRoundsAndJumps(ticks: UInt64) {
     }
     lastHeard[2] = 700  // a heartbeat only stores lastHeard
 
-    var expired: [UInt64] = []
+    var expired: [TimerExpiry] = []
     var reaped: [UInt64] = []
     var cancelResults: [Bool] = []
     let now = try #require(wheel.nextExpiry())
     #expect(now == timeout)
     wheel.advance(to: now, into: &expired)
-    #expect(expired.sorted() == [1, 2, 3, 5])
-    for session in expired {
+    #expect(expired.map(\.payload).sorted() == [1, 2, 3, 5])
+    for session in expired.map(\.payload) {
         let deadline = lastHeard[session, default: 0] + timeout
         if deadline > now {
             handles[session] = wheel.arm(session, at: deadline)
@@ -230,13 +246,13 @@ func advanceWithOnlyLaterRoundsAndJumps(ticks: UInt64) {
 
     expired.removeAll()
     wheel.advance(to: 1_100, into: &expired)
-    #expect(expired == [6])
+    #expect(expired.map(\.payload) == [6])
     #expect(wheel.nextExpiry() == 1_700)
     expired.removeAll()
     wheel.advance(to: 1_699, into: &expired)
     #expect(expired.isEmpty)
     wheel.advance(to: 1_700, into: &expired)
-    #expect(expired == [2])
+    #expect(expired.map(\.payload) == [2])
     #expect(wheel.count == 0)
 }
 
@@ -287,10 +303,10 @@ func randomOperationsAgainstModel(seed: UInt64, slots: Int) {
                 for index in model.indices { model[index].isPunctual = false }
             }
         }
-        var expired: [UInt64] = []
+        var expired: [TimerExpiry] = []
         wheel.advance(to: now, into: &expired)
         let due = model.prefix { $0.boundary <= now }
-        #expect(expired.sorted() == due.map(\.payload).sorted(), "\(context): advance(to: \(now))")
+        #expect(expired.map(\.payload).sorted() == due.map(\.payload).sorted(), "\(context): advance(to: \(now))")
         for timer in due {
             #expect(timer.deadline <= now, "\(context): \(timer.payload) never early")
             if timer.isPunctual {

@@ -1,0 +1,98 @@
+// The control socket's `watch` fan-out: presence events from the workers, held back by the feed (offline
+// grace, gaps in seq), go to every watcher as JSON lines. A watcher that falls `backlog` bytes behind is
+// told `too-slow` and cut off, so no reader can hold up the loop or grow without bound.
+import ControlProtocol
+import EventLoop
+import Logging
+import Posix
+
+final class ControlWatchers {
+    /// A watcher with more unsent bytes than this is disconnected with `too-slow`.
+    static let backlog = 64 * 1_024
+
+    private let loop: EventLoop
+    private let logger: Logger
+    private(set) var feed: PresenceFeed
+    private var watchers: [Int: ControlConnection] = [:]
+    private var timer: EventLoop.TimerHandlerID!
+    private var armedAt: UInt64?
+
+    init(loop: EventLoop, grace: UInt64, logger: Logger) {
+        self.loop = loop
+        self.logger = logger
+        feed = PresenceFeed(grace: grace)
+        timer = loop.addTimerHandler { [unowned self] _ in self.expired() }
+    }
+
+    var count: Int { watchers.count }
+
+    /// A reload changed `[events] offline_grace`: events from now on are held for the new time.
+    func apply(grace: UInt64) {
+        feed.grace = grace
+    }
+
+    /// `connection` asked `watch`: from now on it gets every event, within `backlog`.
+    func add(_ connection: ControlConnection) {
+        connection.isWatching = true
+        connection.input = []
+        watchers[connection.key.slot] = connection
+        connection.io.outputLimit = Self.backlog
+        connection.io.onOverflow = { [unowned self, unowned connection] limit in
+            let peer = connection.peer
+            logger.warning(
+                "control: watcher uid \(peer.uid) (pid \(peer.pid)) fell more than \(limit) bytes behind; disconnected")
+            remove(connection)
+            return connection.lastLine(.tooSlow(limit: limit))
+        }
+        let grace = Int64(clamping: feed.grace / 1_000_000)
+        connection.append(JSONObject(["ok": .bool(true), "watching": .bool(true), "offline_grace_ms": .integer(grace)]))
+    }
+
+    /// The connection closed; a later one on its descriptor number is not this watcher.
+    func remove(_ connection: ControlConnection) {
+        guard watchers[connection.key.slot] === connection else { return }
+        watchers[connection.key.slot] = nil
+    }
+
+    /// An event from a worker: shown now, or held by the feed until its grace or gap runs out.
+    func receive(_ event: PresenceEvent) {
+        publish(feed.receive(event, now: loop.now))
+        rearm()
+    }
+
+    /// The daemon is stopping: show every event still held back, tell each watcher, close them.
+    func close() {
+        publish(feed.flush())
+        for connection in Array(watchers.values) {
+            connection.io.finish(last: connection.lastLine(.shuttingDown))
+            connection.io.close(.closed)
+        }
+        watchers = [:]
+    }
+
+    /// Appends the events to every watcher; one that falls `backlog` bytes behind is cut off (`onOverflow`).
+    private func publish(_ events: [PresenceEvent]) {
+        guard !events.isEmpty, !watchers.isEmpty else { return }
+        var lines: [UInt8] = []
+        for event in events { event.json.appendLine(to: &lines) }
+        for connection in Array(watchers.values) {
+            guard connection.io.append(lines) else { continue }
+            connection.io.flush()
+        }
+    }
+
+    /// One timer for the feed's next deadline: a held offline falling due, a gap in seq timing out. A
+    /// later deadline than the one armed waits for that timer to re-arm.
+    private func rearm() {
+        guard let next = feed.nextDeadline else { return }
+        if let armed = armedAt, armed <= next { return }
+        armedAt = next
+        _ = loop.arm(timer, at: next)
+    }
+
+    private func expired() {
+        armedAt = nil
+        publish(feed.expire(now: loop.now))
+        rearm()
+    }
+}
