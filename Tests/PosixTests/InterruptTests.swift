@@ -34,7 +34,6 @@ private final class Reader: Sendable {
         let readerFD = dup(client.id.rawValue)
         let reader = Reader()
         let joinable = try Posix.Thread.start(name: "interrupted") {
-X
             var usr1 = sigset_t()
             sigemptyset(&usr1)
             sigaddset(&usr1, SIGUSR1)
