@@ -22,7 +22,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
@@ -35,32 +34,41 @@ let package = Package(
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
         ),
+        // OpenSSL's libcrypto (HMAC, CRYPTO_memcmp, RAND_bytes): the one crypto library, shared with TLS later.
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
         // Pure: no Glibc, no Foundation, no clock.
         .target(name: "TimerWheel"),
-        .target(name: "WireProtocol"),
+        // Durations as text, host:port endpoints, client ids: shared by the daemon, its config and the CLIs.
+        .target(name: "Primitives"),
+        .target(name: "WireProtocol", dependencies: ["Primitives"]),
+        // The device-key derivation (token = HMAC-SHA256(secret, id)), compared in constant time.
+        .target(name: "DeviceKeys", dependencies: ["COpenSSL"]),
         // The only place that calls libc.
         .target(name: "Posix", dependencies: ["CLinux"]),
         .target(name: "EventLoop", dependencies: ["Posix", "TimerWheel"]),
-        .target(name: "HeartbeatConfig", dependencies: ["TOMLKit"]),
+        .target(name: "HeartbeatConfig", dependencies: ["Primitives", "Posix", "TOMLKit"]),
         // The control socket's requests and answers, shared by the daemon and heartbeatctl.
-        .target(name: "ControlProtocol"),
+        .target(name: "ControlProtocol", dependencies: ["Primitives"]),
         .target(
             name: "ServerCore",
             dependencies: [
-                "EventLoop", "Posix", "TimerWheel", "WireProtocol", "HeartbeatConfig", "ControlProtocol",
+                "EventLoop", "Posix", "TimerWheel", "WireProtocol", "ControlProtocol",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // The client side: a library other packages can use, the device agent and the load generator.
         .target(
             name: "HeartbeatClient",
-            dependencies: ["WireProtocol", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Primitives", "WireProtocol", .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "heartbeat-agent",
             dependencies: [
-                "HeartbeatClient",
+                "HeartbeatClient", "Primitives",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -68,7 +76,7 @@ let package = Package(
         .executableTarget(
             name: "heartbeat-bench",
             dependencies: [
-                "EventLoop", "Posix", "WireProtocol",
+                "EventLoop", "Posix", "Primitives", "WireProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
@@ -76,9 +84,8 @@ let package = Package(
         .executableTarget(
             name: "heartbeatctl",
             dependencies: [
-                "ControlProtocol", "Posix",
+                "ControlProtocol", "DeviceKeys", "Posix", "Primitives",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .target(
@@ -88,7 +95,7 @@ let package = Package(
         .executableTarget(
             name: "heartbeatd",
             dependencies: [
-                "ServerCore", "SystemdEdge", "HeartbeatConfig", "Posix", "EventLoop",
+                "ServerCore", "SystemdEdge", "HeartbeatConfig", "DeviceKeys", "Posix", "EventLoop", "Primitives",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -112,6 +119,8 @@ let package = Package(
         // Test support shared by the test targets (child processes without Foundation's Process).
         .target(name: "TestSupport", dependencies: ["CLinux"], path: "Tests/TestSupport"),
         .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"]),
+        .testTarget(name: "PrimitivesTests", dependencies: ["Primitives"]),
+        .testTarget(name: "DeviceKeysTests", dependencies: ["DeviceKeys"]),
         .testTarget(name: "HeartbeatClientTests", dependencies: ["HeartbeatClient", "heartbeatd", "heartbeat-bench", "heartbeat-agent", "TestSupport"]),
     ]
 )
