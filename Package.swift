@@ -3,6 +3,10 @@
 // Imports point one way: executables → ServerCore, SystemdEdge → EventLoop → Posix, TimerWheel.
 import PackageDescription
 
+// TOMLKit imports Foundation; without this, Foundation's String extensions leak into every module that
+// sees TOMLKit (a `contains(":")` once linked all of Foundation and ICU, ~40 MB, into heartbeatd).
+let noLeakedMembers: [SwiftSetting] = [.enableUpcomingFeature("MemberImportVisibility")]
+
 let package = Package(
     name: "heartbeatd",
     platforms: [.macOS(.v15)],
@@ -50,7 +54,7 @@ let package = Package(
         // The only place that calls libc.
         .target(name: "Posix", dependencies: ["CLinux"]),
         .target(name: "EventLoop", dependencies: ["Posix", "TimerWheel"]),
-        .target(name: "HeartbeatConfig", dependencies: ["Primitives", "Posix", "TOMLKit"]),
+        .target(name: "HeartbeatConfig", dependencies: ["Primitives", "Posix", "TOMLKit"], swiftSettings: noLeakedMembers),
         // The control socket's requests and answers, shared by the daemon and heartbeatctl.
         .target(name: "ControlProtocol", dependencies: ["Primitives"]),
         .target(
@@ -99,7 +103,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-            ]
+            ],
+            swiftSettings: noLeakedMembers
         ),
 
         .testTarget(name: "TimerWheelTests", dependencies: ["TimerWheel", "TestSupport"]),

@@ -12,7 +12,10 @@ public enum HMACSHA256 {
         var length: UInt32 = 0
         let result = key.withUnsafeBufferPointer { key in
             message.withUnsafeBufferPointer { message in
-                HMAC(EVP_sha256(), key.baseAddress, Int32(key.count), message.baseAddress, message.count, &code, &length)
+                HMAC(
+                    EVP_sha256(), key.baseAddress, Int32(key.count), message.baseAddress, message.count, &code,
+                    &length
+                )
             }
         }
         // HMAC fails only without memory or with a broken digest table: nothing a caller could recover from.
@@ -26,7 +29,9 @@ public enum HMACSHA256 {
 public func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
     guard a.count == b.count else { return false }
     if a.isEmpty { return true }
-    return a.withUnsafeBytes { a in b.withUnsafeBytes { b in CRYPTO_memcmp(a.baseAddress, b.baseAddress, a.count) == 0 } }
+    return a.withUnsafeBytes { a in
+        b.withUnsafeBytes { b in CRYPTO_memcmp(a.baseAddress, b.baseAddress, a.count) == 0 }
+    }
 }
 
 public enum RandomBytes {

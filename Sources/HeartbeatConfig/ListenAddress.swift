@@ -42,7 +42,7 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
             }
         }
         // SocketAddress reads the literal with inet_pton(3), as AF_INET6 when it holds a ":".
-        let isIPv6 = parsed.host.contains(":")
+        let isIPv6 = parsed.host.utf8.contains(UInt8(ascii: ":"))
         if parsed.isBracketed {
             guard isIPv6, SocketAddress(host: parsed.host, port: parsed.port) != nil else {
                 throw refuse("expected an IPv6 address in the brackets, such as \"[::1]:7700\"")

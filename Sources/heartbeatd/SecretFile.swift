@@ -25,7 +25,9 @@ enum SecretFile {
         // The mode is checked on the file a symlink points to: that is what gets read. The file's
         // directory belongs to the operator, so the gap between this check and the read is theirs too.
         guard let (isRegular, mode) = FileSystem.regularFileMode(of: path) else {
-            throw LoadError(description: "secret file \(path) does not exist or cannot be examined (auth.mode is \"hmac\")")
+            throw LoadError(
+                description: "secret file \(path) does not exist or cannot be examined (auth.mode is \"hmac\")"
+            )
         }
         guard isRegular else {
             throw LoadError(description: "secret file \(path) is not a regular file")
