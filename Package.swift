@@ -20,6 +20,8 @@ let package = Package(
         .library(name: "TimerWheel", targets: ["TimerWheel"]),
         .library(name: "WireProtocol", targets: ["WireProtocol"]),
         .library(name: "ServerCore", targets: ["ServerCore"]),
+        // ServerCore's Settings and listen addresses are Posix values (TCPKeepalive, SocketAddress).
+        .library(name: "Posix", targets: ["Posix"]),
         .library(name: "HeartbeatConfig", targets: ["HeartbeatConfig"]),
     ],
     dependencies: [
@@ -54,7 +56,9 @@ let package = Package(
         // The only place that calls libc.
         .target(name: "Posix", dependencies: ["CLinux"]),
         .target(name: "EventLoop", dependencies: ["Posix", "TimerWheel"]),
-        .target(name: "HeartbeatConfig", dependencies: ["Primitives", "Posix", "TOMLKit"], swiftSettings: noLeakedMembers),
+        .target(
+            name: "HeartbeatConfig", dependencies: ["Primitives", "Posix", "TOMLKit"], swiftSettings: noLeakedMembers
+        ),
         // The control socket's requests and answers, shared by the daemon and heartbeatctl.
         .target(name: "ControlProtocol", dependencies: ["Primitives"]),
         .target(
