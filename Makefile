@@ -3,7 +3,7 @@ SWIFT ?= swift
 BUILD_DIR ?= .build/release
 CONFIG ?=
 
-.PHONY: deps test-deps build release run test unit-tests system-tests clean
+.PHONY: deps test-deps build release run test check-imports unit-tests system-tests clean
 
 deps:
 	@scripts/install-deps.sh build
@@ -21,10 +21,15 @@ release: deps
 run: build
 	.build/debug/heartbeatd $(if $(CONFIG),--config $(CONFIG),)
 
-# Every test: the Swift Testing suites (real daemon over loopback), the C and Python clients against
-# the real daemon (clients/test/), then the system tests under a real systemd when that is possible
-# here (see Tests/system/).
-test: test-deps
+# Every import against docs/design.md's module table, and the check's own tests (a violation must fail).
+check-imports:
+	python3 scripts/test_check_imports.py
+	python3 scripts/check-imports.py
+
+# Every test: the import check, the Swift Testing suites (real daemon over loopback), the C and Python
+# clients against the real daemon (clients/test/), then the system tests under a real systemd when
+# that is possible here (see Tests/system/).
+test: test-deps check-imports
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 	python3 clients/test/run.py --bin .build/debug

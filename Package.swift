@@ -3,6 +3,10 @@
 // Imports point one way: executables → ServerCore, SystemdEdge → EventLoop → Posix, TimerWheel.
 import PackageDescription
 
+// TOMLKit imports Foundation; without this, Foundation's String extensions leak into every module that
+// sees TOMLKit (a `contains(":")` once linked all of Foundation and ICU, ~40 MB, into heartbeatd).
+let noLeakedMembers: [SwiftSetting] = [.enableUpcomingFeature("MemberImportVisibility")]
+
 let package = Package(
     name: "heartbeatd",
     platforms: [.macOS(.v15)],
@@ -16,13 +20,14 @@ let package = Package(
         .library(name: "TimerWheel", targets: ["TimerWheel"]),
         .library(name: "WireProtocol", targets: ["WireProtocol"]),
         .library(name: "ServerCore", targets: ["ServerCore"]),
+        // ServerCore's Settings and listen addresses are Posix values (TCPKeepalive, SocketAddress).
+        .library(name: "Posix", targets: ["Posix"]),
         .library(name: "HeartbeatConfig", targets: ["HeartbeatConfig"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
@@ -35,34 +40,45 @@ let package = Package(
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
         ),
+        // OpenSSL's libcrypto (HMAC, CRYPTO_memcmp, RAND_bytes): the one crypto library, shared with TLS later.
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
         // Pure: no Glibc, no Foundation, no clock.
         .target(name: "TimerWheel"),
-        .target(name: "WireProtocol"),
+        // Durations as text, host:port endpoints, client ids: shared by the daemon, its config and the CLIs.
+        .target(name: "Primitives"),
+        .target(name: "WireProtocol", dependencies: ["Primitives"]),
+        // The device-key derivation (token = HMAC-SHA256(secret, id)), compared in constant time.
+        .target(name: "DeviceKeys", dependencies: ["COpenSSL"]),
         // The only place that calls libc.
         .target(name: "Posix", dependencies: ["CLinux"]),
         .target(name: "EventLoop", dependencies: ["Posix", "TimerWheel"]),
         // One buffered connection on an EventLoop: the control socket's and the metrics endpoint's.
         .target(name: "BufferedIO", dependencies: ["EventLoop", "Posix", "TimerWheel"]),
-        .target(name: "HeartbeatConfig", dependencies: ["TOMLKit"]),
+        .target(
+            name: "HeartbeatConfig", dependencies: ["Primitives", "Posix", "TOMLKit"], swiftSettings: noLeakedMembers
+        ),
         // The control socket's requests and answers, shared by the daemon and heartbeatctl.
-        .target(name: "ControlProtocol"),
+        .target(name: "ControlProtocol", dependencies: ["Primitives"]),
         .target(
             name: "ServerCore",
             dependencies: [
-                "EventLoop", "Posix", "TimerWheel", "WireProtocol", "HeartbeatConfig", "ControlProtocol",
+                "EventLoop", "Posix", "TimerWheel", "WireProtocol", "ControlProtocol",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // The client side: a library other packages can use, the device agent and the load generator.
         .target(
             name: "HeartbeatClient",
-            dependencies: ["Posix", "WireProtocol", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Posix", "Primitives", "WireProtocol", .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "heartbeat-agent",
             dependencies: [
-                "HeartbeatClient",
+                "HeartbeatClient", "Primitives",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -70,7 +86,7 @@ let package = Package(
         .executableTarget(
             name: "heartbeat-bench",
             dependencies: [
-                "EventLoop", "Posix", "WireProtocol",
+                "EventLoop", "Posix", "Primitives", "WireProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
@@ -78,9 +94,8 @@ let package = Package(
         .executableTarget(
             name: "heartbeatctl",
             dependencies: [
-                "ControlProtocol", "Posix",
+                "ControlProtocol", "DeviceKeys", "Posix", "Primitives",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .target(
@@ -90,11 +105,13 @@ let package = Package(
         .executableTarget(
             name: "heartbeatd",
             dependencies: [
-                "ServerCore", "SystemdEdge", "HeartbeatConfig", "Posix", "EventLoop", "BufferedIO",
+                "ServerCore", "SystemdEdge", "HeartbeatConfig", "DeviceKeys", "Posix", "EventLoop", "Primitives",
+                "BufferedIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-            ]
+            ],
+            swiftSettings: noLeakedMembers
         ),
 
         .testTarget(name: "TimerWheelTests", dependencies: ["TimerWheel", "TestSupport"]),
@@ -116,6 +133,8 @@ let package = Package(
         // Process, and the one harness that runs the real heartbeatd.
         .target(name: "TestSupport", dependencies: ["CLinux"], path: "Tests/TestSupport"),
         .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"]),
+        .testTarget(name: "PrimitivesTests", dependencies: ["Primitives"]),
+        .testTarget(name: "DeviceKeysTests", dependencies: ["DeviceKeys"]),
         .testTarget(name: "HeartbeatClientTests", dependencies: ["HeartbeatClient", "heartbeatd", "heartbeat-bench", "heartbeat-agent", "TestSupport"]),
     ]
 )

@@ -24,6 +24,7 @@ let package = Package(
                 .product(name: "TimerWheel", package: "heartbeatd"),
                 .product(name: "WireProtocol", package: "heartbeatd"),
                 .product(name: "ServerCore", package: "heartbeatd"),
+                .product(name: "Posix", package: "heartbeatd"),
                 .product(name: "HeartbeatConfig", package: "heartbeatd"),
             ],
             path: "Benchmarks/HeartbeatBenchmarks",

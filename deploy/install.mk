@@ -134,7 +134,7 @@ deb-package:
 	    printf 'Source: heartbeatd\n\nPackage: heartbeatd\nArchitecture: any\n' > debian/control && \
 	    dpkg-shlibdeps -O $$(ls $(DEB_STAGE)/usr/sbin/* $(DEB_STAGE)/usr/bin/* 2>/dev/null) 2>/dev/null \
 	    | sed -n 's/^shlibs:Depends=//p'); \
-	[ -n "$$depends" ] || depends='libc6 (>= 2.34), libgcc-s1, libstdc++6, libsystemd0'; \
+	[ -n "$$depends" ] || depends='libc6 (>= 2.34), libgcc-s1, libssl3, libstdc++6, libsystemd0'; \
 	sed -e 's|@VERSION@|$(DEB_VERSION)|' -e 's|@ARCH@|$(DEB_ARCH)|' -e 's|@MAINTAINER@|$(DEB_MAINTAINER)|' \
 	    -e "s|@INSTALLED_SIZE@|$$(du -sk --exclude=DEBIAN $(DEB_STAGE) | cut -f1)|" -e "s|@DEPENDS@|$$depends|" \
 	    $(DEPLOY_DIR)/debian/control.in > $(DEB_STAGE)/DEBIAN/control

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building and testing heartbeatd needs on Debian/Ubuntu, and says what it installs.
 # Usage: scripts/install-deps.sh [build|test]   (test adds the tools the test suite drives)
+# libssl-dev: OpenSSL's libcrypto, the one crypto library (DeviceKeys; docs/design.md).
 set -euo pipefail
-want=(libsystemd-dev pkg-config)
+want=(libsystemd-dev libssl-dev pkg-config)
 if [ "${1:-build}" = test ]; then
   # ss (iproute2) counts socket states; systemd-socket-activate (systemd) for socket activation;
   # systemd-journald + journalctl for the journald test; python3 for the Prometheus parser test;

@@ -8,6 +8,7 @@
 //   kick ID [--reason TEXT]      TEXT is the rest of the line
 //   reload
 //   watch
+import Primitives
 
 public enum ControlRequest: Sendable, Equatable {
     case status
@@ -87,23 +88,10 @@ public enum ControlRequest: Sendable, Equatable {
         }
     }
 
-    /// The same rule as a HELLO's id: 1–64 bytes of `A–Z a–z 0–9 . _ : @ -`.
-    public static func isValidClientID(_ id: String) -> Bool {
-        let bytes = id.utf8
-        guard (1...64).contains(bytes.count) else { return false }
-        return bytes.allSatisfy { byte in
-            switch byte {
-            case UInt8(ascii: "A") ... UInt8(ascii: "Z"), UInt8(ascii: "a") ... UInt8(ascii: "z"), UInt8(ascii: "0") ... UInt8(ascii: "9"): true
-            case UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: ":"), UInt8(ascii: "@"), UInt8(ascii: "-"): true
-            default: false
-            }
-        }
-    }
-
     private static func clientID(_ word: String?, _ verb: String) throws(ControlError) -> String {
         guard let word else { throw .badRequest("\(verb) needs a client id") }
-        guard isValidClientID(word) else {
-            throw .badRequest("\(word.debugDescription) is not a client id (1-64 bytes of A-Z a-z 0-9 . _ : @ -)")
+        guard ClientID.isValid(word) else {
+            throw .badRequest("\(word.debugDescription) is not a client id (\(ClientID.rule))")
         }
         return word
     }

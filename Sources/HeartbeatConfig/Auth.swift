@@ -1,5 +1,6 @@
 // [auth]: whether a client must prove its id with a token = HMAC-SHA256(secret, id) (DESIGN.md §7),
 // and where the secret is. The secret itself is never in the config file nor on the command line.
+import TOMLKit
 
 extension Config {
     public struct Auth: Sendable, Equatable {

@@ -1,5 +1,6 @@
 // [heartbeat]: which intervals clients may promise, how much silence is tolerated, and the timer
 // wheel's tick. A client's timeout is its interval × timeout_factor (DESIGN.md §1).
+import Primitives
 
 extension Config {
     public struct Heartbeat: Sendable, Equatable {

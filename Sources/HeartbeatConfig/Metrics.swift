@@ -1,5 +1,6 @@
 // [metrics]: the address of the optional Prometheus endpoint (`GET /metrics`, DESIGN.md §6).
 // Off by default: an open port is something an operator asks for.
+import TOMLKit
 
 extension Config {
     public struct Metrics: Sendable, Equatable {

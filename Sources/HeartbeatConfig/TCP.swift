@@ -1,6 +1,7 @@
 // [tcp]: the kernel's second line of defence on every socket (DESIGN.md §4). Keepalive probes and
 // TCP_USER_TIMEOUT find a dead peer even when no heartbeat timer would, e.g. while data is unacked.
 // Keys the file leaves out are derived from [heartbeat], and stored resolved.
+import Primitives
 
 extension Config {
     public struct TCP: Sendable, Equatable {

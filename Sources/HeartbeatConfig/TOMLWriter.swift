@@ -1,5 +1,6 @@
 // Builds the text of Config.rendered(): `key = value` lines under [section] headers, each value
 // written the way TableReader reads it back.
+import Primitives
 
 struct TOMLWriter {
     private(set) var text = ""

@@ -1,5 +1,6 @@
 // Reads one TOML table of the config file: typed look-ups that name the key when the value is wrong,
 // and a record of the keys asked for, so whatever else the file holds is reported as an unknown key.
+import Primitives
 import TOMLKit
 
 struct TableReader {

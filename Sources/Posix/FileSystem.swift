@@ -36,6 +36,15 @@ public enum FileSystem {
         status(of: path).map { UInt32($0.st_gid) }
     }
 
+    /// Whether `path`, following symlinks, names a regular file, and its permission bits; nil when it does
+    /// not exist or cannot be examined. For a secret: the mode that matters is the file's that gets read.
+    /// The corresponding C function is `stat(2)`.
+    public static func regularFileMode(of path: String) -> (isRegular: Bool, mode: UInt32)? {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        return (status.st_mode & S_IFMT == S_IFREG, UInt32(status.st_mode) & 0o7777)
+    }
+
     /// Creates `path` and any missing parents with `mode` (as umask allows). An existing directory is fine.
     /// The corresponding C function is `mkdir(2)`.
     public static func makeDirectories(_ path: String, mode: UInt32) throws(SystemError) {

@@ -1,68 +1,9 @@
-// Client auth (DESIGN.md §7): with `[auth] mode = "hmac"`, HELLO must carry token = lowercase hex
-// HMAC-SHA256(secret, id). The check runs before the registry claim, so a wrong token can never end a
-// live session; failures are counted and logged as one line per peer address and second.
-import Crypto
+// Client auth (DESIGN.md §7): with auth on, HELLO must pass `Settings.authenticate` (heartbeatd checks
+// the device key, DeviceKeys). The check runs before the registry claim, so a wrong token can never end
+// a live session; failures are counted and logged as one line per peer address and second.
 import Logging
 import Posix
 import WireProtocol
-
-/// The token a client proves its id with. heartbeatctl computes the same (`heartbeatctl token ID`).
-public enum ClientToken {
-    /// HMAC-SHA256 gives 32 bytes: 64 hex digits.
-    public static let length = 64
-    /// A shorter key is guessable offline from one observed token.
-    public static let minimumSecretLength = 16
-
-    /// The secret as a secret file holds it: its bytes, less one trailing "\n" (what `echo` and
-    /// editors add). Nothing else is trimmed: the secret is the operator's bytes.
-    public static func secret(fromFileContents contents: [UInt8]) -> [UInt8] {
-        contents.last == UInt8(ascii: "\n") ? Array(contents.dropLast()) : contents
-    }
-
-    /// Lowercase hex of HMAC-SHA256(key: secret, message: the id's bytes).
-    public static func make(secret: [UInt8], id: String) -> String {
-        let code = HMAC<SHA256>.authenticationCode(for: Array(id.utf8), using: SymmetricKey(data: secret))
-        var text = ""
-        text.reserveCapacity(length)
-        for byte in code {
-            text.append(hexDigits[Int(byte >> 4)])
-            text.append(hexDigits[Int(byte & 0x0F)])
-        }
-        return text
-    }
-
-    /// Whether `token` is the token for `id`. The comparison with the expected code is swift-crypto's
-    /// constant-time one (`isValidAuthenticationCode`); what may take varying time — a missing token,
-    /// a wrong length, a non-hex digit — depends only on what the client sent, never on the secret.
-    public static func matches(_ token: String?, secret: [UInt8], id: String) -> Bool {
-        guard let token, token.utf8.count == length else { return false }
-        var code: [UInt8] = []
-        code.reserveCapacity(length / 2)
-        var high: UInt8?
-        for character in token.utf8 {
-            guard let nibble = hexValue(character) else { return false }
-            if let first = high {
-                code.append(first << 4 | nibble)
-                high = nil
-            } else {
-                high = nibble
-            }
-        }
-        return HMAC<SHA256>.isValidAuthenticationCode(code, authenticating: Array(id.utf8), using: SymmetricKey(data: secret))
-    }
-
-    private static let hexDigits = Array("0123456789abcdef")
-
-    /// The parser lowercases tokens; upper case is taken here too, so the function stands on its own.
-    private static func hexValue(_ character: UInt8) -> UInt8? {
-        switch character {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): character - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): character - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): character - UInt8(ascii: "A") + 10
-        default: nil
-        }
-    }
-}
 
 /// Auth failures of one second, by peer address, for one summary line per address: a client
 /// retrying with a bad token, or someone guessing, must not write a line per attempt.
@@ -112,11 +53,10 @@ private func hostText(_ peer: SocketAddress) -> String {
 }
 
 extension Worker {
-    /// With auth on, whether HELLO carries the right token. No secret (it could not be read) fails closed.
+    /// With auth on, whether HELLO carries the right token.
     func isAuthentic(_ hello: Hello) -> Bool {
-        guard settings.requiresToken else { return true }
-        guard let secret = settings.authSecret else { return false }
-        return ClientToken.matches(hello.token, secret: secret, id: hello.id)
+        guard let authenticate = settings.authenticate else { return true }
+        return authenticate(hello.id, hello.token)
     }
 
     /// `ERR auth-failed` and reap `protocol`; the session never got its id, so nothing is replaced.

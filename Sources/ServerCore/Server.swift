@@ -2,7 +2,6 @@
 // executable steers them (reload, drain) and reads them (snapshot, watchdog liveness).
 import ControlProtocol
 import EventLoop
-import HeartbeatConfig
 import Logging
 import Posix
 import Synchronization
@@ -39,17 +38,13 @@ public final class Server: Sendable {
     private let threads = Mutex<[Thread.Joinable]>([])
     private let sharedListeners: [Listener]
 
-    /// Binds every listen address once per worker (SO_REUSEPORT), or adopts `activated` sockets
-    /// (socket activation) instead. Nothing is accepted until `start`. `authSecret` is the secret
-    /// file's content (ClientToken.secret(fromFileContents:)) when `[auth] mode = "hmac"`.
-    public init(config: Config, authSecret: [UInt8]? = nil, activated: [Int32], logger: Logger) throws(ServerError) {
-        let settings = Settings(config, authSecret: authSecret)
-        let count: Int
-        switch config.workers {
-        // One per core, up to the 256 an explicit `workers` may ask for (and an Owner can name).
-        case .auto: count = min(max(1, Int(Posix.onlineProcessors())), 256)
-        case .count(let n): count = n
-        }
+    /// Binds every `listen` address once per each of `workers` workers (SO_REUSEPORT), or adopts
+    /// `activated` sockets (socket activation) instead. Nothing is accepted until `start`. `tick` is the
+    /// timer wheel's, in nanoseconds; a `listen` port of 0 lets the kernel pick (the same for every worker).
+    public init(
+        settings: Settings, listen: [SocketAddress], workers count: Int, tick: UInt64, activated: [Int32],
+        logger: Logger
+    ) throws(ServerError) {
         var adopted: [Listener] = []
         for descriptor in activated {
             do {
@@ -69,13 +64,10 @@ public final class Server: Sendable {
                 continue
             }
             var listeners: [Listener] = []
-            for (position, listen) in config.listen.enumerated() {
+            for (position, wanted) in listen.enumerated() {
                 // Port 0: the first worker lets the kernel pick, the others join that same port.
-                var port = listen.port
-                if port == 0, let first = perWorker.first { port = first[position].address.port }
-                guard let address = SocketAddress(host: listen.host, port: port) else {
-                    throw .cannotListen(address: listen.description, SystemError(call: "inet_pton", errno: .invalidArgument))
-                }
+                var address = wanted
+                if address.port == 0, let first = perWorker.first { address.port = first[position].address.port }
                 do {
                     let socket = try Socket.listen(on: address, reusePort: true)
                     try socket.setKeepalive(settings.keepalive)
@@ -83,7 +75,7 @@ public final class Server: Sendable {
                     let bound = try socket.localAddress()
                     listeners.append(Listener(socket: socket, address: bound, isShared: false))
                 } catch {
-                    throw .cannotListen(address: listen.description, error)
+                    throw .cannotListen(address: wanted.description, error)
                 }
             }
             perWorker.append(listeners)
@@ -93,7 +85,6 @@ public final class Server: Sendable {
 
         var mailboxes: [Mailbox<WorkerMessage>] = []
         var workers: [Worker] = []
-        let tick = nanoseconds(config.heartbeat.tick)
         do {
             for _ in 0..<count { mailboxes.append(try Mailbox<WorkerMessage>()) }
             let shared = Shared(mailboxes: mailboxes)
@@ -136,8 +127,7 @@ public final class Server: Sendable {
     }
 
     /// A reload: the live settings go to every worker.
-    public func apply(_ config: Config, authSecret: [UInt8]? = nil) {
-        let settings = Settings(config, authSecret: authSecret)
+    public func apply(_ settings: Settings) {
         for mailbox in shared.mailboxes { mailbox.post(.settings(settings)) }
     }
 

@@ -1,49 +1,50 @@
-// The values a worker works with, in its own units (nanoseconds, bytes), derived from a Config.
-// A reload sends a new Settings to every worker; what cannot change live is not in here.
-import HeartbeatConfig
+// The values a worker works with, in its own units (nanoseconds, bytes). The executable builds them
+// from its configuration (heartbeatd's Settings+Config.swift); ServerCore knows no config file.
+// A reload sends a new Settings to every worker; what cannot change live is Server.init's arguments.
 import Logging
 import Posix
 
-struct Settings: Sendable {
-    var interval: UInt64
-    var intervalMin: UInt64
-    var intervalMax: UInt64
-    var timeoutFactor: UInt64
-    var helloTimeout: UInt64
-    var pong: Bool
-    var maxLine: Int
-    var maxClients: Int
-    var maxClientsPerAddress: Int
-    var logSessions: Bool
-    var logLevel: Logger.Level
-    var keepalive: TCPKeepalive
-    var drainTimeout: UInt64
-    /// `[auth] mode = "hmac"`: HELLO must carry the token for its id (see Auth.swift).
-    var requiresToken: Bool
-    /// The secret the executable read from the secret file; nil with auth on fails every HELLO closed.
-    var authSecret: [UInt8]?
+/// Whether `token` (nil when HELLO carried none) proves `id`. The executable decides how; the core
+/// only asks, before the registry claim, so a wrong token can never end a live session.
+public typealias Authenticate = @Sendable (_ id: String, _ token: String?) -> Bool
 
-    init(_ config: Config, authSecret: [UInt8]? = nil) {
-        interval = nanoseconds(config.heartbeat.interval)
-        intervalMin = nanoseconds(config.heartbeat.intervalMin)
-        intervalMax = nanoseconds(config.heartbeat.intervalMax)
-        timeoutFactor = UInt64(config.heartbeat.timeoutFactor)
-        helloTimeout = nanoseconds(config.heartbeat.helloTimeout)
-        pong = config.heartbeat.pong
-        maxLine = config.limits.maxLine
-        maxClients = config.limits.maxClients
-        maxClientsPerAddress = config.limits.maxClientsPerAddress
-        logSessions = config.log.sessions
-        logLevel = Logger.Level(config.log.level)
-        keepalive = TCPKeepalive(
-            idleSeconds: Int32(clamping: nanoseconds(config.tcp.keepaliveIdle) / 1_000_000_000),
-            intervalSeconds: Int32(clamping: nanoseconds(config.tcp.keepaliveInterval) / 1_000_000_000),
-            count: Int32(clamping: config.tcp.keepaliveCount),
-            userTimeoutMilliseconds: Int32(clamping: nanoseconds(config.tcp.userTimeout) / 1_000_000)
-        )
-        drainTimeout = nanoseconds(config.drainTimeout)
-        requiresToken = config.auth.mode == .hmac
-        self.authSecret = requiresToken ? authSecret : nil
+public struct Settings: Sendable {
+    public var interval: UInt64
+    public var intervalMin: UInt64
+    public var intervalMax: UInt64
+    public var timeoutFactor: UInt64
+    public var helloTimeout: UInt64
+    public var pong: Bool
+    public var maxLine: Int
+    public var maxClients: Int
+    public var maxClientsPerAddress: Int
+    public var logSessions: Bool
+    public var logLevel: Logger.Level
+    public var keepalive: TCPKeepalive
+    public var drainTimeout: UInt64
+    /// With auth on, HELLO must pass this check; nil is auth off (every id is taken at its word).
+    public var authenticate: Authenticate?
+
+    /// Durations in nanoseconds, sizes in bytes.
+    public init(
+        interval: UInt64, intervalMin: UInt64, intervalMax: UInt64, timeoutFactor: UInt64, helloTimeout: UInt64,
+        pong: Bool, maxLine: Int, maxClients: Int, maxClientsPerAddress: Int, logSessions: Bool,
+        logLevel: Logger.Level, keepalive: TCPKeepalive, drainTimeout: UInt64, authenticate: Authenticate? = nil
+    ) {
+        self.interval = interval
+        self.intervalMin = intervalMin
+        self.intervalMax = intervalMax
+        self.timeoutFactor = timeoutFactor
+        self.helloTimeout = helloTimeout
+        self.pong = pong
+        self.maxLine = maxLine
+        self.maxClients = maxClients
+        self.maxClientsPerAddress = maxClientsPerAddress
+        self.logSessions = logSessions
+        self.logLevel = logLevel
+        self.keepalive = keepalive
+        self.drainTimeout = drainTimeout
+        self.authenticate = authenticate
     }
 
     /// The interval a client gets: its proposal clamped to [min, max], or the default.
@@ -51,24 +52,5 @@ struct Settings: Sendable {
         guard let proposed = proposedMilliseconds else { return interval }
         let (value, overflow) = proposed.multipliedReportingOverflow(by: 1_000_000)
         return min(max(overflow ? intervalMax : value, intervalMin), intervalMax)
-    }
-}
-
-func nanoseconds(_ duration: Duration) -> UInt64 {
-    let (seconds, attoseconds) = duration.components
-    return UInt64(max(seconds, 0)) * 1_000_000_000 + UInt64(max(attoseconds, 0) / 1_000_000_000)
-}
-
-extension Logger.Level {
-    init(_ level: LogLevel) {
-        switch level {
-        case .trace: self = .trace
-        case .debug: self = .debug
-        case .info: self = .info
-        case .notice: self = .notice
-        case .warning: self = .warning
-        case .error: self = .error
-        case .critical: self = .critical
-        }
     }
 }

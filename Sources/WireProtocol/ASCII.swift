@@ -22,15 +22,6 @@ enum ASCII {
         isDigit(byte) || (byte >= 0x41 && byte <= 0x46) || (byte >= 0x61 && byte <= 0x66)
     }
 
-    /// `A–Z a–z 0–9 . _ : @ -`: the bytes a client id is made of.
-    static func isIDByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case 0x41...0x5A, 0x61...0x7A, 0x30...0x39: true
-        case 0x2E, 0x5F, 0x3A, 0x40, 0x2D: true
-        default: false
-        }
-    }
-
     static func lowercased(_ byte: UInt8) -> UInt8 {
         byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte
     }

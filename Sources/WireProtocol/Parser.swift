@@ -1,5 +1,6 @@
 // Turns one framed line into a Request. Words are found as index ranges and verbs compared against
 // static spellings, so PING, BYE, empty and unknown lines allocate nothing; only HELLO builds Strings.
+import Primitives
 
 public enum Parser {
     /// Parses one line's content, as framed by `Framing.next`: printable ASCII, no `\r` or `\n`.
@@ -33,7 +34,7 @@ public enum Parser {
         guard idRange.count <= Hello.maxIDLength else {
             throw .badHello("id longer than \(Hello.maxIDLength) bytes")
         }
-        if let bad = idRange.first(where: { !ASCII.isIDByte(bytes[$0]) }) {
+        if let bad = idRange.first(where: { !ClientID.isByte(bytes[$0]) }) {
             throw .badHello("id has byte \(ASCII.describe(bytes[bad]))")
         }
         var hello = Hello(id: string(bytes, idRange))

@@ -1,10 +1,11 @@
 // What a client can say, as the Parser hands it to the server. Everything but HELLO refers to the
 // caller's buffer by index range, so that the heartbeat path copies and allocates nothing.
+import Primitives
 
 /// `HELLO <id> [interval=<ms>] [token=<hex>]`, validated.
 public struct Hello: Equatable, Sendable {
     /// Longest client id, in bytes.
-    public static let maxIDLength = 64
+    public static let maxIDLength = ClientID.maxLength
     /// Most digits an `interval=` value may have; 10 digits keep any value within `UInt64`.
     public static let maxIntervalDigits = 10
     /// Most hex digits a `token=` value may have.

@@ -5,6 +5,7 @@ import Dispatch
 import Foundation
 import HeartbeatClient
 import Logging
+import Primitives
 
 @main
 struct HeartbeatAgent: AsyncParsableCommand {
@@ -147,20 +148,10 @@ struct AgentDuration: ExpressibleByArgument {
     init(_ duration: Duration) { self.duration = duration }
 
     init?(argument: String) {
-        let digits = argument.prefix { $0.isASCII && $0.isNumber }
-        let units: [String: Int64] = ["ms": 1, "s": 1_000, "m": 60_000, "h": 3_600_000]
-        guard !digits.isEmpty, let amount = Int64(digits), let unit = units[String(argument.dropFirst(digits.count))] else { return nil }
-        let (milliseconds, overflow) = amount.multipliedReportingOverflow(by: unit)
-        guard !overflow else { return nil }
-        duration = .milliseconds(milliseconds)
+        guard let duration = parseDuration(argument) else { return nil }
+        self.duration = duration
     }
 
     /// Written back as the flag takes it: "10s", "5m", "1500ms".
-    var defaultValueDescription: String {
-        let milliseconds = duration.components.seconds * 1_000 + duration.components.attoseconds / 1_000_000_000_000_000
-        for (unit, size) in [("h", Int64(3_600_000)), ("m", 60_000), ("s", 1_000)] where milliseconds % size == 0 && milliseconds > 0 {
-            return "\(milliseconds / size)\(unit)"
-        }
-        return "\(milliseconds)ms"
-    }
+    var defaultValueDescription: String { durationText(duration) }
 }

@@ -2,6 +2,7 @@
 // connections; every mode is bounded in client count and in time, and ends with one summary.
 import ArgumentParser
 import Posix
+import Primitives
 
 @main
 struct HeartbeatBench: ParsableCommand {
@@ -65,32 +66,20 @@ struct BenchDuration: ExpressibleByArgument, CustomStringConvertible {
     init(seconds: UInt64) { nanoseconds = seconds * 1_000_000_000 }
 
     init?(argument: String) {
-        let digits = argument.prefix { $0.isASCII && $0.isNumber }
-        let units: [String: UInt64] = ["ms": 1_000_000, "s": 1_000_000_000, "m": 60_000_000_000, "h": 3_600_000_000_000]
-        guard !digits.isEmpty, let amount = UInt64(digits), let unit = units[String(argument.dropFirst(digits.count))] else { return nil }
-        let (value, overflow) = amount.multipliedReportingOverflow(by: unit)
+        guard let duration = parseDuration(argument) else { return nil }
+        let (seconds, attoseconds) = duration.components
+        let (whole, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
         guard !overflow else { return nil }
-        nanoseconds = value
+        nanoseconds = whole + UInt64(attoseconds / 1_000_000_000)
     }
 
     var milliseconds: UInt64 { nanoseconds / 1_000_000 }
     var seconds: Double { Double(nanoseconds) / 1e9 }
-    var description: String { nanoseconds % 1_000_000_000 == 0 ? "\(nanoseconds / 1_000_000_000)s" : "\(milliseconds)ms" }
+    var description: String { durationText(.nanoseconds(Int64(clamping: nanoseconds))) }
 }
 
-/// `127.0.0.1:7700` or `[::1]:7700`.
+/// `127.0.0.1:7700` or `[::1]:7700`: Primitives reads the shape, inet_pton (Posix) the address.
 func parseAddress(_ text: String) -> SocketAddress? {
-    let host: Substring
-    let port: Substring
-    if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
-        host = text[text.index(after: text.startIndex)..<close]
-        port = text[text.index(after: close)...].dropFirst()
-    } else if let colon = text.lastIndex(of: ":") {
-        host = text[..<colon]
-        port = text[text.index(after: colon)...]
-    } else {
-        return nil
-    }
-    guard let number = UInt16(port) else { return nil }
-    return SocketAddress(host: String(host), port: number)
+    guard let parsed = try? HostPort(parsing: text) else { return nil }
+    return SocketAddress(host: parsed.host, port: parsed.port)
 }

@@ -4,6 +4,7 @@
 import ArgumentParser
 import ControlProtocol
 import Posix
+import Primitives
 
 @main
 struct Heartbeatctl: ParsableCommand {
@@ -38,8 +39,8 @@ func reporting(_ body: () throws(HeartbeatctlError) -> Void) throws {
 func checked(_ request: ControlRequest) throws(HeartbeatctlError) -> ControlRequest {
     switch request {
     case .client(let id), .kick(let id, _):
-        guard ControlRequest.isValidClientID(id) else {
-            throw .control(.badRequest("\(id.debugDescription) is not a client id (1-64 bytes of A-Z a-z 0-9 . _ : @ -)"))
+        guard ClientID.isValid(id) else {
+            throw .control(.badRequest("\(id.debugDescription) is not a client id (\(ClientID.rule))"))
         }
     default:
         break

@@ -202,9 +202,3 @@ func nanosecondsOf(_ duration: Duration) -> UInt64 {
     let (seconds, attoseconds) = duration.components
     return UInt64(max(seconds, 0)) * 1_000_000_000 + UInt64(max(attoseconds, 0) / 1_000_000_000)
 }
-
-extension Logger.Level {
-    init(_ level: LogLevel) {
-        self = Logger.Level(rawValue: level.rawValue) ?? .info
-    }
-}

@@ -5,6 +5,7 @@ import Benchmark
 import Glibc
 import HeartbeatConfig
 import Logging
+import Posix
 import ServerCore
 import TimerWheel
 import WireProtocol
@@ -107,12 +108,27 @@ final class LoopbackSession: @unchecked Sendable {
     private var reply = [UInt8](repeating: 0, count: 64)
 
     static func start() throws -> LoopbackSession {
-        var config = Config.defaults
-        config.listen = [ListenAddress(host: "127.0.0.1", port: 0, isIPv6: false)]
-        config.log.sessions = false
+        // The config file's defaults, as heartbeatd's Settings+Config.swift translates them.
+        let config = Config.defaults
+        func nanoseconds(_ duration: Duration) -> UInt64 {
+            UInt64(duration.components.seconds) * 1_000_000_000 + UInt64(duration.components.attoseconds / 1_000_000_000)
+        }
+        let settings = Settings(
+            interval: nanoseconds(config.heartbeat.interval), intervalMin: nanoseconds(config.heartbeat.intervalMin),
+            intervalMax: nanoseconds(config.heartbeat.intervalMax), timeoutFactor: UInt64(config.heartbeat.timeoutFactor),
+            helloTimeout: nanoseconds(config.heartbeat.helloTimeout), pong: config.heartbeat.pong,
+            maxLine: config.limits.maxLine, maxClients: config.limits.maxClients,
+            maxClientsPerAddress: config.limits.maxClientsPerAddress, logSessions: false, logLevel: .critical,
+            keepalive: TCPKeepalive(idleSeconds: 30, intervalSeconds: 10, count: 3, userTimeoutMilliseconds: 60_000),
+            drainTimeout: 0
+        )
         var logger = Logger(label: "heartbeatd-benchmark")
         logger.logLevel = .critical
-        let server = try Server(config: config, activated: [], logger: logger)
+        guard let loopback = SocketAddress(host: "127.0.0.1", port: 0) else { fatalError("127.0.0.1 is not an address") }
+        let server = try Server(
+            settings: settings, listen: [loopback], workers: 1, tick: nanoseconds(config.heartbeat.tick), activated: [],
+            logger: logger
+        )
         try server.start(onStopped: { _ in }, onFailure: { _, error in fatalError("worker failed: \(error)") })
         guard let port = server.addresses.first?.split(separator: ":").last.flatMap({ UInt16($0) }) else {
             fatalError("no port in \(server.addresses)")

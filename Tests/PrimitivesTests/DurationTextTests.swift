@@ -1,6 +1,6 @@
 // parseDuration and its inverse, as tables.
 import Testing
-@testable import HeartbeatConfig
+import Primitives
 
 @Test(arguments: [
     ("250ms", Duration.milliseconds(250)), ("10s", .seconds(10)), ("5m", .seconds(300)),

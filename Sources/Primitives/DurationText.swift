@@ -1,5 +1,6 @@
-// Durations as the config file writes them: a whole amount and one unit ("250ms", "10s", "5m", "1h").
-// Reading and writing live together so that rendered() always writes what parseDuration reads back.
+// Durations as the config file and every command-line flag write them: a whole amount and one unit
+// ("250ms", "10s", "5m", "1h"). Reading and writing live together so that durationText always writes
+// what parseDuration reads back.
 
 private let units: [(name: String, milliseconds: Int64)] = [
     ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1),
@@ -22,7 +23,7 @@ public func parseDuration(_ text: String) -> Duration? {
 /// The text parseDuration reads back as `duration`, in the largest unit that divides it exactly
 /// (300 s is "5m", 1500 ms stays "1500ms"). Config durations are whole milliseconds; anything finer
 /// is dropped.
-func durationText(_ duration: Duration) -> String {
+public func durationText(_ duration: Duration) -> String {
     let (seconds, attoseconds) = duration.components
     let (wholeMilliseconds, overflow) = seconds.multipliedReportingOverflow(by: 1_000)
     if overflow { return "\(seconds)s" }
