@@ -1,6 +1,7 @@
 // The control socket's `watch` fan-out: presence events from the workers, held back by the feed (offline
 // grace, gaps in seq), go to every watcher as JSON lines. A watcher that falls `backlog` bytes behind is
 // told `too-slow` and cut off, so no reader can hold up the loop or grow without bound.
+import BufferedIO
 import ControlProtocol
 import EventLoop
 import Logging
