@@ -61,8 +61,7 @@ struct Status: ParsableCommand {
             var client = try ControlClient(path: options.socket)
             let answer = try client.ask(.status)
             if options.json { return Output.line(bytes: answer.line) }
-            let report: StatusReport
-            do throws(ControlError) { report = try StatusReport(json: answer.object) } catch { throw .control(error) }
+            let report = try AnswerDecoder.decode(StatusReport.self, from: answer.line)
             for line in Output.table(HumanText.status(report)) { Output.line(line) }
         }
     }
@@ -89,8 +88,8 @@ struct Clients: ParsableCommand {
             var records: [(info: ClientInfo, line: [UInt8])] = []
             while true {
                 let next = try client.nextObject()
-                if next.object.bool("ok") == true { break }
-                do throws(ControlError) { records.append((try ClientInfo(json: next.object), next.line)) } catch { throw .control(error) }
+                if next.head.ok == true { break }
+                records.append((try AnswerDecoder.decode(ClientInfo.self, from: next.line), next.line))
             }
             records.sort { $0.info.id < $1.info.id }
             if options.json { return records.forEach { Output.line(bytes: $0.line) } }
@@ -116,8 +115,7 @@ struct Client: ParsableCommand {
             var client = try ControlClient(path: options.socket)
             let answer = try client.ask(request)
             if options.json { return Output.line(bytes: answer.line) }
-            let info: ClientInfo
-            do throws(ControlError) { info = try ClientInfo(json: answer.object) } catch { throw .control(error) }
+            let info = try AnswerDecoder.decode(ClientInfo.self, from: answer.line)
             for line in Output.table(HumanText.client(info)) { Output.line(line) }
         }
     }
@@ -140,8 +138,7 @@ struct Kick: ParsableCommand {
             var client = try ControlClient(path: options.socket)
             let answer = try client.ask(request)
             if options.json { return Output.line(bytes: answer.line) }
-            let info: ClientInfo
-            do throws(ControlError) { info = try ClientInfo(json: answer.object) } catch { throw .control(error) }
+            let info = try AnswerDecoder.decode(ClientInfo.self, from: answer.line)
             Output.line("kicked \(info.id) (peer \(info.peer), worker \(info.worker))")
         }
     }
@@ -157,8 +154,7 @@ struct Reload: ParsableCommand {
             var client = try ControlClient(path: options.socket)
             let answer = try client.ask(.reload)
             if options.json { return Output.line(bytes: answer.line) }
-            let report: ReloadReport
-            do throws(ControlError) { report = try ReloadReport(json: answer.object) } catch { throw .control(error) }
+            let report = try AnswerDecoder.decode(ReloadReport.self, from: answer.line)
             Output.line(report.message)
         }
     }
@@ -182,7 +178,7 @@ struct Watch: ParsableCommand {
                     Output.line(bytes: next.line)
                     continue
                 }
-                do throws(ControlError) { Output.line(HumanText.event(try PresenceEvent(json: next.object))) } catch { throw .control(error) }
+                Output.line(HumanText.event(try AnswerDecoder.decode(PresenceEvent.self, from: next.line)))
             }
         }
     }
