@@ -1,6 +1,6 @@
 // heartbeatctl: the operator's command line for a running heartbeatd, over its control socket
 // (docs/control.md). Human output by default, the daemon's JSON lines with --json; any failure is one
-// line on stderr and exit status 1.
+// line on stderr and exit status 1 (a usage error is the argument parser's 64, EX_USAGE).
 import ArgumentParser
 import ControlProtocol
 import Posix
@@ -13,15 +13,32 @@ struct Heartbeatctl: ParsableCommand {
         discussion: "Every command but `token` talks to the control socket; heartbeatd admits root, its own user and members of its [control] group.",
         subcommands: [Status.self, Clients.self, Client.self, Kick.self, Reload.self, Watch.self, Token.self]
     )
+
+    // Given before the subcommand (`heartbeatctl --socket PATH status`, as `systemctl -H` takes its
+    // host), these are parsed here and handed down: a subcommand's @OptionGroup of the same type
+    // gets this value, and the options are still accepted after the subcommand's name.
+    @OptionGroup var socket: SocketOption
+    @OptionGroup var output: OutputOption
 }
 
-/// The options every command that talks to the daemon takes.
-struct ControlOptions: ParsableArguments {
+/// The control socket, for every command that talks to the daemon.
+struct SocketOption: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The control socket.", valueName: "path"))
     var socket = "/run/heartbeatd/control.sock"
+}
 
-    @Flag(name: .long, help: "Print the daemon's JSON lines instead of text for people.")
+struct OutputOption: ParsableArguments {
+    @Flag(name: .long, help: "Print JSON lines (the daemon's own) instead of text for people.")
     var json = false
+}
+
+/// What a command that talks to the daemon takes.
+struct ControlOptions: ParsableArguments {
+    @OptionGroup var place: SocketOption
+    @OptionGroup var output: OutputOption
+
+    var socket: String { place.socket }
+    var json: Bool { output.json }
 }
 
 /// Runs `body`; a failure becomes one line on stderr and exit status 1.

@@ -21,6 +21,8 @@ struct Token: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The file holding the secret.", valueName: "file"))
     var secretFile: String?
 
+    @OptionGroup var output: OutputOption
+
     func run() throws {
         try reporting { () throws(HeartbeatctlError) in
             guard ControlRequest.isValidClientID(id) else {
@@ -37,7 +39,8 @@ struct Token: ParsableCommand {
             guard secret.count >= Self.minimumSecretLength else {
                 throw .secretFile(path: path, "must hold at least \(Self.minimumSecretLength) bytes")
             }
-            Output.line(Self.token(secret: secret, id: id))
+            let token = Self.token(secret: secret, id: id)
+            Output.line(output.json ? JSONValue.object(JSONObject(["id": .string(id), "token": .string(token)])).text : token)
         }
     }
 
