@@ -71,7 +71,8 @@ extension PresenceEvent: Decodable {
         seq = try members.count(.seq)
         let name = try members.decode(String.self, forKey: .event)
         guard let kind = Kind(rawValue: name) else {
-            throw DecodingError.dataCorruptedError(forKey: .event, in: members, debugDescription: "is an unknown event \(name.debugDescription)")
+            throw DecodingError.dataCorruptedError(
+                forKey: .event, in: members, debugDescription: "is an unknown event \(name.debugDescription)")
         }
         self.kind = kind
         timeMS = try members.count(.timeMS)

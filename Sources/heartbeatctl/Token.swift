@@ -40,7 +40,8 @@ struct Token: ParsableCommand {
                 throw .secretFile(path: path, "must hold at least \(Self.minimumSecretLength) bytes")
             }
             let token = Self.token(secret: secret, id: id)
-            Output.line(output.json ? JSONValue.object(JSONObject(["id": .string(id), "token": .string(token)])).text : token)
+            let json = JSONValue.object(JSONObject(["id": .string(id), "token": .string(token)]))
+            Output.line(output.json ? json.text : token)
         }
     }
 

@@ -61,7 +61,9 @@ func decode<Model: Decodable>(_ type: Model.Type, _ line: String) throws(Control
 
     @Test func showsAtMost80CharactersOfABrokenLine() {
         let line = String(repeating: "x", count: 200)
-        #expect(throws: ControlError.badJSON(line: String(repeating: "x", count: 80) + "…")) { try decode(ClientInfo.self, line) }
+        #expect(throws: ControlError.badJSON(line: String(repeating: "x", count: 80) + "…")) {
+            try decode(ClientInfo.self, line)
+        }
         let error = ControlError.badJSON(line: "{")
         #expect(error.message == #"heartbeatd answered with a line that is not a JSON object: "{""#)
         #expect(error.code == "bad-json")
@@ -95,7 +97,9 @@ func decode<Model: Decodable>(_ type: Model.Type, _ line: String) throws(Control
         let line = #"{"ok":true,"version":"0.1.0","pid":1,"started_at_ms":0,"uptime_ms":0,"workers":1,"clients":0,"#
             + #""connected":0,"sessions_total":0,"heartbeats_total":0,"reaps":{"eof":-2},"accept_errors":{},"#
             + #""config_file":null,"offline_grace_ms":0,"offline_held":0,"watchers":0}"#
-        #expect(throws: ControlError.badAnswer(#"the answer's "reaps.eof" is negative (-2)"#)) { try decode(StatusReport.self, line) }
+        #expect(throws: ControlError.badAnswer(#"the answer's "reaps.eof" is negative (-2)"#)) {
+            try decode(StatusReport.self, line)
+        }
     }
 
     @Test func theHeadTellsAnErrorAnswerFromTheRest() throws {

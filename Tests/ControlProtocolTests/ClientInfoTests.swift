@@ -25,6 +25,8 @@ import Testing
     @Test func namesTheMissingMember() {
         var object = info.json()
         object["last_heard_ms_ago"] = nil
-        #expect(throws: ControlError.badAnswer(#"the answer has no "last_heard_ms_ago""#)) { try decode(ClientInfo.self, object.line) }
+        #expect(throws: ControlError.badAnswer(#"the answer has no "last_heard_ms_ago""#)) {
+            try decode(ClientInfo.self, object.line)
+        }
     }
 }

@@ -74,8 +74,9 @@ func defaults(_ change: (inout Config) -> Void) -> Config {
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("deploy/heartbeatd.toml.5").path
         let page = try String(contentsOfFile: path, encoding: .utf8)
+        let quoting = CharacterSet(charactersIn: "\",\\")
         let entries = Set(page.split(separator: "\n").filter { $0.hasPrefix(".B ") || $0.hasPrefix(".BR ") }.flatMap {
-            $0.split(separator: " ").dropFirst().map { String($0.trimmingCharacters(in: CharacterSet(charactersIn: "\",\\"))) }
+            $0.split(separator: " ").dropFirst().map { String($0.trimmingCharacters(in: quoting)) }
         })
         for line in Config.defaults.rendered().split(separator: "\n") {
             if line.hasPrefix("[") {
