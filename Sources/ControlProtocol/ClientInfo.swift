@@ -38,30 +38,24 @@ public struct ClientInfo: Sendable, Equatable {
         object["last_heard_ms_ago"] = .integer(Int64(clamping: lastHeardMSAgo))
         return object
     }
-
-    public init(json object: JSONObject) throws(ControlError) {
-        id = try object.required("id")
-        peer = try object.required("peer")
-        worker = Int(try object.requiredCount("worker"))
-        intervalMS = try object.requiredCount("interval_ms")
-        timeoutMS = try object.requiredCount("timeout_ms")
-        connectedAtMS = try object.requiredCount("connected_at_ms")
-        lastHeardMSAgo = try object.requiredCount("last_heard_ms_ago")
-    }
 }
 
-extension JSONObject {
-    /// A string member an answer must have.
-    func required(_ key: String) throws(ControlError) -> String {
-        guard let value = string(key) else { throw .badAnswer("the answer has no string \(key.debugDescription)") }
-        return value
+extension ClientInfo: Decodable {
+    enum CodingKeys: String, CodingKey {
+        case id, peer, worker
+        case intervalMS = "interval_ms", timeoutMS = "timeout_ms", connectedAtMS = "connected_at_ms"
+        case lastHeardMSAgo = "last_heard_ms_ago"
     }
 
-    /// A non-negative integer member an answer must have.
-    func requiredCount(_ key: String) throws(ControlError) -> UInt64 {
-        guard let value = integer(key), value >= 0 else {
-            throw .badAnswer("the answer has no non-negative integer \(key.debugDescription)")
-        }
-        return UInt64(value)
+    /// Reads a record or a `client`/`kick` answer; other members (`ok`, `connected_at`, new ones) are ignored.
+    public init(from decoder: any Decoder) throws {
+        let members = try decoder.container(keyedBy: CodingKeys.self)
+        id = try members.decode(String.self, forKey: .id)
+        peer = try members.decode(String.self, forKey: .peer)
+        worker = Int(try members.count(.worker))
+        intervalMS = try members.count(.intervalMS)
+        timeoutMS = try members.count(.timeoutMS)
+        connectedAtMS = try members.count(.connectedAtMS)
+        lastHeardMSAgo = try members.count(.lastHeardMSAgo)
     }
 }

@@ -19,8 +19,8 @@ public enum ControlError: Error, Equatable, Sendable, CustomStringConvertible {
     case busy(limit: Int)
     /// The daemon is stopping.
     case shuttingDown
-    /// Text that is not the JSON this protocol writes, with the byte offset where reading failed.
-    case badJSON(offset: Int, String)
+    /// A line that is not a JSON object, as heartbeatctl read it.
+    case badJSON(line: String)
     /// A well-formed line that lacks what the protocol promises (heartbeatctl reading an answer).
     case badAnswer(String)
     /// An error answer as heartbeatctl received it.
@@ -56,7 +56,7 @@ public enum ControlError: Error, Equatable, Sendable, CustomStringConvertible {
         case .tooSlow(let limit): "disconnected: the watcher fell more than \(limit) bytes behind"
         case .busy(let limit): "too many control connections (limit \(limit))"
         case .shuttingDown: "heartbeatd is stopping"
-        case .badJSON(let offset, let text): "invalid JSON at byte \(offset): \(text)"
+        case .badJSON(let line): "heartbeatd answered with a line that is not a JSON object: \(line.debugDescription)"
         case .answered(_, let message): message
         }
     }
@@ -66,11 +66,5 @@ public enum ControlError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The error answer line's object.
     public var answer: JSONObject {
         JSONObject(["ok": .bool(false), "error": .string(code), "message": .string(message)])
-    }
-
-    /// Reads an error answer (`"ok":false`) back; nil when `object` is not one.
-    public init?(answer object: JSONObject) {
-        guard object.bool("ok") == false else { return nil }
-        self = .answered(code: object.string("error") ?? "unknown", message: object.string("message") ?? "")
     }
 }

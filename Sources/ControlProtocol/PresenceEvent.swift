@@ -58,18 +58,29 @@ public struct PresenceEvent: Sendable, Equatable {
         if let note { object["note"] = .string(note) }
         return object
     }
+}
 
-    public init(json object: JSONObject) throws(ControlError) {
-        seq = try object.requiredCount("seq")
-        let name = try object.required("event")
-        guard let kind = Kind(rawValue: name) else { throw .badAnswer("unknown event \(name.debugDescription)") }
+extension PresenceEvent: Decodable {
+    enum CodingKeys: String, CodingKey {
+        case seq, event, id, peer, worker, reason, note
+        case timeMS = "time_ms", durationMS = "duration_ms"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let members = try decoder.container(keyedBy: CodingKeys.self)
+        seq = try members.count(.seq)
+        let name = try members.decode(String.self, forKey: .event)
+        guard let kind = Kind(rawValue: name) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .event, in: members, debugDescription: "is an unknown event \(name.debugDescription)")
+        }
         self.kind = kind
-        timeMS = try object.requiredCount("time_ms")
-        id = try object.required("id")
-        peer = try object.required("peer")
-        worker = Int(try object.requiredCount("worker"))
-        reason = object.string("reason")
-        durationMS = try object.requiredCount("duration_ms")
-        note = object.string("note")
+        timeMS = try members.count(.timeMS)
+        id = try members.decode(String.self, forKey: .id)
+        peer = try members.decode(String.self, forKey: .peer)
+        worker = Int(try members.count(.worker))
+        reason = try members.decodeIfPresent(String.self, forKey: .reason)
+        durationMS = try members.count(.durationMS)
+        note = try members.decodeIfPresent(String.self, forKey: .note)
     }
 }

@@ -19,13 +19,10 @@ public struct ReloadReport: Sendable, Equatable {
         object["message"] = .string(message)
         return object
     }
+}
 
-    public init(json object: JSONObject) throws(ControlError) {
-        guard let keys = object.array("restart_required") else { throw .badAnswer("the answer has no \"restart_required\" array") }
-        restartRequired = try keys.map { value throws(ControlError) in
-            guard case .string(let key) = value else { throw .badAnswer("\"restart_required\" holds a non-string") }
-            return key
-        }
-        message = try object.required("message")
+extension ReloadReport: Decodable {
+    enum CodingKeys: String, CodingKey {
+        case restartRequired = "restart_required", message
     }
 }

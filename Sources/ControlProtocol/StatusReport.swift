@@ -75,25 +75,33 @@ public struct StatusReport: Sendable, Equatable {
         object["watchers"] = .integer(Int64(watchers))
         return object
     }
+}
 
-    public init(json object: JSONObject) throws(ControlError) {
-        version = try object.required("version")
-        pid = Int(try object.requiredCount("pid"))
-        startedAtMS = try object.requiredCount("started_at_ms")
-        uptimeMS = try object.requiredCount("uptime_ms")
-        workers = Int(try object.requiredCount("workers"))
-        clients = Int(try object.requiredCount("clients"))
-        connected = Int(try object.requiredCount("connected"))
-        sessionsTotal = try object.requiredCount("sessions_total")
-        heartbeatsTotal = try object.requiredCount("heartbeats_total")
-        guard let reapCounts = object.object("reaps"), let errorCounts = object.object("accept_errors") else {
-            throw .badAnswer("the answer has no \"reaps\" or \"accept_errors\" object")
-        }
-        reaps = try reapCounts.members.map { member throws(ControlError) in (member.key, try reapCounts.requiredCount(member.key)) }
-        acceptErrors = try errorCounts.members.map { member throws(ControlError) in (member.key, try errorCounts.requiredCount(member.key)) }
-        configFile = object.string("config_file")
-        offlineGraceMS = try object.requiredCount("offline_grace_ms")
-        offlineHeld = Int(try object.requiredCount("offline_held"))
-        watchers = Int(try object.requiredCount("watchers"))
+extension StatusReport: Decodable {
+    enum CodingKeys: String, CodingKey {
+        case version, pid, workers, clients, connected, reaps, watchers
+        case startedAtMS = "started_at_ms", uptimeMS = "uptime_ms", sessionsTotal = "sessions_total"
+        case heartbeatsTotal = "heartbeats_total", acceptErrors = "accept_errors", configFile = "config_file"
+        case offlineGraceMS = "offline_grace_ms", offlineHeld = "offline_held"
+    }
+
+    /// `reaps` and `accept_errors` come back largest first (a JSON object has no order to keep).
+    public init(from decoder: any Decoder) throws {
+        let members = try decoder.container(keyedBy: CodingKeys.self)
+        version = try members.decode(String.self, forKey: .version)
+        pid = Int(try members.count(.pid))
+        startedAtMS = try members.count(.startedAtMS)
+        uptimeMS = try members.count(.uptimeMS)
+        workers = Int(try members.count(.workers))
+        clients = Int(try members.count(.clients))
+        connected = Int(try members.count(.connected))
+        sessionsTotal = try members.count(.sessionsTotal)
+        heartbeatsTotal = try members.count(.heartbeatsTotal)
+        reaps = try members.counts(.reaps).map { (reason: $0.name, count: $0.count) }
+        acceptErrors = try members.counts(.acceptErrors).map { (errno: $0.name, count: $0.count) }
+        configFile = try members.decodeIfPresent(String.self, forKey: .configFile)
+        offlineGraceMS = try members.count(.offlineGraceMS)
+        offlineHeld = Int(try members.count(.offlineHeld))
+        watchers = Int(try members.count(.watchers))
     }
 }

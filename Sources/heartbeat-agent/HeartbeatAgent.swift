@@ -16,7 +16,8 @@ struct HeartbeatAgent: AsyncParsableCommand {
             Reconnects with jittered exponential backoff whenever the connection breaks. Exit status: \
             0 after SIGTERM/SIGINT (BYE sent), 64 for a usage error, 3 when another client took over \
             the id (BYE replaced, with --on-replaced stop), 77 when the server refused the token \
-            (ERR auth-failed), 78 when it refused the HELLO (ERR bad-hello) or the configuration is invalid.
+            (ERR auth-failed), 78 when it refused the HELLO (ERR bad-hello) or the configuration is invalid \
+            (an unreadable or empty --token-file included).
             """
     )
 
@@ -53,7 +54,13 @@ struct HeartbeatAgent: AsyncParsableCommand {
         let logger = configuredLogger
 
         var configuration = Configuration(server: endpoint, id: id, interval: interval.duration)
-        configuration.token = try tokenFile.map(Self.readToken)
+        // An unreadable token file is configuration, not usage: 78, which the unit does not restart.
+        do {
+            configuration.token = try tokenFile.map(Self.readToken)
+        } catch {
+            logger.critical("\(error)")
+            throw ExitCode(78)
+        }
         configuration.backoff = Backoff(base: .seconds(1), cap: max(.seconds(1), maxBackoff.duration))
         configuration.onReplaced = try Self.replacedPolicy(onReplaced)
 

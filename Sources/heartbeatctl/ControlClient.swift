@@ -57,17 +57,16 @@ struct ControlClient: ~Copyable {
         }
     }
 
-    /// The next line as an object; an error answer is thrown, EOF is `connectionLost(nil)`.
-    mutating func nextObject() throws(HeartbeatctlError) -> (object: JSONObject, line: [UInt8]) {
+    /// The next line and what kind it is; an error answer is thrown, EOF is `connectionLost(nil)`.
+    mutating func nextObject() throws(HeartbeatctlError) -> (head: AnswerHead, line: [UInt8]) {
         guard let line = try nextLine() else { throw .connectionLost(nil) }
-        let object: JSONObject
-        do { object = try JSONObject(parsingLine: line) } catch { throw .control(error) }
-        if let error = ControlError(answer: object) { throw .control(error) }
-        return (object, line)
+        let head = try AnswerDecoder.decode(AnswerHead.self, from: line)
+        if let error = head.failure { throw .control(error) }
+        return (head, line)
     }
 
     /// Sends `request` and reads its one-line answer.
-    mutating func ask(_ request: ControlRequest) throws(HeartbeatctlError) -> (object: JSONObject, line: [UInt8]) {
+    mutating func ask(_ request: ControlRequest) throws(HeartbeatctlError) -> (head: AnswerHead, line: [UInt8]) {
         try send(request)
         return try nextObject()
     }

@@ -1,6 +1,6 @@
 // heartbeatctl: the operator's command line for a running heartbeatd, over its control socket
 // (docs/control.md). Human output by default, the daemon's JSON lines with --json; any failure is one
-// line on stderr and exit status 1.
+// line on stderr and exit status 1 (a usage error is the argument parser's 64, EX_USAGE).
 import ArgumentParser
 import ControlProtocol
 import Posix
@@ -14,15 +14,32 @@ struct Heartbeatctl: ParsableCommand {
         discussion: "Every command but `token` talks to the control socket; heartbeatd admits root, its own user and members of its [control] group.",
         subcommands: [Status.self, Clients.self, Client.self, Kick.self, Reload.self, Watch.self, Token.self]
     )
+
+    // Given before the subcommand (`heartbeatctl --socket PATH status`, as `systemctl -H` takes its
+    // host), these are parsed here and handed down: a subcommand's @OptionGroup of the same type
+    // gets this value, and the options are still accepted after the subcommand's name.
+    @OptionGroup var socket: SocketOption
+    @OptionGroup var output: OutputOption
 }
 
-/// The options every command that talks to the daemon takes.
-struct ControlOptions: ParsableArguments {
+/// The control socket, for every command that talks to the daemon.
+struct SocketOption: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The control socket.", valueName: "path"))
     var socket = "/run/heartbeatd/control.sock"
+}
 
-    @Flag(name: .long, help: "Print the daemon's JSON lines instead of text for people.")
+struct OutputOption: ParsableArguments {
+    @Flag(name: .long, help: "Print JSON lines (the daemon's own) instead of text for people.")
     var json = false
+}
+
+/// What a command that talks to the daemon takes.
+struct ControlOptions: ParsableArguments {
+    @OptionGroup var place: SocketOption
+    @OptionGroup var output: OutputOption
+
+    var socket: String { place.socket }
+    var json: Bool { output.json }
 }
 
 /// Runs `body`; a failure becomes one line on stderr and exit status 1.
@@ -62,8 +79,7 @@ struct Status: ParsableCommand {
             var client = try ControlClient(path: options.socket)
             let answer = try client.ask(.status)
             if options.json { return Output.line(bytes: answer.line) }
-            let report: StatusReport
-            do throws(ControlError) { report = try StatusReport(json: answer.object) } catch { throw .control(error) }
+            let report = try AnswerDecoder.decode(StatusReport.self, from: answer.line)
             for line in Output.table(HumanText.status(report)) { Output.line(line) }
         }
     }
@@ -90,8 +106,8 @@ struct Clients: ParsableCommand {
             var records: [(info: ClientInfo, line: [UInt8])] = []
             while true {
                 let next = try client.nextObject()
-                if next.object.bool("ok") == true { break }
-                do throws(ControlError) { records.append((try ClientInfo(json: next.object), next.line)) } catch { throw .control(error) }
+                if next.head.ok == true { break }
+                records.append((try AnswerDecoder.decode(ClientInfo.self, from: next.line), next.line))
             }
             records.sort { $0.info.id < $1.info.id }
             if options.json { return records.forEach { Output.line(bytes: $0.line) } }
@@ -117,8 +133,7 @@ struct Client: ParsableCommand {
             var client = try ControlClient(path: options.socket)
             let answer = try client.ask(request)
             if options.json { return Output.line(bytes: answer.line) }
-            let info: ClientInfo
-            do throws(ControlError) { info = try ClientInfo(json: answer.object) } catch { throw .control(error) }
+            let info = try AnswerDecoder.decode(ClientInfo.self, from: answer.line)
             for line in Output.table(HumanText.client(info)) { Output.line(line) }
         }
     }
@@ -141,8 +156,7 @@ struct Kick: ParsableCommand {
             var client = try ControlClient(path: options.socket)
             let answer = try client.ask(request)
             if options.json { return Output.line(bytes: answer.line) }
-            let info: ClientInfo
-            do throws(ControlError) { info = try ClientInfo(json: answer.object) } catch { throw .control(error) }
+            let info = try AnswerDecoder.decode(ClientInfo.self, from: answer.line)
             Output.line("kicked \(info.id) (peer \(info.peer), worker \(info.worker))")
         }
     }
@@ -158,8 +172,7 @@ struct Reload: ParsableCommand {
             var client = try ControlClient(path: options.socket)
             let answer = try client.ask(.reload)
             if options.json { return Output.line(bytes: answer.line) }
-            let report: ReloadReport
-            do throws(ControlError) { report = try ReloadReport(json: answer.object) } catch { throw .control(error) }
+            let report = try AnswerDecoder.decode(ReloadReport.self, from: answer.line)
             Output.line(report.message)
         }
     }
@@ -183,7 +196,7 @@ struct Watch: ParsableCommand {
                     Output.line(bytes: next.line)
                     continue
                 }
-                do throws(ControlError) { Output.line(HumanText.event(try PresenceEvent(json: next.object))) } catch { throw .control(error) }
+                Output.line(HumanText.event(try AnswerDecoder.decode(PresenceEvent.self, from: next.line)))
             }
         }
     }

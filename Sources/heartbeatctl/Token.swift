@@ -19,6 +19,8 @@ struct Token: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The file holding the secret.", valueName: "file"))
     var secretFile: String?
 
+    @OptionGroup var output: OutputOption
+
     func run() throws {
         try reporting { () throws(HeartbeatctlError) in
             guard ClientID.isValid(id) else {
@@ -36,7 +38,9 @@ struct Token: ParsableCommand {
             guard secret.count >= DeviceKey.minimumSecretLength else {
                 throw .secretFile(path: path, "must hold at least \(DeviceKey.minimumSecretLength) bytes")
             }
-            Output.line(DeviceKey.token(secret: secret, id: id))
+            let token = DeviceKey.token(secret: secret, id: id)
+            let json = JSONValue.object(JSONObject(["id": .string(id), "token": .string(token)]))
+            Output.line(output.json ? json.text : token)
         }
     }
 }

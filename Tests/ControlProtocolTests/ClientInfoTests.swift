@@ -1,4 +1,5 @@
-// ClientInfo: the exact line it makes, reading it back, and the member a broken answer lacks.
+// ClientInfo: the exact line it makes, reading it back (as a record and as an answer), and the
+// member a broken answer lacks.
 import ControlProtocol
 import Testing
 
@@ -17,14 +18,15 @@ import Testing
     }
 
     @Test func readsBack() throws {
-        #expect(try ClientInfo(json: JSONObject(parsingLine: info.json().line.utf8)) == info)
+        #expect(try decode(ClientInfo.self, info.json().line) == info)
+        #expect(try decode(ClientInfo.self, info.json(into: JSONObject(["ok": .bool(true)])).line) == info)
     }
 
     @Test func namesTheMissingMember() {
         var object = info.json()
-        object["worker"] = .integer(-1)
-        #expect(throws: ControlError.badAnswer("the answer has no non-negative integer \"worker\"")) { try ClientInfo(json: object) }
-        object["id"] = nil
-        #expect(throws: ControlError.badAnswer("the answer has no string \"id\"")) { try ClientInfo(json: object) }
+        object["last_heard_ms_ago"] = nil
+        #expect(throws: ControlError.badAnswer(#"the answer has no "last_heard_ms_ago""#)) {
+            try decode(ClientInfo.self, object.line)
+        }
     }
 }

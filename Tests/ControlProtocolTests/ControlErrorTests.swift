@@ -13,7 +13,7 @@ import Testing
         (.tooSlow(limit: 65536), "too-slow", "disconnected: the watcher fell more than 65536 bytes behind"),
         (.busy(limit: 64), "busy", "too many control connections (limit 64)"),
         (.shuttingDown, "shutting-down", "heartbeatd is stopping"),
-        (.badJSON(offset: 3, "leading zero"), "bad-json", "invalid JSON at byte 3: leading zero"),
+        (.badJSON(line: "{\"a\":01}"), "bad-json", #"heartbeatd answered with a line that is not a JSON object: "{\"a\":01}""#),
         (.badAnswer("no id"), "bad-answer", "no id"),
     ])
     func codeAndMessage(error: ControlError, code: String, message: String) {
@@ -25,9 +25,9 @@ import Testing
     @Test func answerLineReadsBack() throws {
         let answer = ControlError.notConnected(id: "dev-9").answer
         #expect(answer.line == #"{"ok":false,"error":"not-connected","message":"no client dev-9 is connected"}"# + "\n")
-        let read = try #require(ControlError(answer: JSONObject(parsingLine: answer.line.utf8)))
+        let read = try #require(try decode(AnswerHead.self, answer.line).failure)
         #expect(read == .answered(code: "not-connected", message: "no client dev-9 is connected"))
-        #expect(ControlError(answer: JSONObject(["ok": .bool(true)])) == nil)
-        #expect(ControlError(answer: JSONObject()) == nil)
+        #expect(try decode(AnswerHead.self, JSONObject(["ok": .bool(true)]).line).failure == nil)
+        #expect(try decode(AnswerHead.self, JSONObject().line).failure == nil)
     }
 }

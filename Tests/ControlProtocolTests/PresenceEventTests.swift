@@ -19,12 +19,14 @@ import Testing
     func readsBack(kind: PresenceEvent.Kind) throws {
         let event = PresenceEvent(seq: 3, kind: kind, timeMS: 42, id: "a", peer: "p", worker: 1,
                                   reason: kind == .online ? nil : "eof", durationMS: kind == .online ? 0 : 7)
-        #expect(try PresenceEvent(json: JSONObject(parsingLine: event.json.line.utf8)) == event)
+        #expect(try decode(PresenceEvent.self, event.json.line) == event)
     }
 
     @Test func refusesAnUnknownKind() {
         var object = PresenceEvent(seq: 1, kind: .online, timeMS: 0, id: "a", peer: "p", worker: 0).json
         object["event"] = .string("away")
-        #expect(throws: ControlError.badAnswer("unknown event \"away\"")) { try PresenceEvent(json: object) }
+        #expect(throws: ControlError.badAnswer(#"the answer's "event" is an unknown event "away""#)) {
+            try decode(PresenceEvent.self, object.line)
+        }
     }
 }

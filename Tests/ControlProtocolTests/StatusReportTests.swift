@@ -17,16 +17,30 @@ import Testing
     }
 
     @Test func readsBack() throws {
-        #expect(try StatusReport(json: JSONObject(parsingLine: report.json.line.utf8)) == report)
+        #expect(try decode(StatusReport.self, report.json.line) == report)
         var defaults = report
         defaults.configFile = nil
         #expect(defaults.json.line.contains(#""config_file":null"#))
-        #expect(try StatusReport(json: JSONObject(parsingLine: defaults.json.line.utf8)) == defaults)
+        #expect(try decode(StatusReport.self, defaults.json.line) == defaults)
+    }
+
+    /// A JSON object has no order a decoder keeps: counts by name come back largest first, then by name.
+    @Test func countsByNameReadBackLargestFirst() throws {
+        var shuffled = report
+        shuffled.reaps = [("bye", 4), ("eof", 3), ("timeout", 9), ("hello-timeout", 3), ("reset", 0)]
+        shuffled.acceptErrors = [("EMFILE", 2), ("ENFILE", 5)]
+        let read = try decode(StatusReport.self, shuffled.json.line)
+        #expect(read.reaps.map(\.reason) == ["timeout", "bye", "eof", "hello-timeout", "reset"])
+        #expect(read.reaps.map(\.count) == [9, 4, 3, 3, 0])
+        #expect(read.acceptErrors.map(\.errno) == ["ENFILE", "EMFILE"])
     }
 
     @Test func reloadReport() throws {
         let reload = ReloadReport(restartRequired: ["listen", "workers"], message: "configuration reloaded")
         #expect(reload.json.line == #"{"ok":true,"outcome":"applied","restart_required":["listen","workers"],"message":"configuration reloaded"}"# + "\n")
-        #expect(try ReloadReport(json: JSONObject(parsingLine: reload.json.line.utf8)) == reload)
+        #expect(try decode(ReloadReport.self, reload.json.line) == reload)
+        #expect(throws: ControlError.badAnswer(#"the answer's "restart_required.1" is not a string"#)) {
+            try decode(ReloadReport.self, #"{"ok":true,"restart_required":["listen",1],"message":"m"}"#)
+        }
     }
 }

@@ -6,6 +6,14 @@ import Glibc
 import Testing
 
 @Suite struct ConfigTests {
+    /// A usage error is the argument parser's 64 (EX_USAGE), apart from a bad configuration's 1.
+    @Test(arguments: [["--bogus"], ["--config"], ["--listen"], ["extra"]])
+    func usageErrorExitsWith64(arguments: [String]) async throws {
+        let run = try await runHeartbeatd(arguments)
+        #expect(run.status == 64, "\(arguments): \(run.standardError)")
+        #expect(run.standardError.contains("Usage: heartbeatd"), "\(run.standardError)")
+    }
+
     @Test(arguments: [
         ("[heartbeat]\nbogus = 1\n", "heartbeat.bogus"),
         ("colour = \"blue\"\n", "colour"),

@@ -1,5 +1,6 @@
 // heartbeatctl against a running daemon: every command, in text for people (sorted, aligned columns)
-// and in JSON; exit status 1 with one message on every failure; `token` without a daemon.
+// and in JSON; the socket and --json before or after the subcommand; exit status 1 with one message on
+// every failure, 64 on a usage error; `token` without a daemon.
 import TestSupport
 import Foundation
 import Glibc
@@ -41,6 +42,37 @@ private func isAligned(_ lines: [String], header: [String]) -> Bool {
         #expect(await eventually { (try? await daemon.status(at: place.socket)["offline_held"] as? Int) == 1 })
         let held = try await heartbeatctl("status", "--socket", place.socket)
         #expect(held.lines.contains("offline grace  2s (1 offline held back)"))
+    }
+
+    /// The socket (and --json) before the subcommand, as `systemctl -H` and `redis-cli -s` take
+    /// theirs, or after it: the same answer either way.
+    @Test func globalOptionsGoBeforeOrAfterTheSubcommand() async throws {
+        let place = ControlPlace()
+        let daemon = try await Daemon(config: place.config())
+        let client = try await identifiedClient("dev-1", port: daemon.port)
+        let before = try await heartbeatctl("--socket", place.socket, "status")
+        let after = try await heartbeatctl("status", "--socket", place.socket)
+        #expect(before.status == 0, "\(before.error)")
+        #expect(after.status == 0, "\(after.error)")
+        for run in [before, after] {
+            #expect(run.lines.first == "heartbeatd     0.1.0, pid \(daemon.process.processIdentifier)")
+            #expect(run.lines.contains("clients        1"))
+        }
+        for arguments in [
+            ["--socket", place.socket, "--json", "client", "dev-1"],
+            ["--json", "client", "dev-1", "--socket", place.socket],
+            ["client", "--socket", place.socket, "dev-1", "--json"],
+        ] {
+            let run = try await CtlProcess(arguments).finish()
+            #expect(run.status == 0, "\(arguments): \(run.error)")
+            #expect(try jsonObject(run.output)["id"] as? String == "dev-1", "\(arguments)")
+        }
+        let clients = try await heartbeatctl("--socket", place.socket, "clients", "--match", "dev-*")
+        #expect(clients.lines.dropFirst().map { String($0.prefix(5)) } == ["dev-1"])
+        let elsewhere = try await heartbeatctl("--socket", "/nonexistent/control.sock", "status")
+        #expect(elsewhere.status == 1)
+        #expect(elsewhere.error.hasPrefix("heartbeatctl: cannot connect to /nonexistent/control.sock: "))
+        client.closeSocket()
     }
 
     @Test func clientsAreSortedAndAligned() async throws {
@@ -196,6 +228,17 @@ private func isAligned(_ lines: [String], header: [String]) -> Bool {
         client.send("HELLO dev-1 token=\(fromCredential.output.dropLast())\n")
         #expect(await client.readLine()?.hasPrefix("OK dev-1 ") == true)
 
+        // --json, like every other command (and before the subcommand too).
+        for arguments in [
+            ["token", "sensor-1", "--secret-file", vector, "--json"],
+            ["--json", "token", "sensor-1", "--secret-file", vector],
+        ] {
+            let json = try await CtlProcess(arguments).finish()
+            #expect(json.status == 0, "\(arguments): \(json.error)")
+            let token = "ae25f6fd057d1d58529794c9fa8e234e4a8d90acc427924a7e402b4a4fd81e66"
+            #expect(json.output == #"{"id":"sensor-1","token":""# + token + #""}"# + "\n")
+        }
+
         let short = try await heartbeatctl("token", "dev-1", "--secret-file", try secretFile("too short\n"))
         #expect(short.status == 1)
         #expect(short.error.hasSuffix(": must hold at least 16 bytes\n"))
@@ -218,6 +261,23 @@ private func isAligned(_ lines: [String], header: [String]) -> Bool {
         let newline = try await heartbeatctl("kick", "dev-1", "--reason", "two\nlines", "--socket", "/nonexistent/control.sock")
         #expect(newline.status == 1)
         #expect(newline.error == "heartbeatctl: control byte 0x0a in the request\n")
+    }
+
+    /// A usage error is the argument parser's EX_USAGE (64), with its message and a usage line,
+    /// apart from the 1 of a command that ran and failed.
+    @Test(arguments: [
+        ["frobnicate"],
+        ["status", "--bogus"],
+        ["client"],
+        ["status", "--socket"],
+        ["kick"],
+    ])
+    func usageErrorsExitWith64(arguments: [String]) async throws {
+        let run = try await CtlProcess(arguments).finish()
+        #expect(run.status == 64, "\(arguments): \(run.error)")
+        #expect(run.output.isEmpty)
+        #expect(run.error.hasPrefix("Error: "), "\(arguments): \(run.error)")
+        #expect(run.error.contains("Usage: heartbeatctl"), "\(arguments): \(run.error)")
     }
 
     @Test(.enabled(if: isRoot, "needs root to run as another user"))

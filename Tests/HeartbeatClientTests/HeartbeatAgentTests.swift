@@ -32,4 +32,38 @@ import Testing
         #expect(server.lines == ["HELLO agent-8 interval=10000 token=00ff"])
         #expect(agent.standardError.contains("authentication failed"))
     }
+
+    /// A token file it cannot read is configuration (78), which the unit's RestartPreventExitStatus=
+    /// stops on, not a usage error (64) it would restart every 5 seconds.
+    @Test(arguments: ["/nonexistent/heartbeat-agent-token", "/"])
+    func unreadableTokenFileExitsWithTheConfigurationStatus(path: String) async throws {
+        let server = try FakeServer { _ in .sayAndClose("OK agent-9 interval=10000") }
+        let agent = try Child(
+            executable: try builtProduct("heartbeat-agent"),
+            arguments: ["--server", "127.0.0.1:\(server.port)", "--id", "agent-9", "--token-file", path])
+        defer { agent.kill() }
+        #expect(await agent.exitStatus(within: 5) == 78)
+        #expect(agent.standardError.contains("cannot read --token-file \(path)"))
+        #expect(server.lines.isEmpty)
+    }
+
+    @Test func emptyTokenFileExitsWithTheConfigurationStatus() async throws {
+        let tokenFile = NSTemporaryDirectory() + "heartbeat-agent-token-\(UUID().uuidString)"
+        try "\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: tokenFile) }
+        let agent = try Child(
+            executable: try builtProduct("heartbeat-agent"),
+            arguments: ["--server", "127.0.0.1:9", "--id", "agent-9", "--token-file", tokenFile])
+        defer { agent.kill() }
+        #expect(await agent.exitStatus(within: 5) == 78)
+        #expect(agent.standardError.contains("is empty"))
+    }
+
+    @Test func aUsageErrorExitsWith64() async throws {
+        let agent = try Child(
+            executable: try builtProduct("heartbeat-agent"), arguments: ["--server", "no-port", "--id", "agent-9"])
+        defer { agent.kill() }
+        #expect(await agent.exitStatus(within: 5) == 64)
+        #expect(agent.standardError.contains("--server must be host:port"))
+    }
 }

@@ -67,6 +67,25 @@ func defaults(_ change: (inout Config) -> Void) -> Config {
         let uncommented = lines.map { settings.contains($0) ? $0.dropFirst() : $0 }.joined(separator: "\n")
         #expect(try Config.parse(toml: uncommented) == Config.defaults)
     }
+
+    /// heartbeatd.toml(5) has a section for every table and an entry for every key the config renders.
+    @Test func theManPageNamesEveryKey() throws {
+        let path = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("deploy/heartbeatd.toml.5").path
+        let page = try String(contentsOfFile: path, encoding: .utf8)
+        let quoting = CharacterSet(charactersIn: "\",\\")
+        let entries = Set(page.split(separator: "\n").filter { $0.hasPrefix(".B ") || $0.hasPrefix(".BR ") }.flatMap {
+            $0.split(separator: " ").dropFirst().map { String($0.trimmingCharacters(in: quoting)) }
+        })
+        for line in Config.defaults.rendered().split(separator: "\n") {
+            if line.hasPrefix("[") {
+                #expect(page.contains(".SH \(line)"), "no section \(line)")
+            } else if let key = line.split(separator: " ").first {
+                #expect(entries.contains(String(key)), "no entry for \(key)")
+            }
+        }
+    }
 }
 
 @Test(arguments: [

@@ -97,6 +97,9 @@ if [[ -z $deb ]]; then
 fi
 [[ -f $deb ]] || { report_fail "package exists" "no such file: $deb"; finish; }
 cp "$deb" "$STATE/payload/heartbeatd.deb"
+# The agent's package, built beside the daemon's by the same `make deb`.
+agent_deb=$(ls -1t "$(dirname "$deb")"/heartbeat-agent_*.deb 2>/dev/null | head -1)
+[[ -n $agent_deb ]] && cp "$agent_deb" "$STATE/payload/heartbeat-agent.deb"
 cp "$HERE/client.sh" "$STATE/payload/client.sh"
 chmod 0755 "$STATE/payload/client.sh"
 
@@ -214,6 +217,41 @@ check_heartbeatctl() {
     [[ $out == *c1* && $out == *c2* && $out == *c3* ]] || fail "heartbeatctl clients shows '$out'" || return 1
     out=$(X heartbeatctl status --json 2>&1) || fail "heartbeatctl status failed: $out" || return 1
     DETAIL="clients listed c1 c2 c3; status: ${out:0:80}"
+}
+
+# The agent's package on the same machine: its files, a session with the running daemon, and a token
+# file it cannot read ending it with 78, which its unit does not restart (no 5-second loop).
+check_agent() {
+    X test -f /opt/heartbeatd-test/heartbeat-agent.deb || fail "no heartbeat-agent_*.deb beside $(basename "$deb")" || return 1
+    X dpkg -i /opt/heartbeatd-test/heartbeat-agent.deb >"$STATE/dpkg-agent.log" 2>&1 \
+        || fail "dpkg -i heartbeat-agent failed: $(tail -3 "$STATE/dpkg-agent.log")" || return 1
+    local file
+    for file in /usr/bin/heartbeat-agent /usr/share/man/man1/heartbeat-agent.1.gz /usr/share/man/man5/heartbeatd.toml.5.gz \
+        /usr/share/man/man1/heartbeatctl.1.gz /usr/share/bash-completion/completions/heartbeat-agent \
+        /usr/share/zsh/vendor-completions/_heartbeatctl /usr/share/fish/vendor_completions.d/heartbeatd.fish \
+        /usr/share/doc/heartbeat-agent/copyright; do
+        X test -f "$file" || fail "$file missing" || return 1
+    done
+    [[ $(X systemctl is-enabled heartbeat-agent.service 2>&1) == disabled ]] || fail "the agent's unit is enabled after install" || return 1
+    X mkdir -p /run/systemd/system/heartbeat-agent.service.d
+    X sh -c "printf '[Service]\nEnvironment=HEARTBEAT_SERVER=127.0.0.1:$PORT HEARTBEAT_ID=e2e-agent\n' \
+        > /run/systemd/system/heartbeat-agent.service.d/server.conf"
+    X systemctl daemon-reload
+    X systemctl start heartbeat-agent.service || fail "starting heartbeat-agent failed" || return 1
+    wait_for '[[ $(X heartbeatctl clients 2>&1) == *e2e-agent* ]]' 10 || fail "the agent never showed in heartbeatctl clients" || return 1
+    X systemctl stop heartbeat-agent.service
+    X sh -c "printf '[Service]\nExecStart=\nExecStart=/usr/bin/heartbeat-agent --server 127.0.0.1:$PORT --id e2e-agent --token-file /nonexistent/token\n' \
+        > /run/systemd/system/heartbeat-agent.service.d/token.conf"
+    X systemctl daemon-reload
+    X systemctl start heartbeat-agent.service
+    wait_for '[[ $(show ActiveState heartbeat-agent.service) == failed ]]' 10 \
+        || fail "with an unreadable token file the agent is $(show ActiveState heartbeat-agent.service)/$(show SubState heartbeat-agent.service), not failed" || return 1
+    [[ $(show ExecMainStatus heartbeat-agent.service) == 78 ]] || fail "exit status $(show ExecMainStatus heartbeat-agent.service), wanted 78" || return 1
+    [[ $(show NRestarts heartbeat-agent.service) == 0 ]] || fail "restarted $(show NRestarts heartbeat-agent.service) times" || return 1
+    X rm -rf /run/systemd/system/heartbeat-agent.service.d
+    X systemctl reset-failed heartbeat-agent.service
+    X dpkg --purge heartbeat-agent >"$STATE/dpkg-agent-purge.log" 2>&1 || fail "purging heartbeat-agent failed" || return 1
+    DETAIL="files in place, session seen, token file: exit 78 and no restart"
 }
 
 check_journal_fields() {
@@ -365,6 +403,7 @@ if ((failed == 0)); then
     pid1_debug off
     run_check "StatusText shows the clients connected inside" check_status_clients
     run_check "heartbeatctl as root talks to the hardened daemon" check_heartbeatctl
+    run_check "the heartbeat-agent package installs beside it and its agent connects; 78 is not restarted" check_agent
     run_check "journal entries carry CLIENT_ID, REASON and catalogued MESSAGE_IDs" check_journal_fields
     pid1_debug on
     run_check "reload completes promptly; a bad config keeps the old one" check_reload
