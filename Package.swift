@@ -121,8 +121,13 @@ let package = Package(
         .testTarget(name: "BufferedIOTests", dependencies: ["BufferedIO", "EventLoop", "Posix"]),
         .testTarget(name: "ServerCoreTests", dependencies: ["ServerCore", "Posix"]),
         .testTarget(name: "HeartbeatConfigTests", dependencies: ["HeartbeatConfig"]),
-        .testTarget(name: "SystemdEdgeTests", dependencies: ["SystemdEdge", "systemd-edge-probe", "TestSupport", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "DaemonTests", dependencies: ["heartbeatd", "heartbeatctl", "Posix", "CLinux", "TestSupport"]),
+        .testTarget(
+            name: "SystemdEdgeTests",
+            dependencies: [
+                "SystemdEdge", "systemd-edge-probe", "TestSupport", .product(name: "Logging", package: "swift-log"),
+            ]),
+        .testTarget(
+            name: "DaemonTests", dependencies: ["heartbeatd", "heartbeatctl", "Posix", "CLinux", "TestSupport"]),
         // Test support: the process SystemdEdgeTests run inside a journald sandbox and under systemd-socket-activate.
         .executableTarget(
             name: "systemd-edge-probe",
@@ -135,6 +140,8 @@ let package = Package(
         .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"]),
         .testTarget(name: "PrimitivesTests", dependencies: ["Primitives"]),
         .testTarget(name: "DeviceKeysTests", dependencies: ["DeviceKeys"]),
-        .testTarget(name: "HeartbeatClientTests", dependencies: ["HeartbeatClient", "heartbeatd", "heartbeat-bench", "heartbeat-agent", "TestSupport"]),
+        .testTarget(
+            name: "HeartbeatClientTests",
+            dependencies: ["HeartbeatClient", "heartbeatd", "heartbeat-bench", "heartbeat-agent", "TestSupport"]),
     ]
 )

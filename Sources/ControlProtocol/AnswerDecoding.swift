@@ -22,7 +22,7 @@ extension ControlError {
     public init(_ error: DecodingError, line: String) {
         switch error {
         case .dataCorrupted(let context) where context.codingPath.isEmpty,
-             .typeMismatch(_, let context) where context.codingPath.isEmpty:
+            .typeMismatch(_, let context) where context.codingPath.isEmpty:
             self = .badJSON(line: line.count > 80 ? String(line.prefix(80)) + "…" : line)
         case .dataCorrupted(let context):
             self = .badAnswer("the answer's \(Self.member(context.codingPath)) \(context.debugDescription)")

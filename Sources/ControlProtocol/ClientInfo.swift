@@ -15,7 +15,10 @@ public struct ClientInfo: Sendable, Equatable {
     /// How long ago the last heartbeat (or the HELLO) arrived when the worker answered.
     public var lastHeardMSAgo: UInt64
 
-    public init(id: String, peer: String, worker: Int, intervalMS: UInt64, timeoutMS: UInt64, connectedAtMS: UInt64, lastHeardMSAgo: UInt64) {
+    public init(
+        id: String, peer: String, worker: Int, intervalMS: UInt64, timeoutMS: UInt64, connectedAtMS: UInt64,
+        lastHeardMSAgo: UInt64
+    ) {
         self.id = id
         self.peer = peer
         self.worker = worker
@@ -43,7 +46,9 @@ public struct ClientInfo: Sendable, Equatable {
 extension ClientInfo: Decodable {
     enum CodingKeys: String, CodingKey {
         case id, peer, worker
-        case intervalMS = "interval_ms", timeoutMS = "timeout_ms", connectedAtMS = "connected_at_ms"
+        case intervalMS = "interval_ms"
+        case timeoutMS = "timeout_ms"
+        case connectedAtMS = "connected_at_ms"
         case lastHeardMSAgo = "last_heard_ms_ago"
     }
 

@@ -31,7 +31,9 @@ public enum ControlRequest: Sendable, Equatable {
         if let bad = bytes.first(where: { $0 < 0x20 || $0 == 0x7F }) {
             throw .badRequest("control byte 0x\(bad < 16 ? "0" : "")\(String(bad, radix: 16)) in the request")
         }
-        guard let text = String(validating: bytes, as: UTF8.self) else { throw .badRequest("the request is not valid UTF-8") }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw .badRequest("the request is not valid UTF-8")
+        }
         var words = Words(text)
         guard let verb = words.next() else { throw .badRequest("empty request") }
         switch verb {
@@ -59,7 +61,9 @@ public enum ControlRequest: Sendable, Equatable {
                 guard option == "--reason" else { throw .badRequest("kick takes only --reason TEXT after the id") }
                 let rest = words.rest()
                 guard !rest.isEmpty else { throw .badRequest("--reason needs a text") }
-                guard rest.utf8.count <= Self.maxNote else { throw .badRequest("--reason text longer than \(Self.maxNote) bytes") }
+                guard rest.utf8.count <= Self.maxNote else {
+                    throw .badRequest("--reason text longer than \(Self.maxNote) bytes")
+                }
                 note = rest
             }
             self = .kick(id: id, note: note)

@@ -38,7 +38,9 @@ public struct Glob: Sendable, Equatable, CustomStringConvertible {
             case UInt8(ascii: "?"):
                 elements.append(.anyByte)
             case UInt8(ascii: "\\"):
-                guard position < bytes.count else { throw .badRequest("pattern \(pattern.debugDescription) ends with a lone \\") }
+                guard position < bytes.count else {
+                    throw .badRequest("pattern \(pattern.debugDescription) ends with a lone \\")
+                }
                 elements.append(.byte(bytes[position]))
                 position += 1
             case UInt8(ascii: "["):
@@ -52,7 +54,8 @@ public struct Glob: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// A `[…]` set, `position` just after its `[`. A `]` right after `[` or `[!` is a member.
-    private static func set(_ bytes: [UInt8], from position: inout Int, pattern: String) throws(ControlError) -> Element {
+    private static func set(_ bytes: [UInt8], from position: inout Int, pattern: String) throws(ControlError) -> Element
+    {
         var isNegated = false
         if position < bytes.count, bytes[position] == UInt8(ascii: "!") || bytes[position] == UInt8(ascii: "^") {
             isNegated = true
@@ -61,25 +64,33 @@ public struct Glob: Sendable, Equatable, CustomStringConvertible {
         var ranges: [ClosedRange<UInt8>] = []
         var isFirst = true
         while true {
-            guard position < bytes.count else { throw .badRequest("pattern \(pattern.debugDescription) has a [ without its ]") }
+            guard position < bytes.count else {
+                throw .badRequest("pattern \(pattern.debugDescription) has a [ without its ]")
+            }
             var low = bytes[position]
             position += 1
             if low == UInt8(ascii: "]"), !isFirst { return .set(ranges, isNegated: isNegated) }
             isFirst = false
             if low == UInt8(ascii: "\\") {
-                guard position < bytes.count else { throw .badRequest("pattern \(pattern.debugDescription) has a [ without its ]") }
+                guard position < bytes.count else {
+                    throw .badRequest("pattern \(pattern.debugDescription) has a [ without its ]")
+                }
                 low = bytes[position]
                 position += 1
             }
             var high = low
-            if position + 1 < bytes.count, bytes[position] == UInt8(ascii: "-"), bytes[position + 1] != UInt8(ascii: "]") {
+            if position + 1 < bytes.count, bytes[position] == UInt8(ascii: "-"),
+                bytes[position + 1] != UInt8(ascii: "]")
+            {
                 high = bytes[position + 1]
                 position += 2
                 guard low <= high else {
-                    throw .badRequest("pattern \(pattern.debugDescription) has a backwards range \(Character(Unicode.Scalar(low)))-\(Character(Unicode.Scalar(high)))")
+                    throw .badRequest(
+                        "pattern \(pattern.debugDescription) has a backwards range \(Character(Unicode.Scalar(low)))-\(Character(Unicode.Scalar(high)))"
+                    )
                 }
             }
-            ranges.append(low ... high)
+            ranges.append(low...high)
         }
     }
 

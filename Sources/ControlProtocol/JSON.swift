@@ -48,7 +48,7 @@ public enum JSONValue: Sendable, Equatable {
             case 0x09: bytes.append(contentsOf: #"\t"#.utf8)
             case 0x08: bytes.append(contentsOf: #"\b"#.utf8)
             case 0x0C: bytes.append(contentsOf: #"\f"#.utf8)
-            case 0x00 ..< 0x20:
+            case 0x00..<0x20:
                 bytes.append(contentsOf: #"\u00"#.utf8)
                 bytes.append(hexDigit(byte >> 4))
                 bytes.append(hexDigit(byte & 0x0F))

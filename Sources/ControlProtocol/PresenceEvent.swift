@@ -32,7 +32,10 @@ public struct PresenceEvent: Sendable, Equatable {
     /// The operator's `kick --reason` text.
     public var note: String?
 
-    public init(seq: UInt64, kind: Kind, timeMS: UInt64, id: String, peer: String, worker: Int, reason: String? = nil, durationMS: UInt64 = 0, note: String? = nil) {
+    public init(
+        seq: UInt64, kind: Kind, timeMS: UInt64, id: String, peer: String, worker: Int, reason: String? = nil,
+        durationMS: UInt64 = 0, note: String? = nil
+    ) {
         self.seq = seq
         self.kind = kind
         self.timeMS = timeMS
@@ -63,7 +66,8 @@ public struct PresenceEvent: Sendable, Equatable {
 extension PresenceEvent: Decodable {
     enum CodingKeys: String, CodingKey {
         case seq, event, id, peer, worker, reason, note
-        case timeMS = "time_ms", durationMS = "duration_ms"
+        case timeMS = "time_ms"
+        case durationMS = "duration_ms"
     }
 
     public init(from decoder: any Decoder) throws {

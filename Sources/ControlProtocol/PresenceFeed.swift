@@ -64,7 +64,8 @@ public struct PresenceFeed: Sendable {
     public mutating func expire(now: UInt64) -> [PresenceEvent] {
         var shown: [PresenceEvent] = []
         if let oldest = early.values.min(by: { $0.arrived < $1.arrived }), now >= oldest.arrived + gapTimeout,
-           let first = early.keys.min() {
+            let first = early.keys.min()
+        {
             expected = first
             releaseInOrder(now: now, into: &shown)
         }

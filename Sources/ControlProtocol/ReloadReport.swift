@@ -23,6 +23,7 @@ public struct ReloadReport: Sendable, Equatable {
 
 extension ReloadReport: Decodable {
     enum CodingKeys: String, CodingKey {
-        case restartRequired = "restart_required", message
+        case restartRequired = "restart_required"
+        case message
     }
 }

@@ -27,9 +27,12 @@ public struct StatusReport: Sendable, Equatable {
     public var offlineHeld: Int
     public var watchers: Int
 
-    public init(version: String, pid: Int, startedAtMS: UInt64, uptimeMS: UInt64, workers: Int, clients: Int, connected: Int,
-                sessionsTotal: UInt64, heartbeatsTotal: UInt64, reaps: [(reason: String, count: UInt64)],
-                acceptErrors: [(errno: String, count: UInt64)], configFile: String?, offlineGraceMS: UInt64, offlineHeld: Int, watchers: Int) {
+    public init(
+        version: String, pid: Int, startedAtMS: UInt64, uptimeMS: UInt64, workers: Int, clients: Int, connected: Int,
+        sessionsTotal: UInt64, heartbeatsTotal: UInt64, reaps: [(reason: String, count: UInt64)],
+        acceptErrors: [(errno: String, count: UInt64)], configFile: String?, offlineGraceMS: UInt64, offlineHeld: Int,
+        watchers: Int
+    ) {
         self.version = version
         self.pid = pid
         self.startedAtMS = startedAtMS
@@ -80,9 +83,14 @@ public struct StatusReport: Sendable, Equatable {
 extension StatusReport: Decodable {
     enum CodingKeys: String, CodingKey {
         case version, pid, workers, clients, connected, reaps, watchers
-        case startedAtMS = "started_at_ms", uptimeMS = "uptime_ms", sessionsTotal = "sessions_total"
-        case heartbeatsTotal = "heartbeats_total", acceptErrors = "accept_errors", configFile = "config_file"
-        case offlineGraceMS = "offline_grace_ms", offlineHeld = "offline_held"
+        case startedAtMS = "started_at_ms"
+        case uptimeMS = "uptime_ms"
+        case sessionsTotal = "sessions_total"
+        case heartbeatsTotal = "heartbeats_total"
+        case acceptErrors = "accept_errors"
+        case configFile = "config_file"
+        case offlineGraceMS = "offline_grace_ms"
+        case offlineHeld = "offline_held"
     }
 
     /// `reaps` and `accept_errors` come back largest first (a JSON object has no order to keep).

@@ -27,7 +27,9 @@ extension Engine {
         connection.input.append(contentsOf: readBuffer[..<count])
         var start = 0
         while connection === self.connection {
-            let frame = connection.input.withUnsafeBytes { Framing.next(in: $0, from: start, maxLine: Framing.defaultMaxLine) }
+            let frame = connection.input.withUnsafeBytes {
+                Framing.next(in: $0, from: start, maxLine: Framing.defaultMaxLine)
+            }
             switch frame {
             case .line(let range, let next):
                 start = next
@@ -85,7 +87,8 @@ extension Engine {
         phaseTimer?.cancel()
         phaseTimer = nil
         let grant = Grant(
-            interval: .milliseconds(intervalMS), timeout: .milliseconds(timeoutMS), address: connection.address.description
+            interval: .milliseconds(intervalMS), timeout: .milliseconds(timeoutMS),
+            address: connection.address.description
         )
         self.grant = grant
         phase = .identified
@@ -96,7 +99,8 @@ extension Engine {
             let idle = Int32(clamping: max(1, grant.timeout.components.seconds))
             let interval = Int32(clamping: max(1, grant.interval.components.seconds))
             let userTimeout = Int32(clamping: grant.timeout.milliseconds + Int64(interval) * 3_000)
-            let keepalive = TCPKeepalive(idleSeconds: idle, intervalSeconds: interval, count: 3, userTimeoutMilliseconds: userTimeout)
+            let keepalive = TCPKeepalive(
+                idleSeconds: idle, intervalSeconds: interval, count: 3, userTimeoutMilliseconds: userTimeout)
             do {
                 try connection.setKeepalive(keepalive)
             } catch {

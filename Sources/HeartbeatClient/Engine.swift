@@ -55,7 +55,10 @@ final class Engine: @unchecked Sendable {
         return line
     }()
 
-    init(configuration: Configuration, helloLine: [UInt8], logger: Logger, randomFraction: @escaping @Sendable () -> Double, publish: @escaping @Sendable (State) -> Void) {
+    init(
+        configuration: Configuration, helloLine: [UInt8], logger: Logger,
+        randomFraction: @escaping @Sendable () -> Double, publish: @escaping @Sendable (State) -> Void
+    ) {
         self.configuration = configuration
         self.helloLine = helloLine
         self.logger = logger

@@ -57,7 +57,8 @@ public final class HeartbeatClient: Sendable {
         self.configuration = configuration
         let broadcast = StateBroadcast()
         self.broadcast = broadcast
-        engine = Engine(configuration: configuration, helloLine: hello, logger: logger, randomFraction: randomFraction) { state in
+        engine = Engine(configuration: configuration, helloLine: hello, logger: logger, randomFraction: randomFraction)
+        { state in
             broadcast.publish(state)
         }
     }
@@ -78,7 +79,8 @@ public final class HeartbeatClient: Sendable {
     /// - Throws: `HeartbeatClientError` for a stop that reconnecting cannot fix. A client runs once.
     public func run() async throws(HeartbeatClientError) {
         let result = await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Result<Void, HeartbeatClientError>, Never>) in
+            await withCheckedContinuation {
+                (continuation: CheckedContinuation<Result<Void, HeartbeatClientError>, Never>) in
                 engine.start { result in continuation.resume(returning: result) }
             }
         } onCancel: {

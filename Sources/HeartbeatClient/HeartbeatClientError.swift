@@ -18,8 +18,12 @@ public enum HeartbeatClientError: Error, Equatable, Sendable, CustomStringConver
     public var description: String {
         switch self {
         case .invalidConfiguration(let detail): "invalid configuration: \(detail)"
-        case .authFailed(let detail): detail.isEmpty ? "authentication failed (ERR auth-failed)" : "authentication failed (ERR auth-failed: \(detail))"
-        case .rejected(let code, let detail): detail.isEmpty ? "server refused the HELLO (ERR \(code))" : "server refused the HELLO (ERR \(code): \(detail))"
+        case .authFailed(let detail):
+            detail.isEmpty
+                ? "authentication failed (ERR auth-failed)" : "authentication failed (ERR auth-failed: \(detail))"
+        case .rejected(let code, let detail):
+            detail.isEmpty
+                ? "server refused the HELLO (ERR \(code))" : "server refused the HELLO (ERR \(code): \(detail))"
         case .replaced: "another client took over this id (BYE replaced)"
         case .alreadyRunning: "run() was already called on this client"
         }

@@ -21,7 +21,8 @@ public enum State: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .connecting(let attempt): attempt == 0 ? "connecting" : "connecting (attempt \(attempt + 1))"
-        case .connected(let grant): "connected to \(grant.address): interval \(grant.interval), timeout \(grant.timeout)"
+        case .connected(let grant):
+            "connected to \(grant.address): interval \(grant.interval), timeout \(grant.timeout)"
         case .disconnected(let why): "disconnected: \(why)"
         case .waiting(let delay, _): "reconnecting in \(delay)"
         case .stopped(let stop): "stopped: \(stop)"
@@ -71,7 +72,8 @@ public enum Disconnect: Sendable, Equatable, CustomStringConvertible {
         case .connectFailed(let detail): "connect failed: \(detail)"
         case .helloUnanswered: "no answer to HELLO"
         case .bye(let reason): "server said BYE \(reason)"
-        case .error(let code, let detail): detail.isEmpty ? "server said ERR \(code)" : "server said ERR \(code) \(detail)"
+        case .error(let code, let detail):
+            detail.isEmpty ? "server said ERR \(code)" : "server said ERR \(code) \(detail)"
         case .closedByServer: "server closed the connection"
         case .socketError(let detail): "socket error: \(detail)"
         case .serverSilent(let silence): "server silent for \(silence)"

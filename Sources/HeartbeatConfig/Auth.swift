@@ -35,13 +35,15 @@ public enum AuthMode: String, Sendable, CaseIterable {
 extension Config.Auth {
     init(reading table: inout TableReader) throws(ConfigError) {
         let names = AuthMode.allCases.map { tomlQuoted($0.rawValue) }.joined(separator: " or ")
-        mode = try table.read("mode", expected: names) { $0.string.flatMap(AuthMode.init(rawValue:)) }
+        mode =
+            try table.read("mode", expected: names) { $0.string.flatMap(AuthMode.init(rawValue:)) }
             ?? Self.defaults.mode
-        secretFile = try table.read(
-            "secret_file", expected: "an absolute path, or \"\" for $CREDENTIALS_DIRECTORY/\(Self.credentialName)"
-        ) { value in
-            value.string.flatMap { $0.isEmpty || ($0.hasPrefix("/") && !$0.utf8.contains(0)) ? $0 : nil }
-        } ?? Self.defaults.secretFile
+        secretFile =
+            try table.read(
+                "secret_file", expected: "an absolute path, or \"\" for $CREDENTIALS_DIRECTORY/\(Self.credentialName)"
+            ) { value in
+                value.string.flatMap { $0.isEmpty || ($0.hasPrefix("/") && !$0.utf8.contains(0)) ? $0 : nil }
+            } ?? Self.defaults.secretFile
     }
 
     func render(into writer: inout TOMLWriter) {

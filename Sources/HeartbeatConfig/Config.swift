@@ -111,7 +111,8 @@ public struct Config: Sendable, Equatable {
     ) throws(ConfigError) -> [ListenAddress] {
         guard let array = value.array else {
             throw ConfigError(
-                key: "listen", message: "expected an array of addresses such as [\"0.0.0.0:7700\"], got \(shown(value))")
+                key: "listen", message: "expected an array of addresses such as [\"0.0.0.0:7700\"], got \(shown(value))"
+            )
         }
         guard !array.isEmpty else {
             throw ConfigError(key: "listen", message: "expected at least one address such as \"0.0.0.0:7700\", got []")

@@ -21,17 +21,21 @@ extension Config.Control {
 
     init(reading table: inout TableReader) throws(ConfigError) {
         let defaults = Self.defaults
-        socket = try table.read(
-            "socket", expected: "an absolute path of at most \(Self.longestSocketPath) bytes, or \"\" for none"
-        ) { value in
-            value.string.flatMap { path in
-                path.isEmpty || (path.hasPrefix("/") && path.utf8.count <= Self.longestSocketPath
-                    && !path.utf8.contains(0)) ? path : nil
-            }
-        } ?? defaults.socket
-        group = try table.read("group", expected: "a group name such as \"heartbeat-ops\", or \"\" for none") { value in
-            value.string.flatMap { isGroupName($0) || $0.isEmpty ? $0 : nil }
-        } ?? defaults.group
+        socket =
+            try table.read(
+                "socket", expected: "an absolute path of at most \(Self.longestSocketPath) bytes, or \"\" for none"
+            ) { value in
+                value.string.flatMap { path in
+                    path.isEmpty
+                        || (path.hasPrefix("/") && path.utf8.count <= Self.longestSocketPath
+                            && !path.utf8.contains(0))
+                        ? path : nil
+                }
+            } ?? defaults.socket
+        group =
+            try table.read("group", expected: "a group name such as \"heartbeat-ops\", or \"\" for none") { value in
+                value.string.flatMap { isGroupName($0) || $0.isEmpty ? $0 : nil }
+            } ?? defaults.group
     }
 
     func render(into writer: inout TOMLWriter) {

@@ -33,12 +33,13 @@ extension Config.Heartbeat {
 
     init(reading table: inout TableReader) throws(ConfigError) {
         let defaults = Self.defaults
-        let positive = Duration.milliseconds(1) ... Self.longest
+        let positive = Duration.milliseconds(1)...Self.longest
         interval = try table.duration("interval", in: positive) ?? defaults.interval
         intervalMin = try table.duration("interval_min", in: positive) ?? defaults.intervalMin
         intervalMax = try table.duration("interval_max", in: positive) ?? defaults.intervalMax
         timeoutFactor = try table.integer("timeout_factor", in: 1...100) ?? defaults.timeoutFactor
-        helloTimeout = try table.duration("hello_timeout", in: .milliseconds(100) ... .seconds(3600))
+        helloTimeout =
+            try table.duration("hello_timeout", in: .milliseconds(100) ... .seconds(3600))
             ?? defaults.helloTimeout
         tick = try table.duration("tick", in: .milliseconds(1) ... .seconds(1)) ?? defaults.tick
         pong = try table.bool("pong") ?? defaults.pong
@@ -53,8 +54,10 @@ extension Config.Heartbeat {
                 "interval_max", "must be at least interval_min (\(durationText(intervalMin))), \(got(intervalMax))")
         }
         if !(intervalMin...intervalMax).contains(interval) {
-            throw table.error("interval", "must be from interval_min (\(durationText(intervalMin))) "
-                + "to interval_max (\(durationText(intervalMax))), \(got(interval))")
+            throw table.error(
+                "interval",
+                "must be from interval_min (\(durationText(intervalMin))) "
+                    + "to interval_max (\(durationText(intervalMax))), \(got(interval))")
         }
     }
 

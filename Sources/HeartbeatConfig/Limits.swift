@@ -19,7 +19,8 @@ extension Config.Limits {
         let defaults = Self.defaults
         maxLine = try table.integer("max_line", in: 64...65536) ?? defaults.maxLine
         maxClients = try table.integer("max_clients", in: 1...Int.max) ?? defaults.maxClients
-        maxClientsPerAddress = try table.integer("max_clients_per_address", in: 0...Int.max)
+        maxClientsPerAddress =
+            try table.integer("max_clients_per_address", in: 0...Int.max)
             ?? defaults.maxClientsPerAddress
     }
 

@@ -25,7 +25,8 @@ public enum LogLevel: String, Sendable, CaseIterable, Comparable {
 extension Config.Log {
     init(reading table: inout TableReader) throws(ConfigError) {
         let names = LogLevel.allCases.map { tomlQuoted($0.rawValue) }.joined(separator: ", ")
-        level = try table.read("level", expected: "one of \(names)") { $0.string.flatMap(LogLevel.init(rawValue:)) }
+        level =
+            try table.read("level", expected: "one of \(names)") { $0.string.flatMap(LogLevel.init(rawValue:)) }
             ?? Self.defaults.level
         sessions = try table.bool("sessions") ?? Self.defaults.sessions
     }

@@ -18,7 +18,8 @@ extension Config.Metrics {
             return
         }
         guard let text = value.string else {
-            throw table.error("listen", "expected an address such as \"127.0.0.1:9464\", or \"\" for none, got \(shown(value))")
+            throw table.error(
+                "listen", "expected an address such as \"127.0.0.1:9464\", or \"\" for none, got \(shown(value))")
         }
         if text.isEmpty {
             listen = nil

@@ -42,7 +42,8 @@ struct TableReader {
     }
 
     mutating func integer(_ key: String, in range: ClosedRange<Int>) throws(ConfigError) -> Int? {
-        let bounds = range.upperBound == .max
+        let bounds =
+            range.upperBound == .max
             ? "of at least \(range.lowerBound)"
             : "from \(range.lowerBound) to \(range.upperBound)"
         return try read(key, expected: "an integer \(bounds)") { $0.int.flatMap { range.contains($0) ? $0 : nil } }
@@ -58,8 +59,10 @@ struct TableReader {
             throw error(key, "expected a duration with a unit (ms, s, m, h) such as \"10s\", got \(shown(value))")
         }
         guard range.contains(duration) else {
-            throw error(key, "expected a duration from \(durationText(range.lowerBound)) to "
-                + "\(durationText(range.upperBound)), got \(shown(value))")
+            throw error(
+                key,
+                "expected a duration from \(durationText(range.lowerBound)) to "
+                    + "\(durationText(range.upperBound)), got \(shown(value))")
         }
         return duration
     }

@@ -59,7 +59,9 @@ public struct Epoll: ~Copyable {
         return (event.data.u64, Readiness(rawValue: event.events))
     }
 
-    private func control(_ operation: Int32, _ descriptor: DescriptorID, _ interest: Readiness, _ data: UInt64, _ call: StaticString) throws(SystemError) {
+    private func control(
+        _ operation: Int32, _ descriptor: DescriptorID, _ interest: Readiness, _ data: UInt64, _ call: StaticString
+    ) throws(SystemError) {
         var event = epoll_event()
         event.events = interest.rawValue
         event.data.u64 = data

@@ -87,7 +87,9 @@ public enum FileSystem {
             }
             if count == 0 { return content }
             content += chunk[..<count]
-            if content.count > limit { throw SystemError(call: "read(\(path)): more than \(limit) bytes", errno: Errno(rawValue: EFBIG)) }
+            if content.count > limit {
+                throw SystemError(call: "read(\(path)): more than \(limit) bytes", errno: Errno(rawValue: EFBIG))
+            }
         }
     }
 

@@ -14,25 +14,31 @@ public struct ProcessSample: Sendable, Equatable {
     public static func read(pid: Int32) throws(SystemError) -> ProcessSample {
         let status = String(decoding: try readFile("/proc/\(pid)/status"), as: UTF8.self)
         let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
-        let kilobytes = line.flatMap { UInt64($0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") }
+        let kilobytes = line.flatMap {
+            UInt64($0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        }
         guard let kilobytes else { throw SystemError(call: "parse /proc/\(pid)/status VmRSS", errno: .invalidArgument) }
 
         // The command name (field 2) is in parentheses and may hold spaces: count fields after the last ')'.
         let stat = String(decoding: try readFile("/proc/\(pid)/stat"), as: UTF8.self)
-        guard let close = stat.lastIndex(of: ")") else { throw SystemError(call: "parse /proc/\(pid)/stat", errno: .invalidArgument) }
+        guard let close = stat.lastIndex(of: ")") else {
+            throw SystemError(call: "parse /proc/\(pid)/stat", errno: .invalidArgument)
+        }
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         // After ')': state is field 3, so utime (field 14) and stime (field 15) are at offsets 11 and 12.
         guard fields.count > 12, let user = UInt64(fields[11]), let system = UInt64(fields[12]) else {
             throw SystemError(call: "parse /proc/\(pid)/stat", errno: .invalidArgument)
         }
         let ticksPerSecond = UInt64(max(1, sysconf(Int32(_SC_CLK_TCK))))
-        return ProcessSample(residentBytes: kilobytes * 1024, cpuNanoseconds: (user + system) * (1_000_000_000 / ticksPerSecond))
+        return ProcessSample(
+            residentBytes: kilobytes * 1024, cpuNanoseconds: (user + system) * (1_000_000_000 / ticksPerSecond))
     }
 }
 
 /// TCP socket states as /proc/net/tcp and /proc/net/tcp6 number them.
 public enum TCPState: UInt8, Sendable, CaseIterable {
-    case established = 1, synSent, synReceived, finWait1, finWait2, timeWait, closed, closeWait, lastAck, listen, closing, newSynReceived
+    case established = 1
+    case synSent, synReceived, finWait1, finWait2, timeWait, closed, closeWait, lastAck, listen, closing, newSynReceived
 
     /// The name `ss` prints.
     public var name: String {
@@ -69,9 +75,9 @@ public func tcpSocketTable() throws(SystemError) -> [TCPSocketEntry] {
             // "  12: 0100007F:1E14 0100007F:9C40 01 …": local, remote (hex address:port), state (hex).
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
             guard fields.count > 3,
-                  let local = fields[1].split(separator: ":").last.flatMap({ UInt16($0, radix: 16) }),
-                  let remote = fields[2].split(separator: ":").last.flatMap({ UInt16($0, radix: 16) }),
-                  let code = UInt8(fields[3], radix: 16), let state = TCPState(rawValue: code)
+                let local = fields[1].split(separator: ":").last.flatMap({ UInt16($0, radix: 16) }),
+                let remote = fields[2].split(separator: ":").last.flatMap({ UInt16($0, radix: 16) }),
+                let code = UInt8(fields[3], radix: 16), let state = TCPState(rawValue: code)
             else { continue }
             entries.append(TCPSocketEntry(localPort: local, remotePort: remote, state: state))
         }
@@ -92,7 +98,8 @@ public func readFile(_ path: String) throws(SystemError) -> [UInt8] {
     var chunk = [UInt8](repeating: 0, count: 65_536)
     while true {
         let result = chunk.withUnsafeMutableBytes { buffer in
-            Result { () throws(SystemError) in try retrying("read") { Glibc.read(fd, buffer.baseAddress, buffer.count) } }
+            Result { () throws(SystemError) in try retrying("read") { Glibc.read(fd, buffer.baseAddress, buffer.count) }
+            }
         }
         switch result {
         case .failure(let error): throw SystemError(call: "read \(path)", errno: error.errno)

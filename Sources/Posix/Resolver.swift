@@ -27,10 +27,12 @@ extension SocketAddress {
         while let current = entry {
             let family = current.pointee.ai_family
             if let address = current.pointee.ai_addr, family == AF_INET || family == AF_INET6,
-               current.pointee.ai_addrlen <= socklen_t(MemoryLayout<sockaddr_storage>.size) {
+                current.pointee.ai_addrlen <= socklen_t(MemoryLayout<sockaddr_storage>.size)
+            {
                 var storage = sockaddr_storage()
                 withUnsafeMutableBytes(of: &storage) { bytes in
-                    bytes.copyMemory(from: UnsafeRawBufferPointer(start: address, count: Int(current.pointee.ai_addrlen)))
+                    bytes.copyMemory(
+                        from: UnsafeRawBufferPointer(start: address, count: Int(current.pointee.ai_addrlen)))
                 }
                 addresses.append(SocketAddress(storage: storage))
             }

@@ -4,9 +4,9 @@ import CLinux
 import Glibc
 
 public enum Signal: Int32, Sendable {
-    case hangUp = 1      // SIGHUP: reload
-    case interrupt = 2   // SIGINT: stop, as SIGTERM
-    case terminate = 15  // SIGTERM: drain and stop
+    case hangUp = 1 // SIGHUP: reload
+    case interrupt = 2 // SIGINT: stop, as SIGTERM
+    case terminate = 15 // SIGTERM: drain and stop
 }
 
 public struct SignalFD: ~Copyable {

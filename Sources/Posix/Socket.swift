@@ -44,7 +44,9 @@ public struct Socket: ~Copyable {
     // MARK: Listening
 
     /// A non-blocking TCP listener bound to `address`, with SO_REUSEADDR and, when asked, SO_REUSEPORT.
-    public static func listen(on address: SocketAddress, reusePort: Bool, backlog: Int32 = 4096) throws(SystemError) -> Socket {
+    public static func listen(on address: SocketAddress, reusePort: Bool, backlog: Int32 = 4096) throws(SystemError)
+        -> Socket
+    {
         let family = address.isIPv6 ? AF_INET6 : AF_INET
         let fd = try retrying("socket") {
             Glibc.socket(family, Int32(SOCK_STREAM.rawValue) | clinux_SOCK_NONBLOCK | clinux_SOCK_CLOEXEC, 0)
@@ -67,7 +69,8 @@ public struct Socket: ~Copyable {
         try setOption(Int32(IPPROTO_TCP), TCP_KEEPIDLE, keepalive.idleSeconds, "setsockopt(TCP_KEEPIDLE)")
         try setOption(Int32(IPPROTO_TCP), TCP_KEEPINTVL, keepalive.intervalSeconds, "setsockopt(TCP_KEEPINTVL)")
         try setOption(Int32(IPPROTO_TCP), TCP_KEEPCNT, keepalive.count, "setsockopt(TCP_KEEPCNT)")
-        try setOption(Int32(IPPROTO_TCP), TCP_USER_TIMEOUT, keepalive.userTimeoutMilliseconds, "setsockopt(TCP_USER_TIMEOUT)")
+        try setOption(
+            Int32(IPPROTO_TCP), TCP_USER_TIMEOUT, keepalive.userTimeoutMilliseconds, "setsockopt(TCP_USER_TIMEOUT)")
     }
 
     /// Caps the kernel's send buffer, so a client that never reads costs a few KiB of kernel memory, not megabytes.
@@ -117,7 +120,9 @@ public struct Socket: ~Copyable {
 
     /// Sends without blocking and without SIGPIPE (MSG_NOSIGNAL): a reset peer is an EPIPE error, not a signal.
     public func send(_ bytes: UnsafeRawBufferPointer) throws(SystemError) -> IOResult<Int> {
-        try nonBlocking("send") { Glibc.send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT)) }
+        try nonBlocking("send") {
+            Glibc.send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT))
+        }
     }
 
     /// Sends our FIN. Errors are ignored: a peer that already reset has nothing left to tell.

@@ -69,7 +69,9 @@ public struct SocketAddress: Hashable, Sendable, CustomStringConvertible {
                 bytes.storeBytes(of: host.low, toByteOffset: 8, as: UInt64.self)
             }
             return withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    body($0, socklen_t(MemoryLayout<sockaddr_in6>.size))
+                }
             }
         } else {
             var address = sockaddr_in()
@@ -77,7 +79,9 @@ public struct SocketAddress: Hashable, Sendable, CustomStringConvertible {
             address.sin_port = port.bigEndian
             address.sin_addr = in_addr(s_addr: UInt32(truncatingIfNeeded: host.low))
             return withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    body($0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
             }
         }
     }

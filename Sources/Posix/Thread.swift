@@ -7,11 +7,13 @@ public enum Thread {
     public static func start(name: String, _ body: @escaping @Sendable () -> Void) throws(SystemError) -> Joinable {
         let box = Unmanaged.passRetained(Body(body))
         var thread = pthread_t()
-        let status = pthread_create(&thread, nil, { context in
-            let body = Unmanaged<Body>.fromOpaque(context!).takeRetainedValue()
-            body.run()
-            return nil
-        }, box.toOpaque())
+        let status = pthread_create(
+            &thread, nil,
+            { context in
+                let body = Unmanaged<Body>.fromOpaque(context!).takeRetainedValue()
+                body.run()
+                return nil
+            }, box.toOpaque())
         if status != 0 {
             box.release()
             throw SystemError(call: "pthread_create", errno: Errno(rawValue: status))

@@ -69,7 +69,9 @@ extension Socket {
     /// Accepts one connection on a unix listener, non-blocking and close-on-exec; nil when none is
     /// waiting. The corresponding C function is `accept4(2)`.
     public func acceptUnix() throws(SystemError) -> Socket? {
-        let result = try nonBlocking("accept4") { CLinux.accept4(fd, nil, nil, clinux_SOCK_NONBLOCK | clinux_SOCK_CLOEXEC) }
+        let result = try nonBlocking("accept4") {
+            CLinux.accept4(fd, nil, nil, clinux_SOCK_NONBLOCK | clinux_SOCK_CLOEXEC)
+        }
         switch result {
         case .wouldBlock: return nil
         case .done(let accepted): return Socket(owning: accepted)

@@ -10,8 +10,8 @@ public enum ClientID {
     @inlinable
     public static func isByte(_ byte: UInt8) -> Bool {
         switch byte {
-        case 0x41...0x5A, 0x61...0x7A, 0x30...0x39: true  // A-Z a-z 0-9
-        case 0x2E, 0x5F, 0x3A, 0x40, 0x2D: true  // . _ : @ -
+        case 0x41...0x5A, 0x61...0x7A, 0x30...0x39: true // A-Z a-z 0-9
+        case 0x2E, 0x5F, 0x3A, 0x40, 0x2D: true // . _ : @ -
         default: false
         }
     }

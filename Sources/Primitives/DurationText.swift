@@ -13,8 +13,8 @@ public func parseDuration(_ text: String) -> Duration? {
     let digits = text.prefix { $0.asciiValue.map { (0x30...0x39).contains($0) } ?? false }
     let unitName = text.dropFirst(digits.count)
     guard !digits.isEmpty,
-          let amount = Int64(digits),
-          let unit = units.first(where: { $0.name == unitName })
+        let amount = Int64(digits),
+        let unit = units.first(where: { $0.name == unitName })
     else { return nil }
     let (milliseconds, overflow) = amount.multipliedReportingOverflow(by: unit.milliseconds)
     return overflow ? nil : .milliseconds(milliseconds)

@@ -35,7 +35,7 @@ public struct HostPort: Sendable, Hashable, CustomStringConvertible {
         }
         guard !hostText.isEmpty else { throw .missingHost }
         guard (1...5).contains(portText.utf8.count), portText.utf8.allSatisfy(isDigit),
-              let port = UInt16(portText)
+            let port = UInt16(portText)
         else { throw .badPort }
         host = String(hostText)
         self.port = port

@@ -65,7 +65,8 @@ extension Worker {
         if authFailures.count(sessions[slot].peer, id: hello.id) {
             _ = loop.arm(timers.authSummary, at: loop.now + AuthFailureLog.window)
         }
-        reapAfterReplies(slot, because: .protocol, farewell: .error(.authFailed, hello.token == nil ? "token required" : ""))
+        reapAfterReplies(
+            slot, because: .protocol, farewell: .error(.authFailed, hello.token == nil ? "token required" : ""))
     }
 
     /// Once a second while tokens fail: one warning per peer address.
@@ -74,7 +75,10 @@ extension Worker {
         for line in lines {
             logger.warning(
                 "auth failed \(line.count) time(s) from \(line.address) in the last second (last id \(line.lastID))",
-                metadata: ["event": "auth-failed", "peer": "\(line.address)", "client.id": "\(line.lastID)", "count": "\(line.count)"]
+                metadata: [
+                    "event": "auth-failed", "peer": "\(line.address)", "client.id": "\(line.lastID)",
+                    "count": "\(line.count)",
+                ]
             )
         }
         if others > 0 {

@@ -71,7 +71,8 @@ extension Server {
     /// held the id. `note` goes into the log line and the `offline` event.
     public func kick(_ id: String, note: String?, reply: @escaping @Sendable (ClientInfo?) -> Void) {
         guard let owner = shared.registry.owner(of: id) else { return reply(nil) }
-        shared.mailboxes[owner.worker].post(.control(.kick(slot: owner.slot, serial: owner.serial, note: note, reply: reply)))
+        shared.mailboxes[owner.worker].post(
+            .control(.kick(slot: owner.slot, serial: owner.serial, note: note, reply: reply)))
     }
 }
 

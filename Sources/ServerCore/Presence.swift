@@ -5,12 +5,16 @@ import ControlProtocol
 import Posix
 
 extension Worker {
-    func announce(_ kind: PresenceEvent.Kind, _ session: borrowing Session, seq: UInt64, reason: Reason? = nil, note: String? = nil) {
+    func announce(
+        _ kind: PresenceEvent.Kind, _ session: borrowing Session, seq: UInt64, reason: Reason? = nil,
+        note: String? = nil
+    ) {
         guard let id = session.id else { return }
         let duration = kind == .online ? 0 : (loop.now &- session.connectedAt) / 1_000_000
-        onPresence(PresenceEvent(
-            seq: seq, kind: kind, timeMS: Clock.wallMilliseconds(), id: id, peer: "\(session.peer)", worker: index,
-            reason: reason?.rawValue, durationMS: duration, note: note
-        ))
+        onPresence(
+            PresenceEvent(
+                seq: seq, kind: kind, timeMS: Clock.wallMilliseconds(), id: id, peer: "\(session.peer)", worker: index,
+                reason: reason?.rawValue, durationMS: duration, note: note
+            ))
     }
 }

@@ -1,5 +1,7 @@
 // Why a session ended: exactly one reason per reap, named as in the glossary.
 
+import WireProtocol
+
 public enum Reason: String, Sendable, CaseIterable {
     case eof
     case reset
@@ -21,8 +23,6 @@ public enum Reason: String, Sendable, CaseIterable {
         }
     }
 }
-
-import WireProtocol
 
 /// The last line sent to a client, best effort, before `shutdown(SHUT_WR)`.
 enum Farewell {

@@ -89,7 +89,10 @@ public final class Server: Sendable {
             for _ in 0..<count { mailboxes.append(try Mailbox<WorkerMessage>()) }
             let shared = Shared(mailboxes: mailboxes)
             for index in 0..<count {
-                workers.append(try Worker(index: index, settings: settings, listeners: perWorker[index], shared: shared, tick: tick, mailbox: mailboxes[index], logger: logger))
+                workers.append(
+                    try Worker(
+                        index: index, settings: settings, listeners: perWorker[index], shared: shared, tick: tick,
+                        mailbox: mailboxes[index], logger: logger))
             }
             self.shared = shared
         } catch {
@@ -103,7 +106,8 @@ public final class Server: Sendable {
     /// Starts every worker on its own thread. `onStopped` runs on a worker's thread when it has drained;
     /// `onPresence` runs on a worker's thread for each online, offline and replaced event.
     public func start(
-        onStopped: @escaping @Sendable (_ worker: Int) -> Void, onFailure: @escaping @Sendable (_ worker: Int, _ error: SystemError) -> Void,
+        onStopped: @escaping @Sendable (_ worker: Int) -> Void,
+        onFailure: @escaping @Sendable (_ worker: Int, _ error: SystemError) -> Void,
         onPresence: @escaping @Sendable (PresenceEvent) -> Void = { _ in }
     ) throws(ServerError) {
         let workers = pending.withLock { workers in

@@ -120,7 +120,8 @@ extension Worker {
         sessions[slot].timeoutFactor = UInt8(clamping: settings.timeoutFactor)
         sessions[slot].lastHeard = loop.now
         sessions[slot].id = hello.id
-        let claim = shared.registry.claim(hello.id, for: Owner(worker: index, slot: Int32(slot), serial: sessions[slot].serial))
+        let claim = shared.registry.claim(
+            hello.id, for: Owner(worker: index, slot: Int32(slot), serial: sessions[slot].serial))
         if let previous = claim.previous {
             takeOver(previous)
         }
@@ -128,8 +129,10 @@ extension Worker {
         let deadline = sessions[slot].deadline
         sessions[slot].timer = loop.arm(timers.session, UInt64(slot), at: deadline)
         stats.identified.add(1, ordering: .relaxed)
-        Reply.appendOK(id: hello.id, intervalMS: UInt64(intervalMS), timeoutMS: sessions[slot].timeout / 1_000_000, to: &output)
-        logSession(sessions[slot], event: "online", message: "client online", level: .info, metadata: ["seq": "\(claim.seq)"])
+        Reply.appendOK(
+            id: hello.id, intervalMS: UInt64(intervalMS), timeoutMS: sessions[slot].timeout / 1_000_000, to: &output)
+        logSession(
+            sessions[slot], event: "online", message: "client online", level: .info, metadata: ["seq": "\(claim.seq)"])
         announce(.online, sessions[slot], seq: claim.seq)
         return true
     }

@@ -12,7 +12,10 @@ extension Worker {
     ///  5. shutdown(SHUT_WR), then close;    6. log one line with reason, id, peer and duration
     ///  (and, for an identified session, announce its `offline` or `replaced` presence event).
     /// Reaping twice is harmless: the second call finds the slot empty. `note` is an operator's kick text.
-    func reap(_ slot: Int, because reason: Reason, farewell: Farewell? = nil, error: Errno? = nil, lateness: UInt64? = nil, note: String? = nil) {
+    func reap(
+        _ slot: Int, because reason: Reason, farewell: Farewell? = nil, error: Errno? = nil, lateness: UInt64? = nil,
+        note: String? = nil
+    ) {
         guard sessions.isOpen(slot) else { return }
         if let timer = sessions[slot].timer { loop.cancel(timer) }
         loop.unregister(DescriptorID(number: Int32(slot)))
@@ -21,7 +24,8 @@ extension Worker {
         partials[slot] = nil
         var departure: (isReleased: Bool, seq: UInt64)?
         if let id = session.id {
-            departure = shared.registry.release(id, from: Owner(worker: index, slot: Int32(slot), serial: session.serial))
+            departure = shared.registry.release(
+                id, from: Owner(worker: index, slot: Int32(slot), serial: session.serial))
             stats.identified.subtract(1, ordering: .relaxed)
         }
         shared.admission.leave(session.peer.host)
@@ -34,7 +38,8 @@ extension Worker {
 
         logReap(session, reason: reason, error: error, lateness: lateness, departure: departure, note: note)
         if let departure {
-            announce(departure.isReleased ? .offline : .replaced, session, seq: departure.seq, reason: reason, note: note)
+            announce(
+                departure.isReleased ? .offline : .replaced, session, seq: departure.seq, reason: reason, note: note)
         }
         if isDraining, stats.connected.load(ordering: .relaxed) == 0 { loop.stop() }
     }
@@ -46,14 +51,21 @@ extension Worker {
         case .silent: return
         case .bye(let reason): Reply.appendBye(reason, to: &line)
         case .error(let code, let detail):
-            if detail.isEmpty { Reply.appendError(code, to: &line) } else { Reply.appendError(code, text: detail, to: &line) }
+            if detail.isEmpty {
+                Reply.appendError(code, to: &line)
+            } else {
+                Reply.appendError(code, text: detail, to: &line)
+            }
         }
         _ = line.withUnsafeBytes { bytes in try? socket.send(bytes) }
     }
 
     /// `departure` is what the registry said: a session whose id a newer session already holds is
     /// logged as `replaced` whatever ended it, so the log and `watch` agree on who is online.
-    private func logReap(_ session: borrowing Session, reason: Reason, error: Errno?, lateness: UInt64?, departure: (isReleased: Bool, seq: UInt64)?, note: String?) {
+    private func logReap(
+        _ session: borrowing Session, reason: Reason, error: Errno?, lateness: UInt64?,
+        departure: (isReleased: Bool, seq: UInt64)?, note: String?
+    ) {
         let duration = (loop.now &- session.connectedAt) / 1_000_000
         var metadata: Logger.Metadata = [
             "reason": "\(reason.rawValue)",
@@ -69,14 +81,19 @@ extension Worker {
             return
         }
         if departure?.isReleased == false {
-            logSession(session, event: "replaced", message: "client replaced by a newer session", level: .info, metadata: metadata)
+            logSession(
+                session, event: "replaced", message: "client replaced by a newer session", level: .info,
+                metadata: metadata)
         } else {
             logSession(session, event: "offline", message: "client offline", level: .info, metadata: metadata)
         }
     }
 
     /// A session line, unless log.sessions is off or the second's budget is spent (then it is counted for the summary).
-    func logSession(_ session: borrowing Session, event: String, message: Logger.Message, level: Logger.Level, metadata: Logger.Metadata = [:]) {
+    func logSession(
+        _ session: borrowing Session, event: String, message: Logger.Message, level: Logger.Level,
+        metadata: Logger.Metadata = [:]
+    ) {
         guard settings.logSessions, logger.logLevel <= level else { return }
         let kind = metadata["reason"].map { "\(event) (\($0))" } ?? event
         let verdict = logBudget.admit(kind, now: loop.now)
@@ -97,6 +114,8 @@ extension Worker {
         guard !counts.isEmpty else { return }
         let total = counts.values.reduce(0, +)
         let detail = counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-        logger.notice("\(total) session lines held back in the last second: \(detail)", metadata: ["event": "overload", "suppressed": "\(total)"])
+        logger.notice(
+            "\(total) session lines held back in the last second: \(detail)",
+            metadata: ["event": "overload", "suppressed": "\(total)"])
     }
 }

@@ -127,7 +127,8 @@ final class Worker {
         nextSerial = (nextSerial + 1) % Owner.serialLimit
         stats.connected.add(1, ordering: .relaxed)
         stats.sessionsTotal.add(1, ordering: .relaxed)
-        let isWithinLimits = shared.admission.enter(peer.host, maxClients: settings.maxClients, maxPerAddress: settings.maxClientsPerAddress)
+        let isWithinLimits = shared.admission.enter(
+            peer.host, maxClients: settings.maxClients, maxPerAddress: settings.maxClientsPerAddress)
         do {
             try loop.register(descriptor, interest: [.readable, .peerClosed], handler: sessionHandler)
         } catch {
@@ -148,9 +149,14 @@ final class Worker {
         let now = loop.now
         if now &- lastAcceptErrorLog >= 1_000_000_000 {
             lastAcceptErrorLog = now
-            logger.error("accept failed", metadata: ["event": "overload", "error": "\(error)", "clients": "\(shared.admission.total)"])
+            logger.error(
+                "accept failed",
+                metadata: ["event": "overload", "error": "\(error)", "clients": "\(shared.admission.total)"])
         }
-        guard error.errno == .tooManyOpenFiles || error.errno == .tooManyOpenFilesInSystem || error.errno == .noBufferSpace || error.errno == .outOfMemory else { return }
+        guard
+            error.errno == .tooManyOpenFiles || error.errno == .tooManyOpenFilesInSystem
+                || error.errno == .noBufferSpace || error.errno == .outOfMemory
+        else { return }
         guard let position = listeners.firstIndex(where: { $0 === listener }) else { return }
         try? loop.modify(listener.id, interest: [])
         _ = loop.arm(timers.acceptResume, UInt64(position), at: now + Self.acceptPause)

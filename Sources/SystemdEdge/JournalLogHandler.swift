@@ -64,15 +64,16 @@ public struct JournalLogHandler: LogHandler {
     static func fieldName(forMetadataKey key: String) -> String {
         let name: [UInt8] = key.utf8.map { byte in
             switch byte {
-            case UInt8(ascii: "a") ... UInt8(ascii: "z"): byte - (UInt8(ascii: "a") - UInt8(ascii: "A"))
-            case UInt8(ascii: "A") ... UInt8(ascii: "Z"), UInt8(ascii: "0") ... UInt8(ascii: "9"), UInt8(ascii: "_"): byte
+            case UInt8(ascii: "a")...UInt8(ascii: "z"): byte - (UInt8(ascii: "a") - UInt8(ascii: "A"))
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"): byte
             default: UInt8(ascii: "_")
             }
         }
-        let needsPrefix = switch name.first {
-        case nil, UInt8(ascii: "_")?, (UInt8(ascii: "0") ... UInt8(ascii: "9"))?: true
-        default: ownFields.contains(String(decoding: name, as: UTF8.self))
-        }
+        let needsPrefix =
+            switch name.first {
+            case nil, UInt8(ascii: "_")?, (UInt8(ascii: "0")...UInt8(ascii: "9"))?: true
+            default: ownFields.contains(String(decoding: name, as: UTF8.self))
+            }
         let prefixed = needsPrefix ? Array("HB_".utf8) + name : name
         return String(decoding: prefixed.prefix(64), as: UTF8.self)
     }
@@ -86,7 +87,7 @@ public struct JournalLogHandler: LogHandler {
         for field in fields {
             let start = bytes.count
             bytes.append(contentsOf: field.utf8)
-            ranges.append(start ..< bytes.count)
+            ranges.append(start..<bytes.count)
         }
         bytes.withUnsafeMutableBytes { buffer in
             guard let base = buffer.baseAddress else { return }

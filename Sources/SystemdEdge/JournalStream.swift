@@ -7,8 +7,8 @@ public enum JournalStream {
     /// True when JOURNAL_STREAM names the file that descriptor 2 is right now.
     public static func isStandardErrorJournal() -> Bool {
         guard let text = environment("JOURNAL_STREAM"),
-              let journal = identity(parsing: text),
-              let standardError = FileIdentity.ofStandardError()
+            let journal = identity(parsing: text),
+            let standardError = FileIdentity.ofStandardError()
         else { return false }
         return journal == standardError
     }

@@ -13,7 +13,7 @@ public enum SocketActivation {
         let count = sd_listen_fds(1)
         guard count >= 0 else { throw .callFailed(call: "sd_listen_fds", errno: Errno(rawValue: -count)) }
         var descriptors: [Int32] = []
-        for descriptor in SD_LISTEN_FDS_START ..< SD_LISTEN_FDS_START + count {
+        for descriptor in SD_LISTEN_FDS_START..<SD_LISTEN_FDS_START + count {
             let result = sd_is_socket(descriptor, AF_UNSPEC, Int32(SOCK_STREAM.rawValue), 1)
             guard result >= 0 else {
                 throw .callFailed(call: "sd_is_socket(\(descriptor))", errno: Errno(rawValue: -result))

@@ -53,9 +53,11 @@ public struct StderrLogHandler: LogHandler {
     }
 
     private static func formatted(_ value: String) -> String {
-        let needsQuotes = value.isEmpty || value.unicodeScalars.contains {
-            $0 == " " || $0 == "\"" || $0 == "\\" || $0 == "=" || isControl($0)
-        }
+        let needsQuotes =
+            value.isEmpty
+            || value.unicodeScalars.contains {
+                $0 == " " || $0 == "\"" || $0 == "\\" || $0 == "=" || isControl($0)
+            }
         return needsQuotes ? "\"" + escaped(value, insideQuotes: true) + "\"" : value
     }
 

@@ -27,9 +27,9 @@ public enum ServerLine: Equatable, Sendable {
         }
         if ASCII.matches(bytes, verb, "OK") {
             guard let id = words.next(),
-                  let interval = words.next().flatMap({ number(bytes, $0, key: "interval") }),
-                  let timeout = words.next().flatMap({ number(bytes, $0, key: "timeout") }),
-                  words.next() == nil
+                let interval = words.next().flatMap({ number(bytes, $0, key: "interval") }),
+                let timeout = words.next().flatMap({ number(bytes, $0, key: "timeout") }),
+                words.next() == nil
             else { throw .badLine("OK needs <id> interval=<ms> timeout=<ms>") }
             return .ok(id: string(bytes, id), intervalMS: interval, timeoutMS: timeout)
         }
@@ -47,8 +47,8 @@ public enum ServerLine: Equatable, Sendable {
     private static func number(_ bytes: UnsafeRawBufferPointer, _ word: Range<Int>, key: StaticString) -> UInt64? {
         let keyLength = key.utf8CodeUnitCount
         guard word.count > keyLength + 1,
-              ASCII.matches(bytes, word.lowerBound..<(word.lowerBound + keyLength), key),
-              bytes[word.lowerBound + keyLength] == ASCII.equals
+            ASCII.matches(bytes, word.lowerBound..<(word.lowerBound + keyLength), key),
+            bytes[word.lowerBound + keyLength] == ASCII.equals
         else { return nil }
         return Digits.value(bytes, (word.lowerBound + keyLength + 1)..<word.upperBound)
     }

@@ -27,23 +27,36 @@ struct HeartbeatAgent: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("This client's id: 1–64 of A–Z a–z 0–9 . _ : @ -", valueName: "id"))
     var id: String
 
-    @Option(name: .long, help: ArgumentHelp("Heartbeat interval to propose (the server may clamp it).", valueName: "duration"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Heartbeat interval to propose (the server may clamp it).", valueName: "duration"))
     var interval = AgentDuration(.seconds(10))
 
-    @Option(name: .long, help: ArgumentHelp("File holding the auth token (hex), e.g. from `heartbeatctl token <id>`.", valueName: "file"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("File holding the auth token (hex), e.g. from `heartbeatctl token <id>`.", valueName: "file")
+    )
     var tokenFile: String?
 
-    @Option(name: .long, help: ArgumentHelp("On BYE replaced: stop, or wait this long and take the id back (e.g. 10m).", valueName: "stop|duration"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "On BYE replaced: stop, or wait this long and take the id back (e.g. 10m).", valueName: "stop|duration"))
     var onReplaced = "stop"
 
     @Option(name: .long, help: ArgumentHelp("Backoff ceiling after repeated failures.", valueName: "duration"))
     var maxBackoff = AgentDuration(.seconds(60))
 
-    @Option(name: .long, help: ArgumentHelp("Least severe level logged: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Least severe level logged: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
     var logLevel = "info"
 
     func run() async throws {
-        guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown --log-level '\(logLevel)'") }
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("unknown --log-level '\(logLevel)'")
+        }
         guard let endpoint = Endpoint(parsing: server) else {
             throw ValidationError("--server must be host:port, e.g. monitor.example.net:7700 or [2001:db8::7]:7700")
         }
@@ -82,7 +95,7 @@ struct HeartbeatAgent: AsyncParsableCommand {
             logger.notice("received \(signal), leaving")
             heartbeat.cancel()
         }
-        defer { stopping.forEach { $0.cancel() } }
+        defer { for source in stopping { source.cancel() } }
 
         let outcome = await heartbeat.result
         await watcher.value
@@ -104,7 +117,9 @@ struct HeartbeatAgent: AsyncParsableCommand {
         case .connecting(let attempt):
             logger.log(level: attempt == 0 ? .info : .debug, "\(state)", metadata: ["attempt": "\(attempt)"])
         case .connected(let grant):
-            logger.notice("\(state)", metadata: ["peer": "\(grant.address)", "interval_ms": "\(Int(grant.interval / .milliseconds(1)))"])
+            logger.notice(
+                "\(state)",
+                metadata: ["peer": "\(grant.address)", "interval_ms": "\(Int(grant.interval / .milliseconds(1)))"])
         case .disconnected:
             logger.warning("\(state)")
         case .waiting(_, let attempt):

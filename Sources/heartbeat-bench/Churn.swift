@@ -16,7 +16,8 @@ enum Leaving: String, CaseIterable {
 
 struct Churn: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run CYCLES connect-HELLO-leave cycles; report cycles per second and the daemon port's sockets by state.",
+        abstract:
+            "Run CYCLES connect-HELLO-leave cycles; report cycles per second and the daemon port's sockets by state.",
         discussion: """
             -m lists the ways to leave, separated by colons, used in turn: clean (BYE), abort (RST), \
             vanish (no packet; needs CAP_NET_ADMIN, else RST is used and counted). A way listed twice \
@@ -33,10 +34,14 @@ struct Churn: ParsableCommand {
     @Option(name: [.customShort("c"), .customLong("concurrency")], help: "Cycles in progress at once.")
     var concurrency = 50
 
-    @Option(name: [.customShort("m"), .customLong("mix")], help: ArgumentHelp("Ways to leave, e.g. clean:abort:vanish.", valueName: "mix"))
+    @Option(
+        name: [.customShort("m"), .customLong("mix")],
+        help: ArgumentHelp("Ways to leave, e.g. clean:abort:vanish.", valueName: "mix"))
     var mix = "clean:abort:vanish"
 
-    @Option(name: .long, help: ArgumentHelp("Wait this long after the last cycle before counting sockets.", valueName: "duration"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Wait this long after the last cycle before counting sockets.", valueName: "duration"))
     var settle: BenchDuration?
 
     @Option(name: .long, help: ArgumentHelp("Stop after this long even if cycles remain.", valueName: "duration"))
@@ -56,7 +61,9 @@ struct Churn: ParsableCommand {
         let slots = min(concurrency, cycles)
         try common.checkDescriptors(for: slots)
         let server = try common.serverAddress()
-        let fleet = try Fleet(clients: slots, server: server, sources: common.sourceAddresses(for: server), idPrefix: common.idPrefix, intervalMS: 1_000)
+        let fleet = try Fleet(
+            clients: slots, server: server, sources: common.sourceAddresses(for: server), idPrefix: common.idPrefix,
+            intervalMS: 1_000)
         let summary = try ChurnRun(fleet: fleet, options: self).execute()
         print(common.json ? summary.json : summary.text(), terminator: common.json ? "\n" : "")
     }
@@ -64,7 +71,8 @@ struct Churn: ParsableCommand {
 
 final class ChurnRun {
     private enum Event: UInt64 {
-        case settled = 1, timeLimit, wake
+        case settled = 1
+        case timeLimit, wake
     }
     // The timer kind whose payload is an Event.
     private var events: EventLoop.TimerHandlerID!
@@ -96,7 +104,8 @@ final class ChurnRun {
         fleet.onIdentified = { [unowned self] slot in leave(slot) }
         fleet.onEnded = { [unowned self] slot, ending, previous in
             var isClean = false
-            if case .closedByServer(let bye) = ending, bye == "bye", previous == .identified, leavingOf[slot] == .clean {
+            if case .closedByServer(let bye) = ending, bye == "bye", previous == .identified, leavingOf[slot] == .clean
+            {
                 isClean = true
             } else if case .closedByServer = ending {
                 // A close the cycle did not ask for: the fleet does not count those itself.

@@ -60,7 +60,9 @@ extension Fleet {
 
     /// One server line, `bytes[line]`. False if the client was ended. Lines that are none of the
     /// server's four are ignored, as an older bench ignored what it did not know.
-    private func handle(_ client: Int, _ bytes: UnsafeRawBufferPointer, _ line: Range<Int>, now: UInt64, pongs pongsInRead: inout Int) -> Bool {
+    private func handle(
+        _ client: Int, _ bytes: UnsafeRawBufferPointer, _ line: Range<Int>, now: UInt64, pongs pongsInRead: inout Int
+    ) -> Bool {
         guard let decoded = try? ServerLine.decode(bytes, line: line) else { return true }
         switch decoded {
         case .pong(let tag):

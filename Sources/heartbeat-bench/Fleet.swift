@@ -58,7 +58,8 @@ final class Fleet {
     private(set) var pingsSent: UInt64 = 0
     var pongs: UInt64 = 0
     private(set) var failures = 0
-    var rtt = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
+    var rtt = Histogram<UInt64>(
+        lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
 
     /// A client got `OK`.
     var onIdentified: (Int) -> Void = { _ in }
@@ -70,7 +71,9 @@ final class Fleet {
     /// A `BYE <reason>` arrived, before the EOF that follows it; `at` is the monotonic instant of the read.
     var onBye: (Int, String, UInt64) -> Void = { _, _, _ in }
 
-    init(clients: Int, server: SocketAddress, sources: [SocketAddress], idPrefix: String, intervalMS: UInt64) throws(SystemError) {
+    init(clients: Int, server: SocketAddress, sources: [SocketAddress], idPrefix: String, intervalMS: UInt64)
+        throws(SystemError)
+    {
         loop = try EventLoop(tick: 1_000_000, slots: 4096, eventsPerWait: 1024)
         self.server = server
         self.sources = sources
@@ -109,7 +112,10 @@ final class Fleet {
         let descriptor = socket.id
         sockets.insert(socket, at: client)
         if descriptor.index >= clientOfDescriptor.count {
-            clientOfDescriptor.append(contentsOf: repeatElement(-1, count: max(descriptor.index + 1, clientOfDescriptor.count * 2, 1024) - clientOfDescriptor.count))
+            clientOfDescriptor.append(
+                contentsOf: repeatElement(
+                    -1, count: max(descriptor.index + 1, clientOfDescriptor.count * 2, 1024) - clientOfDescriptor.count)
+            )
         }
         clientOfDescriptor[descriptor.index] = Int32(client)
         helloNumber[client] = idNumber
@@ -128,7 +134,8 @@ final class Fleet {
         }
         output.removeAll(keepingCapacity: true)
         do throws(ProtocolError) {
-            try RequestLine.appendHello(Hello(id: "\(idPrefix)-\(helloNumber[client])", intervalMS: intervalMS), to: &output)
+            try RequestLine.appendHello(
+                Hello(id: "\(idPrefix)-\(helloNumber[client])", intervalMS: intervalMS), to: &output)
         } catch {
             // The server would refuse this HELLO the same way.
             end(client, .refused(error.code.rawValue))

@@ -18,10 +18,14 @@ struct Flood: ParsableCommand {
     @Option(name: [.customShort("D"), .customLong("depth")], help: "PINGs in flight per connection.")
     var depth = 16
 
-    @Option(name: [.customShort("d"), .customLong("duration")], help: ArgumentHelp("Length of the measured window.", valueName: "duration"))
+    @Option(
+        name: [.customShort("d"), .customLong("duration")],
+        help: ArgumentHelp("Length of the measured window.", valueName: "duration"))
     var duration = BenchDuration(seconds: 10)
 
-    @Option(name: .long, help: ArgumentHelp("The daemon's process id, to sample its CPU time from /proc.", valueName: "pid"))
+    @Option(
+        name: .long, help: ArgumentHelp("The daemon's process id, to sample its CPU time from /proc.", valueName: "pid")
+    )
     var pid: Int32?
 
     func validate() throws {
@@ -34,7 +38,9 @@ struct Flood: ParsableCommand {
         try common.checkDescriptors(for: connections)
         let server = try common.serverAddress()
         // The connections beat constantly; the longest interval keeps the HELLO valid and irrelevant.
-        let fleet = try Fleet(clients: connections, server: server, sources: common.sourceAddresses(for: server), idPrefix: common.idPrefix, intervalMS: 300_000)
+        let fleet = try Fleet(
+            clients: connections, server: server, sources: common.sourceAddresses(for: server),
+            idPrefix: common.idPrefix, intervalMS: 300_000)
         let summary = try FloodRun(fleet: fleet, options: self).execute()
         print(common.json ? summary.json : summary.text(), terminator: common.json ? "\n" : "")
     }
@@ -42,7 +48,8 @@ struct Flood: ParsableCommand {
 
 final class FloodRun {
     private enum Event: UInt64 {
-        case rampDeadline = 1, windowEnd, drainEnd
+        case rampDeadline = 1
+        case windowEnd, drainEnd
     }
     // The timer kind whose payload is an Event.
     private var events: EventLoop.TimerHandlerID!

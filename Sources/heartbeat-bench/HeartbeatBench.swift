@@ -20,19 +20,26 @@ struct HeartbeatBench: ParsableCommand {
 
 /// What every mode takes.
 struct CommonOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The daemon's address, numeric (IPv6 in brackets).", valueName: "host:port"))
+    @Option(
+        name: .long, help: ArgumentHelp("The daemon's address, numeric (IPv6 in brackets).", valueName: "host:port"))
     var server = "127.0.0.1:7700"
 
     @Flag(name: .long, help: "Print one JSON summary object on stdout instead of text.")
     var json = false
 
-    @Option(name: .long, help: ArgumentHelp("Source addresses 127.0.0.1…127.0.0.N to spread connections over (loopback servers only; 0: let the kernel choose).", valueName: "N"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Source addresses 127.0.0.1…127.0.0.N to spread connections over (loopback servers only; 0: let the kernel choose).",
+            valueName: "N"))
     var sources = 8
 
     @Option(name: .long, help: ArgumentHelp("Client ids are <prefix>-<number>.", valueName: "prefix"))
     var idPrefix = "bench-\(processID())"
 
-    @Option(name: .long, help: ArgumentHelp("Connections between connect and OK at once, while ramping up.", valueName: "count"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Connections between connect and OK at once, while ramping up.", valueName: "count"))
     var maxInFlight = 256
 
     @Option(name: .long, help: ArgumentHelp("Give up on clients not connected after this long.", valueName: "duration"))

@@ -6,8 +6,10 @@ import Posix
 
 struct Hold: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Hold N clients beating every interval; report RTT, lost beats, and the daemon's RSS per client and CPU per 1000 heartbeats (--pid).",
-        discussion: "The steady window starts once every client has connected (or failed); --pid samples are taken before the ramp and at both edges of the window."
+        abstract:
+            "Hold N clients beating every interval; report RTT, lost beats, and the daemon's RSS per client and CPU per 1000 heartbeats (--pid).",
+        discussion:
+            "The steady window starts once every client has connected (or failed); --pid samples are taken before the ramp and at both edges of the window."
     )
 
     @OptionGroup var common: CommonOptions
@@ -15,16 +17,24 @@ struct Hold: ParsableCommand {
     @Option(name: [.customShort("n"), .customLong("clients")], help: "Clients to hold.")
     var clients = 1000
 
-    @Option(name: [.customShort("i"), .customLong("interval")], help: ArgumentHelp("Heartbeat interval (proposed in HELLO and used).", valueName: "duration"))
+    @Option(
+        name: [.customShort("i"), .customLong("interval")],
+        help: ArgumentHelp("Heartbeat interval (proposed in HELLO and used).", valueName: "duration"))
     var interval = BenchDuration(seconds: 10)
 
-    @Option(name: [.customShort("d"), .customLong("duration")], help: ArgumentHelp("Length of the steady window.", valueName: "duration"))
+    @Option(
+        name: [.customShort("d"), .customLong("duration")],
+        help: ArgumentHelp("Length of the steady window.", valueName: "duration"))
     var duration = BenchDuration(seconds: 10)
 
-    @Option(name: .long, help: ArgumentHelp("The daemon's process id, to sample its RSS and CPU time from /proc.", valueName: "pid"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("The daemon's process id, to sample its RSS and CPU time from /proc.", valueName: "pid"))
     var pid: Int32?
 
-    @Option(name: .long, help: ArgumentHelp("After the window, how long to wait for the last PONGs.", valueName: "duration"))
+    @Option(
+        name: .long, help: ArgumentHelp("After the window, how long to wait for the last PONGs.", valueName: "duration")
+    )
     var drain = BenchDuration(seconds: 1)
 
     func validate() throws {
@@ -36,7 +46,9 @@ struct Hold: ParsableCommand {
     func run() throws {
         try common.checkDescriptors(for: clients)
         let server = try common.serverAddress()
-        let fleet = try Fleet(clients: clients, server: server, sources: common.sourceAddresses(for: server), idPrefix: common.idPrefix, intervalMS: interval.milliseconds)
+        let fleet = try Fleet(
+            clients: clients, server: server, sources: common.sourceAddresses(for: server), idPrefix: common.idPrefix,
+            intervalMS: interval.milliseconds)
         let run = HoldRun(fleet: fleet, options: self)
         let summary = try run.execute()
         print(common.json ? summary.json : summary.text(), terminator: common.json ? "\n" : "")
@@ -45,7 +57,8 @@ struct Hold: ParsableCommand {
 
 final class HoldRun {
     private enum Event: UInt64 {
-        case rampDeadline = 1, windowEnd, drainEnd
+        case rampDeadline = 1
+        case windowEnd, drainEnd
     }
     // Timer kinds: `events` carries an Event, `beats` a client's index.
     private var events: EventLoop.TimerHandlerID!
@@ -160,7 +173,8 @@ final class HoldRun {
         summary.set("window_s", Double(windowEnd - windowStart) / 1e9)
         let beatsInWindow = pingsAtWindowEnd - pingsAtWindowStart
         summary.set("heartbeats_in_window", beatsInWindow)
-        if options.pid != nil, samples.count == 3, let before = samples[0], let start = samples[1], let end = samples[2] {
+        if options.pid != nil, samples.count == 3, let before = samples[0], let start = samples[1], let end = samples[2]
+        {
             var daemon = Summary()
             daemon.set("rss_before_kib", before.residentBytes / 1024)
             daemon.set("rss_window_start_kib", start.residentBytes / 1024)
@@ -170,7 +184,8 @@ final class HoldRun {
             let grown = end.residentBytes > before.residentBytes ? end.residentBytes - before.residentBytes : 0
             summary.set("rss_per_client_bytes", ramp.identified > 0 ? Double(grown) / Double(ramp.identified) : 0)
             let cpuMilliseconds = Double(end.cpuNanoseconds - start.cpuNanoseconds) / 1e6
-            summary.set("cpu_ms_per_1000_heartbeats", beatsInWindow > 0 ? cpuMilliseconds / Double(beatsInWindow) * 1000 : 0)
+            summary.set(
+                "cpu_ms_per_1000_heartbeats", beatsInWindow > 0 ? cpuMilliseconds / Double(beatsInWindow) * 1000 : 0)
         }
         return summary
     }

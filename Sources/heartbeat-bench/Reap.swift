@@ -7,7 +7,8 @@ import Posix
 
 struct Reap: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Let N clients fall silent at known instants; report how late after its deadline each was reaped (p50/p99/max).",
+        abstract:
+            "Let N clients fall silent at known instants; report how late after its deadline each was reaped (p50/p99/max).",
         discussion: """
             After the ramp, client k sends its last PING at start + 1 s + spread × k / N and then nothing. Its \
             deadline is that send time plus the timeout granted in OK; its lateness is when BYE timeout was \
@@ -21,7 +22,9 @@ struct Reap: ParsableCommand {
     @Option(name: [.customShort("n"), .customLong("clients")], help: "Clients.")
     var clients = 1000
 
-    @Option(name: [.customShort("i"), .customLong("interval")], help: ArgumentHelp("Heartbeat interval until silence.", valueName: "duration"))
+    @Option(
+        name: [.customShort("i"), .customLong("interval")],
+        help: ArgumentHelp("Heartbeat interval until silence.", valueName: "duration"))
     var interval = BenchDuration(seconds: 1)
 
     @Option(name: .long, help: ArgumentHelp("Silences are spread evenly over this window.", valueName: "duration"))
@@ -34,7 +37,9 @@ struct Reap: ParsableCommand {
     func run() throws {
         try common.checkDescriptors(for: clients)
         let server = try common.serverAddress()
-        let fleet = try Fleet(clients: clients, server: server, sources: common.sourceAddresses(for: server), idPrefix: common.idPrefix, intervalMS: interval.milliseconds)
+        let fleet = try Fleet(
+            clients: clients, server: server, sources: common.sourceAddresses(for: server), idPrefix: common.idPrefix,
+            intervalMS: interval.milliseconds)
         let summary = try ReapRun(fleet: fleet, options: self).execute()
         print(common.json ? summary.json : summary.text(), terminator: common.json ? "\n" : "")
     }
@@ -42,7 +47,8 @@ struct Reap: ParsableCommand {
 
 final class ReapRun {
     private enum Event: UInt64 {
-        case rampDeadline = 1, giveUp
+        case rampDeadline = 1
+        case giveUp
     }
     // Timer kinds: `events` carries an Event, `beats` a client's index.
     private var events: EventLoop.TimerHandlerID!
@@ -56,7 +62,8 @@ final class ReapRun {
     private var silentAt: [UInt64]
     private var lastSent: [UInt64]
     private var isSilent: [Bool]
-    private var lateness = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
+    private var lateness = Histogram<UInt64>(
+        lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
     private var reaped = 0
     private var early = 0
     private var earliest: Int64 = .max

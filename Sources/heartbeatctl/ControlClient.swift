@@ -22,7 +22,9 @@ struct ControlClient: ~Copyable {
     /// Sends `request`; unless it is `watch`, reads give up after `answerTimeoutSeconds`.
     mutating func send(_ request: ControlRequest) throws(HeartbeatctlError) {
         if request != .watch {
-            do { try socket.setReceiveTimeout(milliseconds: Self.answerTimeoutSeconds * 1_000) } catch { throw .connectionLost(error) }
+            do { try socket.setReceiveTimeout(milliseconds: Self.answerTimeoutSeconds * 1_000) } catch {
+                throw .connectionLost(error)
+            }
         }
         let line = Array(request.line.utf8)
         let sent = line.withUnsafeBytes { bytes in Result { () throws(SystemError) in try socket.sendAll(bytes) } }
@@ -43,7 +45,9 @@ struct ControlClient: ~Copyable {
                 buffer.removeSubrange(...newline)
                 return line
             }
-            let read = chunk.withUnsafeMutableBytes { bytes in Result { () throws(SystemError) in try socket.read(into: bytes) } }
+            let read = chunk.withUnsafeMutableBytes { bytes in
+                Result { () throws(SystemError) in try socket.read(into: bytes) }
+            }
             let result: IOResult<Int>
             switch read {
             case .success(let value): result = value

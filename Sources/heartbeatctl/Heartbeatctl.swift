@@ -11,7 +11,8 @@ struct Heartbeatctl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "heartbeatctl",
         abstract: "Ask a running heartbeatd who is connected, watch clients come and go, kick one, reload.",
-        discussion: "Every command but `token` talks to the control socket; heartbeatd admits root, its own user and members of its [control] group.",
+        discussion:
+            "Every command but `token` talks to the control socket; heartbeatd admits root, its own user and members of its [control] group.",
         subcommands: [Status.self, Clients.self, Client.self, Kick.self, Reload.self, Watch.self, Token.self]
     )
 
@@ -70,7 +71,8 @@ func checked(_ request: ControlRequest) throws(HeartbeatctlError) -> ControlRequ
 }
 
 struct Status: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Version, uptime, workers, clients, sessions, reaps by reason, config file.")
+    static let configuration = CommandConfiguration(
+        abstract: "Version, uptime, workers, clients, sessions, reaps by reason, config file.")
 
     @OptionGroup var options: ControlOptions
 
@@ -99,7 +101,9 @@ struct Clients: ParsableCommand {
     func run() throws {
         try reporting { () throws(HeartbeatctlError) in
             let pattern: Glob?
-            do throws(ControlError) { pattern = try match.map { text throws(ControlError) in try Glob(text) } } catch { throw .control(error) }
+            do throws(ControlError) { pattern = try match.map { text throws(ControlError) in try Glob(text) } } catch {
+                throw .control(error)
+            }
             let request = try checked(.clients(match: pattern))
             var client = try ControlClient(path: options.socket)
             try client.send(request)
@@ -110,7 +114,10 @@ struct Clients: ParsableCommand {
                 records.append((try AnswerDecoder.decode(ClientInfo.self, from: next.line), next.line))
             }
             records.sort { $0.info.id < $1.info.id }
-            if options.json { return records.forEach { Output.line(bytes: $0.line) } }
+            if options.json {
+                for record in records { Output.line(bytes: record.line) }
+                return
+            }
             guard !records.isEmpty else {
                 return Output.line(match.map { "no connected client matches \($0)" } ?? "no clients connected")
             }
@@ -120,7 +127,8 @@ struct Clients: ParsableCommand {
 }
 
 struct Client: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "One client in detail; exit status 1 if it is not connected.")
+    static let configuration = CommandConfiguration(
+        abstract: "One client in detail; exit status 1 if it is not connected.")
 
     @OptionGroup var options: ControlOptions
 
@@ -140,7 +148,8 @@ struct Client: ParsableCommand {
 }
 
 struct Kick: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "End a client's session with reason `kicked` (it is told `BYE kicked`).")
+    static let configuration = CommandConfiguration(
+        abstract: "End a client's session with reason `kicked` (it is told `BYE kicked`).")
 
     @OptionGroup var options: ControlOptions
 
@@ -163,7 +172,8 @@ struct Kick: ParsableCommand {
 }
 
 struct Reload: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Re-read the configuration, as SIGHUP does, and print the outcome.")
+    static let configuration = CommandConfiguration(
+        abstract: "Re-read the configuration, as SIGHUP does, and print the outcome.")
 
     @OptionGroup var options: ControlOptions
 

@@ -14,10 +14,11 @@ enum HeartbeatctlError: Error, CustomStringConvertible {
     var description: String {
         switch self {
         case .cannotConnect(let path, let error):
-            let hint = switch error.errno {
-            case .permissionDenied: "run as root, as heartbeatd's user or as a member of its [control] group"
-            default: "is heartbeatd running, with [control] socket = \"\(path)\"?"
-            }
+            let hint =
+                switch error.errno {
+                case .permissionDenied: "run as root, as heartbeatd's user or as a member of its [control] group"
+                default: "is heartbeatd running, with [control] socket = \"\(path)\"?"
+                }
             return "cannot connect to \(path): \(error.errno.meaning); \(hint)"
         case .connectionLost(let error?): return "the connection to heartbeatd failed: \(error)"
         case .connectionLost(nil): return "heartbeatd closed the connection before answering"

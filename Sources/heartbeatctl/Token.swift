@@ -10,7 +10,8 @@ import Primitives
 struct Token: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print the HMAC token a client must send in HELLO when auth is on (no daemon needed).",
-        discussion: "The secret file defaults to $CREDENTIALS_DIRECTORY/heartbeatd-secret when set, else /etc/heartbeatd/secret."
+        discussion:
+            "The secret file defaults to $CREDENTIALS_DIRECTORY/heartbeatd-secret when set, else /etc/heartbeatd/secret."
     )
 
     @Argument(help: "The client id.")
@@ -26,7 +27,9 @@ struct Token: ParsableCommand {
             guard ClientID.isValid(id) else {
                 throw .control(.badRequest("\(id.debugDescription) is not a client id (\(ClientID.rule))"))
             }
-            let path = secretFile ?? environment("CREDENTIALS_DIRECTORY").map { "\($0)/heartbeatd-secret" } ?? "/etc/heartbeatd/secret"
+            let path =
+                secretFile ?? environment("CREDENTIALS_DIRECTORY").map { "\($0)/heartbeatd-secret" }
+                ?? "/etc/heartbeatd/secret"
             let contents: [UInt8]
             do throws(SystemError) {
                 contents = try FileSystem.read(path, limit: 65_536)

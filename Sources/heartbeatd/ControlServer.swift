@@ -41,8 +41,10 @@ final class ControlServer {
     private var nextSerial: UInt64 = 1
     private var readBuffer = [UInt8](repeating: 0, count: ControlRequest.maxLine)
 
-    init(loop: EventLoop, server: Server, configFile: String?, offlineGrace: Duration, logger: Logger,
-         reload: @escaping () -> Result<ReloadReport, ControlError>) throws(SystemError) {
+    init(
+        loop: EventLoop, server: Server, configFile: String?, offlineGrace: Duration, logger: Logger,
+        reload: @escaping () -> Result<ReloadReport, ControlError>
+    ) throws(SystemError) {
         self.loop = loop
         self.server = server
         self.configFile = configFile
@@ -171,7 +173,9 @@ final class ControlServer {
             connection.isAwaiting = true
             server.client(id) { [mailbox] info in mailbox.post(.client(key, id: id, info)) }
         case .kick(let id, let note):
-            logger.notice("control: kick \(id) asked by uid \(connection.peer.uid) (pid \(connection.peer.pid))\(note.map { ": \($0)" } ?? "")")
+            logger.notice(
+                "control: kick \(id) asked by uid \(connection.peer.uid) (pid \(connection.peer.pid))\(note.map { ": \($0)" } ?? "")"
+            )
             connection.isAwaiting = true
             server.kick(id, note: note) { [mailbox] info in mailbox.post(.kicked(key, id: id, info)) }
         case .reload:
@@ -194,7 +198,8 @@ final class ControlServer {
             heartbeatsTotal: snapshot.heartbeats,
             reaps: Reason.allCases.map { ($0.rawValue, snapshot.reaps[$0, default: 0]) },
             acceptErrors: snapshot.acceptErrors.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
-            configFile: configFile, offlineGraceMS: watchers.feed.grace / 1_000_000, offlineHeld: watchers.feed.heldCount,
+            configFile: configFile, offlineGraceMS: watchers.feed.grace / 1_000_000,
+            offlineHeld: watchers.feed.heldCount,
             watchers: watchers.count
         )
     }
@@ -211,12 +216,14 @@ final class ControlServer {
             resume(connection)
         case .client(let key, let id, let info):
             guard let connection = awaiting(key) else { return }
-            connection.append(info.map { $0.json(into: JSONObject(["ok": .bool(true)])) } ?? ControlError.notConnected(id: id).answer)
+            connection.append(
+                info.map { $0.json(into: JSONObject(["ok": .bool(true)])) } ?? ControlError.notConnected(id: id).answer)
             resume(connection)
         case .kicked(let key, let id, let info):
             if info != nil { logger.notice("control: kicked \(id)") }
             guard let connection = awaiting(key) else { return }
-            connection.append(info.map { $0.json(into: JSONObject(["ok": .bool(true)])) } ?? ControlError.notConnected(id: id).answer)
+            connection.append(
+                info.map { $0.json(into: JSONObject(["ok": .bool(true)])) } ?? ControlError.notConnected(id: id).answer)
             resume(connection)
         }
     }

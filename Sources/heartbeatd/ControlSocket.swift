@@ -34,7 +34,9 @@ final class ControlSocket {
             if let gid = Accounts.groupID(named: control.group) {
                 access = ControlAccess(ownUID: access.ownUID, groupID: gid, groupName: control.group)
             } else {
-                logger.error("control.group: there is no group named \(control.group); the control socket admits only root and uid \(access.ownUID)")
+                logger.error(
+                    "control.group: there is no group named \(control.group); the control socket admits only root and uid \(access.ownUID)"
+                )
             }
         }
         do {
@@ -123,7 +125,9 @@ final class ControlSocket {
             return
         }
         guard access.admits(peer) else {
-            logger.warning("control: refused uid \(peer.uid) (pid \(peer.pid)): not root, not uid \(access.ownUID)\(access.groupID == nil ? "" : ", not in group \(access.groupName)")")
+            logger.warning(
+                "control: refused uid \(peer.uid) (pid \(peer.pid)): not root, not uid \(access.ownUID)\(access.groupID == nil ? "" : ", not in group \(access.groupName)")"
+            )
             Self.refuse(socket, ControlError.permissionDenied(access.refusal(peer)))
             return
         }

@@ -46,7 +46,8 @@ final class ControlWatchers {
             return connection.lastLine(.tooSlow(limit: limit))
         }
         let grace = Int64(clamping: feed.grace / 1_000_000)
-        connection.append(JSONObject(["ok": .bool(true), "watching": .bool(true), "offline_grace_ms": .integer(grace)]))
+        connection.append(
+            JSONObject(["ok": .bool(true), "watching": .bool(true), "offline_grace_ms": .integer(grace)]))
     }
 
     /// The connection closed; a later one on its descriptor number is not this watcher.

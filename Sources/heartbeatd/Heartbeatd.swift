@@ -20,10 +20,16 @@ struct Heartbeatd: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("TOML configuration file.", valueName: "file"))
     var config: String?
 
-    @Option(name: .long, help: ArgumentHelp("Listen on host:port instead of the configured addresses (repeatable; IPv6 as [::]:7700).", valueName: "address"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Listen on host:port instead of the configured addresses (repeatable; IPv6 as [::]:7700).",
+            valueName: "address"))
     var listen: [String] = []
 
-    @Flag(name: .long, help: "Validate the configuration, print the effective configuration and exit (status 0 if valid, 1 if not).")
+    @Flag(
+        name: .long,
+        help: "Validate the configuration, print the effective configuration and exit (status 0 if valid, 1 if not).")
     var checkConfig = false
 
     mutating func run() throws {

@@ -107,7 +107,8 @@ final class MetricsEndpoint {
             let body = exposition.text(server.snapshot(), workers: server.workerCount)
             response = httpResponse("200 OK", contentType: MetricsExposition.contentType, body: body)
         case .wrongMethod:
-            response = httpResponse("405 Method Not Allowed", headers: "Allow: GET\r\n", body: Array("only GET /metrics\n".utf8))
+            response = httpResponse(
+                "405 Method Not Allowed", headers: "Allow: GET\r\n", body: Array("only GET /metrics\n".utf8))
         case .notFound:
             response = httpResponse("404 Not Found", body: Array("only GET /metrics\n".utf8))
         case .malformed:
@@ -116,8 +117,11 @@ final class MetricsEndpoint {
         connection.finish(last: response)
     }
 
-    private func httpResponse(_ status: String, contentType: String = "text/plain; charset=utf-8", headers: String = "", body: [UInt8]) -> [UInt8] {
-        let head = "HTTP/1.1 \(status)\r\nContent-Type: \(contentType)\r\nContent-Length: \(body.count)\r\n"
+    private func httpResponse(
+        _ status: String, contentType: String = "text/plain; charset=utf-8", headers: String = "", body: [UInt8]
+    ) -> [UInt8] {
+        let head =
+            "HTTP/1.1 \(status)\r\nContent-Type: \(contentType)\r\nContent-Length: \(body.count)\r\n"
             + "Connection: close\r\n\(headers)\r\n"
         return Array(head.utf8) + body
     }
@@ -136,8 +140,8 @@ struct HTTPRequestHead {
         if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
         let words = line.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
         guard words.count == 3, let version = String(validating: words[2], as: UTF8.self),
-              version == "HTTP/1.1" || version == "HTTP/1.0",
-              let target = String(validating: words[1], as: UTF8.self), target.hasPrefix("/")
+            version == "HTTP/1.1" || version == "HTTP/1.0",
+            let target = String(validating: words[1], as: UTF8.self), target.hasPrefix("/")
         else {
             route = .malformed
             return
@@ -170,4 +174,3 @@ struct HTTPRequestHead {
         return nil
     }
 }
-

@@ -23,15 +23,20 @@ struct MetricsExposition {
     private var acceptErrors: [String: Counter] = [:]
 
     init() {
-        clients = registry.makeGauge(descriptor: Self.name("clients_connected", help: "Clients identified by HELLO and connected now."))
+        clients = registry.makeGauge(
+            descriptor: Self.name("clients_connected", help: "Clients identified by HELLO and connected now."))
         connections = registry.makeGauge(
             descriptor: Self.name("connections_open", help: "Open client connections, identified or not yet."))
-        workers = registry.makeGauge(descriptor: Self.name("workers", help: "Worker threads, each with its own event loop."))
-        sessions = registry.makeCounter(descriptor: Self.name("sessions", unit: "total", help: "Client connections accepted."))
+        workers = registry.makeGauge(
+            descriptor: Self.name("workers", help: "Worker threads, each with its own event loop."))
+        sessions = registry.makeCounter(
+            descriptor: Self.name("sessions", unit: "total", help: "Client connections accepted."))
         heartbeats = registry.makeCounter(
-            descriptor: Self.name("heartbeats", unit: "total", help: "Lines received from identified clients (PING and others)."))
+            descriptor: Self.name(
+                "heartbeats", unit: "total", help: "Lines received from identified clients (PING and others)."))
         authFailures = registry.makeCounter(
-            descriptor: Self.name("auth_failures", unit: "total", help: "HELLOs refused with ERR auth-failed (wrong or missing token)."))
+            descriptor: Self.name(
+                "auth_failures", unit: "total", help: "HELLOs refused with ERR auth-failed (wrong or missing token)."))
         var reaps: [Reason: Counter] = [:]
         let reapName = Self.name("reaps", unit: "total", help: "Sessions ended, by reason.")
         for reason in Reason.allCases {
@@ -59,7 +64,8 @@ struct MetricsExposition {
         for (name, count) in snapshot.acceptErrors {
             if acceptErrors[name] == nil {
                 acceptErrors[name] = registry.makeCounter(
-                    descriptor: Self.name("accept_errors", unit: "total", help: "accept(2) failures on the client listeners, by errno."),
+                    descriptor: Self.name(
+                        "accept_errors", unit: "total", help: "accept(2) failures on the client listeners, by errno."),
                     labels: [("errno", name)])
             }
             acceptErrors[name].map { set($0, count) }
@@ -78,7 +84,8 @@ struct MetricsExposition {
 
     private func appendTurnHistogram(_ snapshot: Snapshot, to text: inout [UInt8]) {
         let name = "heartbeatd_loop_turn_seconds"
-        var lines = "# HELP \(name) Time a worker's event loop spends per turn between two waits.\n# TYPE \(name) histogram\n"
+        var lines =
+            "# HELP \(name) Time a worker's event loop spends per turn between two waits.\n# TYPE \(name) histogram\n"
         var cumulative: UInt64 = 0
         for (bucket, bound) in TurnHistogram.bounds.enumerated() {
             cumulative += bucket < snapshot.turnCounts.count ? snapshot.turnCounts[bucket] : 0

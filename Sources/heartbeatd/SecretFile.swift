@@ -17,10 +17,11 @@ enum SecretFile {
     ) throws(LoadError) -> [UInt8]? {
         guard auth.mode == .hmac else { return nil }
         guard let path = auth.secretPath(credentialsDirectory: credentialsDirectory) else {
-            throw LoadError(description: """
-                auth.mode is "hmac" but there is no secret: set auth.secret_file, or give the service the \
-                credential (LoadCredential=\(Config.Auth.credentialName):/path/to/secret)
-                """)
+            throw LoadError(
+                description: """
+                    auth.mode is "hmac" but there is no secret: set auth.secret_file, or give the service the \
+                    credential (LoadCredential=\(Config.Auth.credentialName):/path/to/secret)
+                    """)
         }
         // The mode is checked on the file a symlink points to: that is what gets read. The file's
         // directory belongs to the operator, so the gap between this check and the read is theirs too.
@@ -33,10 +34,11 @@ enum SecretFile {
             throw LoadError(description: "secret file \(path) is not a regular file")
         }
         if mode & 0o077 != 0 {
-            throw LoadError(description: """
-                secret file \(path) is open to group or others (mode \(octal(mode))); \
-                refusing to use it: run chmod 600 \(path)
-                """)
+            throw LoadError(
+                description: """
+                    secret file \(path) is open to group or others (mode \(octal(mode))); \
+                    refusing to use it: run chmod 600 \(path)
+                    """)
         }
         let contents: [UInt8]
         do throws(SystemError) {
@@ -46,10 +48,11 @@ enum SecretFile {
         }
         let secret = DeviceKey.secret(fromFileContents: contents)
         guard secret.count >= DeviceKey.minimumSecretLength else {
-            throw LoadError(description: """
-                secret file \(path) holds \(secret.count) bytes; at least \(DeviceKey.minimumSecretLength) \
-                are needed (e.g. openssl rand -hex 32 > \(path))
-                """)
+            throw LoadError(
+                description: """
+                    secret file \(path) holds \(secret.count) bytes; at least \(DeviceKey.minimumSecretLength) \
+                    are needed (e.g. openssl rand -hex 32 > \(path))
+                    """)
         }
         return secret
     }

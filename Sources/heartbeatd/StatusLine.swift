@@ -21,7 +21,8 @@ struct StatusLine {
         if pending > 0 { line += " (+\(pending) before HELLO)" }
         line += " · \(reaped) reaped/min"
         if !perMinute.isEmpty {
-            line += " (" + perMinute.sorted { $0.1 > $1.1 }.map { "\($0.0.rawValue) \($0.1)" }.joined(separator: ", ") + ")"
+            line +=
+                " (" + perMinute.sorted { $0.1 > $1.1 }.map { "\($0.0.rawValue) \($0.1)" }.joined(separator: ", ") + ")"
         }
         line += " · \(snapshot.reaps[.overload, default: 0]) overload"
         return line

@@ -28,7 +28,10 @@ final class Supervisor {
     // Timer kinds on the loop `serve` makes: STATUS= once a second, and the watchdog's period.
     private var statusTimer: EventLoop.TimerHandlerID!
     private var watchdogTimer: EventLoop.TimerHandlerID!
-    private enum Message: Sendable { case workerStopped(Int), workerFailed(Int, SystemError) }
+    private enum Message: Sendable {
+        case workerStopped(Int)
+        case workerFailed(Int, SystemError)
+    }
 
     init(config: Config, source: ConfigSource, authSecret: [UInt8]? = nil) {
         self.config = config
@@ -72,7 +75,8 @@ final class Supervisor {
             while let signal = try? signals.next() {
                 switch signal {
                 case .hangUp: reload(server)
-                case .terminate, .interrupt: stop(server, loop: loop, signal: signal == .terminate ? "SIGTERM" : "SIGINT")
+                case .terminate, .interrupt:
+                    stop(server, loop: loop, signal: signal == .terminate ? "SIGTERM" : "SIGINT")
                 }
             }
         }
@@ -81,7 +85,8 @@ final class Supervisor {
         statusTimer = loop.addTimerHandler { [unowned self] _ in publishStatus(server, loop: loop) }
         watchdogTimer = loop.addTimerHandler { [unowned self] _ in feedWatchdog(server, loop: loop) }
         let control = try ControlServer(
-            loop: loop, server: server, configFile: source.path, offlineGrace: config.events.offlineGrace, logger: logger,
+            loop: loop, server: server, configFile: source.path, offlineGrace: config.events.offlineGrace,
+            logger: logger,
             reload: { [unowned self] in reload(server) }
         )
         self.control = control
@@ -104,7 +109,10 @@ final class Supervisor {
         let capacity = descriptorLimit > 32 ? descriptorLimit - 32 : 0
         logger.notice(
             "heartbeatd \(heartbeatdVersion) started: listening on \(server.addresses.joined(separator: ", ")) with \(server.workerCount) worker(s); descriptor limit \(descriptorLimit), room for about \(capacity) clients",
-            metadata: ["event": "started", "listen": "\(server.addresses.joined(separator: ","))", "socket_activated": "\(!activated.isEmpty)"]
+            metadata: [
+                "event": "started", "listen": "\(server.addresses.joined(separator: ","))",
+                "socket_activated": "\(!activated.isEmpty)",
+            ]
         )
         notifier?.ready(status: status.text(for: server.snapshot(), now: loop.now))
         logger.info("ready", metadata: ["event": "ready"])
@@ -140,7 +148,8 @@ final class Supervisor {
         if server.oldestTurn() >= lastWorkerPing {
             notifier?.watchdog()
         } else {
-            logger.warning("a worker has not turned for \((loop.now - lastWorkerPing) / 1_000_000) ms; withholding WATCHDOG=1")
+            logger.warning(
+                "a worker has not turned for \((loop.now - lastWorkerPing) / 1_000_000) ms; withholding WATCHDOG=1")
         }
         lastWorkerPing = Clock.monotonicNanoseconds()
         server.pingWorkers()
@@ -158,19 +167,24 @@ final class Supervisor {
         do {
             next = try source.load()
         } catch {
-            logger.error("reload failed, keeping the running configuration: \(error)", metadata: ["event": "reloaded", "outcome": "failed"])
+            logger.error(
+                "reload failed, keeping the running configuration: \(error)",
+                metadata: ["event": "reloaded", "outcome": "failed"])
             return .failure(.reloadFailed("\(error)"))
         }
         let nextSecret: [UInt8]?
         do {
             nextSecret = try SecretFile.load(for: next.auth)
         } catch {
-            logger.error("reload failed, keeping the running configuration: \(error)", metadata: ["event": "reloaded", "outcome": "failed"])
+            logger.error(
+                "reload failed, keeping the running configuration: \(error)",
+                metadata: ["event": "reloaded", "outcome": "failed"])
             return .failure(.reloadFailed("\(error)"))
         }
         let needRestart = next.restartRequiredChanges(comparedTo: config)
         if !needRestart.isEmpty {
-            logger.warning("reload: \(needRestart.joined(separator: ", ")) changed; that takes a restart, the running value stays")
+            logger.warning(
+                "reload: \(needRestart.joined(separator: ", ")) changed; that takes a restart, the running value stays")
         }
         var applied = next
         applied.listen = config.listen
@@ -183,7 +197,9 @@ final class Supervisor {
         server.apply(config, authSecret: authSecret)
         control?.apply(offlineGrace: config.events.offlineGrace)
         logger.notice("reloaded", metadata: ["event": "reloaded", "outcome": "applied"])
-        let restart = needRestart.isEmpty ? "" : "; \(needRestart.joined(separator: ", ")) changed and take a restart, the running values stay"
+        let restart =
+            needRestart.isEmpty
+            ? "" : "; \(needRestart.joined(separator: ", ")) changed and take a restart, the running values stay"
         return .success(ReloadReport(restartRequired: needRestart, message: "configuration reloaded\(restart)"))
     }
 
@@ -193,7 +209,9 @@ final class Supervisor {
         isStopping = true
         let snapshot = server.snapshot()
         notifier?.stopping(status: "stopping: draining \(snapshot.connected) clients")
-        logger.notice("stopping on \(signal): draining \(snapshot.connected) clients for up to \(config.drainTimeout)", metadata: ["event": "stopping"])
+        logger.notice(
+            "stopping on \(signal): draining \(snapshot.connected) clients for up to \(config.drainTimeout)",
+            metadata: ["event": "stopping"])
         server.drain()
     }
 }

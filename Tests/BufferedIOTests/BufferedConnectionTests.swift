@@ -1,10 +1,11 @@
-// BufferedConnection over a real unix socket pair on a loop with an injected clock: the bounded queue,
-// flush on writable with EPOLLOUT only while bytes wait, the close deadline, and the teardown.
-@testable import BufferedIO
 import EventLoop
 import Glibc
 import Posix
 import Testing
+
+// BufferedConnection over a real unix socket pair on a loop with an injected clock: the bounded queue,
+// flush on writable with EPOLLOUT only while bytes wait, the close deadline, and the teardown.
+@testable import BufferedIO
 
 @Suite struct BufferedConnectionTests {
     @Test func whatTheKernelWouldNotTakeGoesOutWhenThePeerReads() throws {

@@ -17,18 +17,21 @@ func decode<Model: Decodable>(_ type: Model.Type, _ line: String) throws(Control
 }
 
 @Suite struct AnswerDecodingTests {
-    let info = ClientInfo(id: "dev-1", peer: "[::1]:4000", worker: 0, intervalMS: 1, timeoutMS: 3,
-                          connectedAtMS: UInt64(Int64.max), lastHeardMSAgo: 0)
+    let info = ClientInfo(
+        id: "dev-1", peer: "[::1]:4000", worker: 0, intervalMS: 1, timeoutMS: 3,
+        connectedAtMS: UInt64(Int64.max), lastHeardMSAgo: 0)
 
     @Test(arguments: ["", "\u{0}\u{1f}\"\\\n\r\t é🙂", "a/b", "\u{8}\u{c}✓"])
     func readsBackEveryStringTheEncoderWrites(text: String) throws {
-        let event = PresenceEvent(seq: 1, kind: .offline, timeMS: 0, id: "a", peer: "p", worker: 0, reason: "kicked",
-                                  durationMS: 1, note: text)
+        let event = PresenceEvent(
+            seq: 1, kind: .offline, timeMS: 0, id: "a", peer: "p", worker: 0, reason: "kicked",
+            durationMS: 1, note: text)
         #expect(try decode(PresenceEvent.self, event.json.line) == event)
     }
 
     @Test func readsEscapesAndNumbersItDoesNotWriteItself() throws {
-        let line = #"{ "id" : "\u0064ev-1", "peer":"\/p\ud83d\ude42", "worker":0, "interval_ms":1,"timeout_ms":3,"#
+        let line =
+            #"{ "id" : "\u0064ev-1", "peer":"\/p\ud83d\ude42", "worker":0, "interval_ms":1,"timeout_ms":3,"#
             + #""connected_at_ms":9223372036854775807,"last_heard_ms_ago":0}"# + "\r\n"
         let read = try decode(ClientInfo.self, line)
         #expect(read.id == "dev-1")
@@ -94,7 +97,8 @@ func decode<Model: Decodable>(_ type: Model.Type, _ line: String) throws(Control
     }
 
     @Test func namesANestedMember() {
-        let line = #"{"ok":true,"version":"0.1.0","pid":1,"started_at_ms":0,"uptime_ms":0,"workers":1,"clients":0,"#
+        let line =
+            #"{"ok":true,"version":"0.1.0","pid":1,"started_at_ms":0,"uptime_ms":0,"workers":1,"clients":0,"#
             + #""connected":0,"sessions_total":0,"heartbeats_total":0,"reaps":{"eof":-2},"accept_errors":{},"#
             + #""config_file":null,"offline_grace_ms":0,"offline_held":0,"watchers":0}"#
         #expect(throws: ControlError.badAnswer(#"the answer's "reaps.eof" is negative (-2)"#)) {

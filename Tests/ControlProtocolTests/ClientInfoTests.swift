@@ -4,11 +4,15 @@ import ControlProtocol
 import Testing
 
 @Suite struct ClientInfoTests {
-    let info = ClientInfo(id: "dev-1", peer: "10.0.0.7:51234", worker: 1, intervalMS: 10_000, timeoutMS: 30_000,
-                          connectedAtMS: 1_700_000_000_123, lastHeardMSAgo: 2_140)
+    let info = ClientInfo(
+        id: "dev-1", peer: "10.0.0.7:51234", worker: 1, intervalMS: 10_000, timeoutMS: 30_000,
+        connectedAtMS: 1_700_000_000_123, lastHeardMSAgo: 2_140)
 
     @Test func line() {
-        #expect(info.json().line == #"{"id":"dev-1","peer":"10.0.0.7:51234","worker":1,"interval_ms":10000,"timeout_ms":30000,"connected_at":"2023-11-14T22:13:20.123Z","connected_at_ms":1700000000123,"last_heard_ms_ago":2140}"# + "\n")
+        #expect(
+            info.json().line
+                == #"{"id":"dev-1","peer":"10.0.0.7:51234","worker":1,"interval_ms":10000,"timeout_ms":30000,"connected_at":"2023-11-14T22:13:20.123Z","connected_at_ms":1700000000123,"last_heard_ms_ago":2140}"#
+                + "\n")
     }
 
     @Test func answerPutsOkFirst() {

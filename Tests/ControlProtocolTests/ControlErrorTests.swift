@@ -4,16 +4,28 @@ import Testing
 
 @Suite struct ControlErrorTests {
     @Test(arguments: [
-        (ControlError.requestTooLong(limit: 4096), "request-too-long", "a request line may be at most 4096 bytes including its newline"),
+        (
+            ControlError.requestTooLong(limit: 4096), "request-too-long",
+            "a request line may be at most 4096 bytes including its newline"
+        ),
         (.badRequest("client needs a client id"), "bad-request", "client needs a client id"),
-        (.unknownCommand("list"), "unknown-command", "unknown command \"list\" (known: status, clients, client, kick, reload, watch)"),
+        (
+            .unknownCommand("list"), "unknown-command",
+            "unknown command \"list\" (known: status, clients, client, kick, reload, watch)"
+        ),
         (.notConnected(id: "dev-9"), "not-connected", "no client dev-9 is connected"),
         (.permissionDenied("uid 65534 may not"), "permission-denied", "uid 65534 may not"),
-        (.reloadFailed("x.toml: limits.max_line: too big"), "reload-failed", "reload failed, the running configuration stays: x.toml: limits.max_line: too big"),
+        (
+            .reloadFailed("x.toml: limits.max_line: too big"), "reload-failed",
+            "reload failed, the running configuration stays: x.toml: limits.max_line: too big"
+        ),
         (.tooSlow(limit: 65536), "too-slow", "disconnected: the watcher fell more than 65536 bytes behind"),
         (.busy(limit: 64), "busy", "too many control connections (limit 64)"),
         (.shuttingDown, "shutting-down", "heartbeatd is stopping"),
-        (.badJSON(line: "{\"a\":01}"), "bad-json", #"heartbeatd answered with a line that is not a JSON object: "{\"a\":01}""#),
+        (
+            .badJSON(line: "{\"a\":01}"), "bad-json",
+            #"heartbeatd answered with a line that is not a JSON object: "{\"a\":01}""#
+        ),
         (.badAnswer("no id"), "bad-answer", "no id"),
     ])
     func codeAndMessage(error: ControlError, code: String, message: String) {

@@ -68,7 +68,10 @@ private let id64 = String(repeating: "i", count: 64)
         ("kick dev-1 now", .badRequest("kick takes only --reason TEXT after the id")),
         ("kick dev-1 --reason", .badRequest("--reason needs a text")),
         ("kick dev-1 --reason   ", .badRequest("--reason needs a text")),
-        ("kick dev-1 --reason \(String(repeating: "x", count: 257))", .badRequest("--reason text longer than 256 bytes")),
+        (
+            "kick dev-1 --reason \(String(repeating: "x", count: 257))",
+            .badRequest("--reason text longer than 256 bytes")
+        ),
         ("reload please", .badRequest("reload takes no \"please\"")),
         ("watch dev-1", .badRequest("watch takes no \"dev-1\"")),
         ("status\tnow", .badRequest("control byte 0x09 in the request")),
@@ -85,8 +88,11 @@ private let id64 = String(repeating: "i", count: 64)
     }
 
     @Test func refusesALineAtTheLimit() throws {
-        let longest = "kick dev-1 --reason " + String(repeating: "x", count: 200) + String(repeating: " ", count: ControlRequest.maxLine - 221)
-        #expect(try ControlRequest(parsing: longest.utf8) == .kick(id: "dev-1", note: String(repeating: "x", count: 200)))
+        let longest =
+            "kick dev-1 --reason " + String(repeating: "x", count: 200)
+            + String(repeating: " ", count: ControlRequest.maxLine - 221)
+        #expect(
+            try ControlRequest(parsing: longest.utf8) == .kick(id: "dev-1", note: String(repeating: "x", count: 200)))
         #expect(throws: ControlError.requestTooLong(limit: 4096)) { try ControlRequest(parsing: (longest + " ").utf8) }
     }
 }

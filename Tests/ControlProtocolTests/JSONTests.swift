@@ -43,7 +43,8 @@ import Testing
 
     @Test func typedLookUps() {
         let object = JSONObject([
-            "s": .string("x"), "i": .integer(7), "b": .bool(true), "o": .object(JSONObject()), "a": .array([]), "n": .null,
+            "s": .string("x"), "i": .integer(7), "b": .bool(true), "o": .object(JSONObject()), "a": .array([]),
+            "n": .null,
         ])
         #expect(object.string("s") == "x")
         #expect(object.integer("i") == 7)

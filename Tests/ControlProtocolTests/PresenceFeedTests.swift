@@ -21,7 +21,8 @@ private func run(grace: Double, _ steps: [Step]) -> [[UInt64]] {
         let shown: [PresenceEvent]
         switch step {
         case .arrive(let seq, let kind, let id, let at):
-            let event = PresenceEvent(seq: seq, kind: kind, timeMS: 0, id: id, peer: "p", worker: 0, reason: kind == .online ? nil : "eof")
+            let event = PresenceEvent(
+                seq: seq, kind: kind, timeMS: 0, id: id, peer: "p", worker: 0, reason: kind == .online ? nil : "eof")
             shown = feed.receive(event, now: nanoseconds(at))
         case .expire(let at):
             shown = feed.expire(now: nanoseconds(at))
@@ -34,29 +35,35 @@ private func run(grace: Double, _ steps: [Step]) -> [[UInt64]] {
 
 @Suite struct PresenceFeedTests {
     @Test func withoutGraceEverythingShowsAtOnceInOrder() {
-        let shown = run(grace: 0, [
-            .arrive(1, .online, "a", at: 0),
-            .arrive(2, .offline, "a", at: 1),
-            .arrive(3, .online, "a", at: 1.1),
-            .arrive(4, .replaced, "a", at: 1.2),
-        ])
+        let shown = run(
+            grace: 0,
+            [
+                .arrive(1, .online, "a", at: 0),
+                .arrive(2, .offline, "a", at: 1),
+                .arrive(3, .online, "a", at: 1.1),
+                .arrive(4, .replaced, "a", at: 1.2),
+            ])
         #expect(shown == [[1], [2], [3], [4]])
     }
 
     @Test func eventsAheadOfAGapWaitForIt() {
-        let shown = run(grace: 0, [
-            .arrive(2, .online, "b", at: 0),
-            .arrive(3, .offline, "b", at: 0),
-            .arrive(1, .online, "a", at: 0.001),
-            .arrive(5, .online, "c", at: 0.002),
-            .arrive(4, .online, "d", at: 0.003),
-        ])
+        let shown = run(
+            grace: 0,
+            [
+                .arrive(2, .online, "b", at: 0),
+                .arrive(3, .offline, "b", at: 0),
+                .arrive(1, .online, "a", at: 0.001),
+                .arrive(5, .online, "c", at: 0.002),
+                .arrive(4, .online, "d", at: 0.003),
+            ])
         #expect(shown == [[], [], [1, 2, 3], [], [4, 5]])
     }
 
     @Test func aGapOpenPastTheTimeoutIsSkippedAndTheLateEventStillShown() {
         var feed = PresenceFeed(grace: 0, gapTimeout: nanoseconds(1))
-        let event = { (seq: UInt64) in PresenceEvent(seq: seq, kind: .online, timeMS: 0, id: "x\(seq)", peer: "p", worker: 0) }
+        let event = { (seq: UInt64) in
+            PresenceEvent(seq: seq, kind: .online, timeMS: 0, id: "x\(seq)", peer: "p", worker: 0)
+        }
         #expect(feed.receive(event(2), now: nanoseconds(10)).isEmpty)
         #expect(feed.nextDeadline == nanoseconds(11))
         #expect(feed.expire(now: nanoseconds(10.5)).isEmpty)
@@ -67,68 +74,82 @@ private func run(grace: Double, _ steps: [Step]) -> [[UInt64]] {
     }
 
     @Test func graceDropsAnOfflineAndTheOnlineThatCameBackInTime() {
-        let shown = run(grace: 2, [
-            .arrive(1, .online, "a", at: 0),
-            .arrive(2, .offline, "a", at: 10),
-            .expire(at: 11),
-            .arrive(3, .online, "a", at: 11.5),
-            .expire(at: 12),
-            .expire(at: 20),
-        ])
+        let shown = run(
+            grace: 2,
+            [
+                .arrive(1, .online, "a", at: 0),
+                .arrive(2, .offline, "a", at: 10),
+                .expire(at: 11),
+                .arrive(3, .online, "a", at: 11.5),
+                .expire(at: 12),
+                .expire(at: 20),
+            ])
         #expect(shown == [[1], [], [], [], [], []])
     }
 
     @Test func graceShowsAnOfflineWhenItRunsOutThenTheLateOnline() {
-        let shown = run(grace: 2, [
-            .arrive(1, .online, "a", at: 0),
-            .arrive(2, .offline, "a", at: 10),
-            .arrive(3, .online, "b", at: 10.5),
-            .expire(at: 11.99),
-            .expire(at: 12),
-            .arrive(4, .online, "a", at: 12.5),
-        ])
+        let shown = run(
+            grace: 2,
+            [
+                .arrive(1, .online, "a", at: 0),
+                .arrive(2, .offline, "a", at: 10),
+                .arrive(3, .online, "b", at: 10.5),
+                .expire(at: 11.99),
+                .expire(at: 12),
+                .arrive(4, .online, "a", at: 12.5),
+            ])
         #expect(shown == [[1], [], [3], [], [2], [4]])
     }
 
     @Test func graceHoldsEachIDOnItsOwnAndNeverHoldsReplaced() {
-        let shown = run(grace: 1, [
-            .arrive(1, .offline, "a", at: 0),
-            .arrive(2, .offline, "b", at: 0.5),
-            .arrive(3, .replaced, "c", at: 0.6),
-            .arrive(4, .online, "b", at: 0.7),
-            .expire(at: 1.0),
-            .expire(at: 1.5),
-        ])
+        let shown = run(
+            grace: 1,
+            [
+                .arrive(1, .offline, "a", at: 0),
+                .arrive(2, .offline, "b", at: 0.5),
+                .arrive(3, .replaced, "c", at: 0.6),
+                .arrive(4, .online, "b", at: 0.7),
+                .expire(at: 1.0),
+                .expire(at: 1.5),
+            ])
         #expect(shown == [[], [], [3], [], [1], []])
     }
 
     @Test func aNewSessionThatGoesOfflineAgainIsHeldAfresh() {
-        let shown = run(grace: 2, [
-            .arrive(1, .offline, "a", at: 0),
-            .arrive(2, .online, "a", at: 1),
-            .arrive(3, .offline, "a", at: 1.5),
-            .expire(at: 2),
-            .expire(at: 3.5),
-        ])
+        let shown = run(
+            grace: 2,
+            [
+                .arrive(1, .offline, "a", at: 0),
+                .arrive(2, .online, "a", at: 1),
+                .arrive(3, .offline, "a", at: 1.5),
+                .expire(at: 2),
+                .expire(at: 3.5),
+            ])
         #expect(shown == [[], [], [], [], [3]])
     }
 
     @Test func nextDeadlineIsTheEarliestHeldOffline() {
         var feed = PresenceFeed(grace: nanoseconds(2))
         #expect(feed.nextDeadline == nil)
-        _ = feed.receive(PresenceEvent(seq: 1, kind: .offline, timeMS: 0, id: "a", peer: "p", worker: 0, reason: "eof"), now: nanoseconds(5))
-        _ = feed.receive(PresenceEvent(seq: 2, kind: .offline, timeMS: 0, id: "b", peer: "p", worker: 0, reason: "eof"), now: nanoseconds(6))
+        _ = feed.receive(
+            PresenceEvent(seq: 1, kind: .offline, timeMS: 0, id: "a", peer: "p", worker: 0, reason: "eof"),
+            now: nanoseconds(5))
+        _ = feed.receive(
+            PresenceEvent(seq: 2, kind: .offline, timeMS: 0, id: "b", peer: "p", worker: 0, reason: "eof"),
+            now: nanoseconds(6))
         #expect(feed.nextDeadline == nanoseconds(7))
         #expect(feed.heldCount == 2)
     }
 
     @Test func flushShowsEverythingStillWaitingInSeqOrder() {
-        let shown = run(grace: 5, [
-            .arrive(1, .offline, "a", at: 0),
-            .arrive(3, .online, "c", at: 0),
-            .arrive(2, .offline, "b", at: 0),
-            .flush,
-        ])
+        let shown = run(
+            grace: 5,
+            [
+                .arrive(1, .offline, "a", at: 0),
+                .arrive(3, .online, "c", at: 0),
+                .arrive(2, .offline, "b", at: 0),
+                .flush,
+            ])
         #expect(shown == [[], [], [3], [1, 2]])
         let gap = run(grace: 5, [.arrive(2, .offline, "b", at: 0), .arrive(4, .online, "c", at: 0), .flush])
         #expect(gap == [[], [], [2, 4]])

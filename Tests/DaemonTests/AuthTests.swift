@@ -1,8 +1,8 @@
+import Foundation
 // Client auth against the real daemon (DESIGN §7, §8): the right token is accepted, a wrong or missing
 // one is `ERR auth-failed` and never replaces a live session, failures are logged per address and
 // second, and the secret file is refused when others may read it or it is missing.
 import TestSupport
-import Foundation
 import Testing
 
 /// The secret as the file holds it; the daemon drops the one trailing newline.
@@ -172,21 +172,28 @@ func authConfig(secretFile path: String?, extra: String = "") -> String {
     @Test(arguments: [0o644, 0o640, 0o604, 0o620])
     func aSecretFileOthersCanOpenIsRefusedAtStart(mode: Int) async throws {
         let path = try secretFile(mode: mode)
-        let finished = try await runHeartbeatd(["--config", try configFile(authConfig(secretFile: path)), "--listen", "127.0.0.1:0"])
+        let finished = try await runHeartbeatd([
+            "--config", try configFile(authConfig(secretFile: path)), "--listen", "127.0.0.1:0",
+        ])
         #expect(finished.status == 1)
         let octal = "0" + String(mode, radix: 8)
-        #expect(finished.errorLines == [
-            "heartbeatd: secret file \(path) is open to group or others (mode \(octal)); refusing to use it: run chmod 600 \(path)",
-        ])
+        #expect(
+            finished.errorLines == [
+                "heartbeatd: secret file \(path) is open to group or others (mode \(octal)); refusing to use it: run chmod 600 \(path)"
+            ])
     }
 
     @Test func aMissingSecretIsRefusedAtStartNamingTheFile() async throws {
         let path = temporaryDirectory().appendingPathComponent("absent").path
-        let missing = try await runHeartbeatd(["--config", try configFile(authConfig(secretFile: path)), "--listen", "127.0.0.1:0"])
+        let missing = try await runHeartbeatd([
+            "--config", try configFile(authConfig(secretFile: path)), "--listen", "127.0.0.1:0",
+        ])
         #expect(missing.status == 1)
         #expect(missing.standardError.contains("secret file \(path) does not exist"))
 
-        let none = try await runHeartbeatd(["--config", try configFile(authConfig(secretFile: nil)), "--listen", "127.0.0.1:0"])
+        let none = try await runHeartbeatd([
+            "--config", try configFile(authConfig(secretFile: nil)), "--listen", "127.0.0.1:0",
+        ])
         #expect(none.status == 1)
         #expect(none.standardError.contains("auth.mode is \"hmac\" but there is no secret"))
 
@@ -198,7 +205,9 @@ func authConfig(secretFile path: String?, extra: String = "") -> String {
     }
 
     @Test func checkConfigChecksTheSecretToo() async throws {
-        let good = try await runHeartbeatd(["--check-config", "--config", try configFile(authConfig(secretFile: try secretFile()))])
+        let good = try await runHeartbeatd([
+            "--check-config", "--config", try configFile(authConfig(secretFile: try secretFile())),
+        ])
         #expect(good.status == 0)
         #expect(good.standardOutput.contains("mode = \"hmac\""))
         let open = try await runHeartbeatd([

@@ -1,8 +1,8 @@
+import Foundation
+import Glibc
 // Configuration errors as an operator meets them (DESIGN §7, §8): each bad file, flag or address
 // exits 1 with one message that names it; --check-config prints the effective config.
 import TestSupport
-import Foundation
-import Glibc
 import Testing
 
 @Suite struct ConfigTests {

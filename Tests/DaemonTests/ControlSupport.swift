@@ -1,9 +1,9 @@
+import Foundation
+import Glibc
 // Test support for the control socket: a per-test socket path and config, heartbeatctl runs (as root
 // or, through setpriv, as another user), a raw connection to the socket, and a watcher that records
 // presence events as they arrive.
 import TestSupport
-import Foundation
-import Glibc
 import Testing
 
 /// The heartbeatctl binary SwiftPM built next to heartbeatd.
@@ -49,7 +49,10 @@ final class CtlProcess: @unchecked Sendable {
     let errorPath: String
 
     /// Starts `heartbeatctl arguments`, after `launcher` (e.g. setpriv …) when given.
-    init(_ arguments: [String], launcher: [String] = [], environment: [String: String] = [:], binary: String = heartbeatctlBinary()) throws {
+    init(
+        _ arguments: [String], launcher: [String] = [], environment: [String: String] = [:],
+        binary: String = heartbeatctlBinary()
+    ) throws {
         let directory = temporaryDirectory()
         outputPath = directory.appendingPathComponent("stdout").path
         errorPath = directory.appendingPathComponent("stderr").path
@@ -96,14 +99,18 @@ final class CtlProcess: @unchecked Sendable {
 }
 
 /// Runs `heartbeatctl arguments` to the end.
-func heartbeatctl(_ arguments: String..., launcher: [String] = [], environment: [String: String] = [:], binary: String = heartbeatctlBinary()) async throws -> CtlRun {
+func heartbeatctl(
+    _ arguments: String..., launcher: [String] = [], environment: [String: String] = [:],
+    binary: String = heartbeatctlBinary()
+) async throws -> CtlRun {
     try await CtlProcess(arguments, launcher: launcher, environment: environment, binary: binary).finish()
 }
 
 /// setpriv running a command as `nobody` (uid 65534) with primary group `gid` and the supplementary
 /// groups `groups` (none: --clear-groups).
 func asNobody(gid: Int = 65534, groups: [Int] = []) -> [String] {
-    let supplementary = groups.isEmpty ? ["--clear-groups"] : ["--groups=\(groups.map(String.init).joined(separator: ","))"]
+    let supplementary =
+        groups.isEmpty ? ["--clear-groups"] : ["--groups=\(groups.map(String.init).joined(separator: ","))"]
     return ["/usr/bin/setpriv", "--reuid=65534", "--regid=\(gid)"] + supplementary
 }
 
@@ -118,7 +125,9 @@ func heartbeatctlForAnyone() async throws -> String {
     install.executableURL = URL(fileURLWithPath: "/usr/bin/install")
     install.arguments = ["-m", "0755", heartbeatctlBinary(), path]
     try install.run()
-    guard await eventually(within: 20, { !install.isRunning }) else { throw TestFailure.message("install did not finish") }
+    guard await eventually(within: 20, { !install.isRunning }) else {
+        throw TestFailure.message("install did not finish")
+    }
     install.waitUntilExit()
     guard install.terminationStatus == 0 else { throw TestFailure.message("install heartbeatctl failed") }
     return path
@@ -145,7 +154,9 @@ final class ControlSocket {
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
         let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard result == 0 else {
             let error = errno

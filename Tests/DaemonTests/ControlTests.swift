@@ -1,9 +1,9 @@
+import Foundation
+import Glibc
 // The control socket over a real unix socket: the file it makes (mode, group, directory, a stale one
 // replaced, a live one left alone), the JSON lines it answers, bad and oversized requests, and who it
 // lets in (SO_PEERCRED), each against the running daemon.
 import TestSupport
-import Foundation
-import Glibc
 import Testing
 
 @Suite struct ControlTests {
@@ -19,10 +19,15 @@ import Testing
         #expect(status["clients"] as? Int == 1)
         #expect(status["config_file"] as? String == daemon.configPath)
         let reaps = try #require(status["reaps"] as? [String: Int])
-        #expect(reaps.keys.sorted() == ["bye", "eof", "hello-timeout", "kicked", "overload", "protocol", "replaced", "reset", "shutdown", "timeout"])
+        #expect(
+            reaps.keys.sorted() == [
+                "bye", "eof", "hello-timeout", "kicked", "overload", "protocol", "replaced", "reset", "shutdown",
+                "timeout",
+            ])
         client.send("BYE\n")
         #expect(await client.readLine() == "BYE bye")
-        #expect(await eventually { (try? await daemon.status(at: place.socket)["reaps"] as? [String: Int])?["bye"] == 1 })
+        #expect(
+            await eventually { (try? await daemon.status(at: place.socket)["reaps"] as? [String: Int])?["bye"] == 1 })
     }
 
     @Test func badRequestsAreAnsweredAndTheConnectionStaysUsable() async throws {
@@ -125,15 +130,20 @@ import Testing
 
         // Primary group adm: admitted.
         let binary = try await heartbeatctlForAnyone()
-        let admitted = try await heartbeatctl("status", "--json", "--socket", place.socket, launcher: asNobody(gid: 4), binary: binary)
+        let admitted = try await heartbeatctl(
+            "status", "--json", "--socket", place.socket, launcher: asNobody(gid: 4), binary: binary)
         #expect(admitted.status == 0)
         #expect(try jsonObject(admitted.output)["ok"] as? Bool == true)
 
         // adm only as a supplementary group of the process: the file lets it connect, but the group
         // database does not list nobody in adm, so SO_PEERCRED's uid is refused with one error line.
-        let refused = try await heartbeatctl("status", "--socket", place.socket, launcher: asNobody(groups: [4]), binary: binary)
+        let refused = try await heartbeatctl(
+            "status", "--socket", place.socket, launcher: asNobody(groups: [4]), binary: binary)
         #expect(refused.status == 1)
-        #expect(refused.error == "heartbeatctl: uid 65534 may not use the control socket: only root, uid 0 and members of group adm may\n")
+        #expect(
+            refused.error
+                == "heartbeatctl: uid 65534 may not use the control socket: only root, uid 0 and members of group adm may\n"
+        )
         #expect(daemon.lines(containing: "control: refused uid 65534").count == 1)
     }
 }

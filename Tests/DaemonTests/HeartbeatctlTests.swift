@@ -1,20 +1,23 @@
+import Foundation
+import Glibc
 // heartbeatctl against a running daemon: every command, in text for people (sorted, aligned columns)
 // and in JSON; the socket and --json before or after the subcommand; exit status 1 with one message on
 // every failure, 64 on a usage error; `token` without a daemon.
 import TestSupport
-import Foundation
-import Glibc
 import Testing
 
 /// The column where each header word starts, and whether every row's cells start there too.
 private func isAligned(_ lines: [String], header: [String]) -> Bool {
     guard let head = lines.first else { return false }
-    let starts = header.compactMap { head.range(of: $0).map { head.distance(from: head.startIndex, to: $0.lowerBound) } }
+    let starts = header.compactMap {
+        head.range(of: $0).map { head.distance(from: head.startIndex, to: $0.lowerBound) }
+    }
     guard starts.count == header.count else { return false }
     return lines.dropFirst().allSatisfy { line in
         let characters = Array(line)
         return starts.dropFirst().allSatisfy { start in
-            start < characters.count && characters[start] != " " && characters[start - 1] == " " && characters[start - 2] == " "
+            start < characters.count && characters[start] != " " && characters[start - 1] == " "
+                && characters[start - 2] == " "
         }
     }
 }
@@ -97,7 +100,8 @@ private func isAligned(_ lines: [String], header: [String]) -> Bool {
         #expect(objects.map { $0["id"] as? String } == ["a-1", "a-3", "b-2"])
         #expect(objects.map { $0["peer"] as? String } == [a1, a3, b].map { "127.0.0.1:\($0.localPort)" })
         #expect(objects.map { $0["interval_ms"] as? Int } == [2_000, 10_000, 10_000])
-        #expect(objects.allSatisfy { ($0["connected_at"] as? String)?.hasSuffix("Z") == true && $0["worker"] as? Int == 0 })
+        #expect(
+            objects.allSatisfy { ($0["connected_at"] as? String)?.hasSuffix("Z") == true && $0["worker"] as? Int == 0 })
 
         let matched = try await heartbeatctl("clients", "--json", "--match", "a-*", "--socket", place.socket)
         #expect(try matched.lines.map(jsonObject).map { $0["id"] as? String } == ["a-1", "a-3"])
@@ -218,8 +222,10 @@ private func isAligned(_ lines: [String], header: [String]) -> Bool {
         #expect(token.output == "ae25f6fd057d1d58529794c9fa8e234e4a8d90acc427924a7e402b4a4fd81e66\n")
 
         // Without --secret-file: systemd's credential directory.
-        let credentials = URL(fileURLWithPath: try secretFile(named: "heartbeatd-secret")).deletingLastPathComponent().path
-        let fromCredential = try await heartbeatctl("token", "dev-1", environment: ["CREDENTIALS_DIRECTORY": credentials])
+        let credentials = URL(fileURLWithPath: try secretFile(named: "heartbeatd-secret")).deletingLastPathComponent()
+            .path
+        let fromCredential = try await heartbeatctl(
+            "token", "dev-1", environment: ["CREDENTIALS_DIRECTORY": credentials])
         #expect(fromCredential.output == testTokens["dev-1"].map { $0 + "\n" })
 
         // The daemon accepts what heartbeatctl prints.
@@ -244,7 +250,8 @@ private func isAligned(_ lines: [String], header: [String]) -> Bool {
         #expect(short.error.hasSuffix(": must hold at least 16 bytes\n"))
         let missing = try await heartbeatctl("token", "dev-1", "--secret-file", "/nonexistent/secret")
         #expect(missing.status == 1)
-        #expect(missing.error == "heartbeatctl: secret file /nonexistent/secret: cannot read: No such file or directory\n")
+        #expect(
+            missing.error == "heartbeatctl: secret file /nonexistent/secret: cannot read: No such file or directory\n")
         let badID = try await heartbeatctl("token", "dev 1", "--secret-file", vector)
         #expect(badID.status == 1)
         #expect(badID.error == "heartbeatctl: \"dev 1\" is not a client id (1-64 bytes of A-Z a-z 0-9 . _ : @ -)\n")
@@ -254,11 +261,15 @@ private func isAligned(_ lines: [String], header: [String]) -> Bool {
         let gone = try await heartbeatctl("status", "--socket", "/nonexistent/control.sock")
         #expect(gone.status == 1)
         #expect(gone.output.isEmpty)
-        #expect(gone.error == "heartbeatctl: cannot connect to /nonexistent/control.sock: No such file or directory; is heartbeatd running, with [control] socket = \"/nonexistent/control.sock\"?\n")
+        #expect(
+            gone.error
+                == "heartbeatctl: cannot connect to /nonexistent/control.sock: No such file or directory; is heartbeatd running, with [control] socket = \"/nonexistent/control.sock\"?\n"
+        )
         let badID = try await heartbeatctl("client", "a/b", "--socket", "/nonexistent/control.sock")
         #expect(badID.status == 1)
         #expect(badID.error == "heartbeatctl: \"a/b\" is not a client id (1-64 bytes of A-Z a-z 0-9 . _ : @ -)\n")
-        let newline = try await heartbeatctl("kick", "dev-1", "--reason", "two\nlines", "--socket", "/nonexistent/control.sock")
+        let newline = try await heartbeatctl(
+            "kick", "dev-1", "--reason", "two\nlines", "--socket", "/nonexistent/control.sock")
         #expect(newline.status == 1)
         #expect(newline.error == "heartbeatctl: control byte 0x0a in the request\n")
     }
@@ -287,7 +298,10 @@ private func isAligned(_ lines: [String], header: [String]) -> Bool {
         let binary = try await heartbeatctlForAnyone()
         let refused = try await heartbeatctl("status", "--socket", place.socket, launcher: asNobody(), binary: binary)
         #expect(refused.status == 1)
-        #expect(refused.error == "heartbeatctl: cannot connect to \(place.socket): Permission denied; run as root, as heartbeatd's user or as a member of its [control] group\n")
+        #expect(
+            refused.error
+                == "heartbeatctl: cannot connect to \(place.socket): Permission denied; run as root, as heartbeatd's user or as a member of its [control] group\n"
+        )
         #expect(daemon.isRunning)
     }
 }

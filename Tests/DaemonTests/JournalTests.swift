@@ -1,10 +1,10 @@
+import Foundation
+import Glibc
 // The real heartbeatd writing to a real systemd-journald (Tests/Support/journald-sandbox.sh: journald in
 // a private mount namespace): its stderr is a journal stream named by JOURNAL_STREAM, as under systemd,
 // so it sends structured entries. They are read back with `journalctl -D DIR -o json CLIENT_ID=…`, and
 // deploy/heartbeatd.catalog's texts with `journalctl --root ROOT -x`.
 import TestSupport
-import Foundation
-import Glibc
 import Testing
 
 /// The MESSAGE_IDs of Sources/SystemdEdge/MessageID.swift: fixed forever, so written out here.
@@ -20,7 +20,8 @@ private let messageIDs = [
     "reloading": "4d200f7bb66840a5b1f023288efec0f5",
 ]
 
-private let canRunJournald = geteuid() == 0
+private let canRunJournald =
+    geteuid() == 0
     && FileManager.default.isExecutableFile(atPath: "/lib/systemd/systemd-journald")
     && FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare")
     && FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-cat")
@@ -47,9 +48,11 @@ private func run(_ arguments: [String]) async throws -> (status: Int32, output: 
         throw TestFailure.message("\(arguments) did not finish")
     }
     process.waitUntilExit()
-    return (process.terminationStatus,
-            (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
-            (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+    return (
+        process.terminationStatus,
+        (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
+        (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+    )
 }
 
 /// `journalctl -o json` output as one dictionary per entry; byte-array values come back as text.
@@ -64,7 +67,10 @@ private func entries(_ json: String) throws -> [[String: String]] {
     }
 }
 
-@Suite(.enabled(if: canRunJournald, "needs root, unshare, systemd-cat, /lib/systemd/systemd-journald and /var/lib/systemd/catalog"))
+@Suite(
+    .enabled(
+        if: canRunJournald,
+        "needs root, unshare, systemd-cat, /lib/systemd/systemd-journald and /var/lib/systemd/catalog"))
 struct JournalTests {
     @Test func eventsReachARealJournaldWithTheirFieldsAndCatalogTexts() async throws {
         // ROOT/var/log/journal is where the sandboxed journald writes; ROOT also holds the catalog, so
@@ -92,8 +98,10 @@ struct JournalTests {
             """
         let sandbox = ChildProcess()
         sandbox.executableURL = URL(fileURLWithPath: sourceRoot + "/Tests/Support/journald-sandbox.sh")
-        sandbox.arguments = [journal, "systemd-cat", "-t", "heartbeatd-stream", "bash", "-c", wrapper, "wrapper",
-                             pidFile, heartbeatdBinary(), config]
+        sandbox.arguments = [
+            journal, "systemd-cat", "-t", "heartbeatd-stream", "bash", "-c", wrapper, "wrapper",
+            pidFile, heartbeatdBinary(), config,
+        ]
         var environment = ProcessInfo.processInfo.environment
         for key in ["NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM"] {
             environment[key] = nil
@@ -104,7 +112,8 @@ struct JournalTests {
         defer { if sandbox.isRunning { sandbox.terminate() } }
 
         #expect(await eventually(within: 20) { (try? Client(port: port)) != nil })
-        let pid = try #require(Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        let pid = try #require(
+            Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
 
         let first = try await identifiedClient(id, port: port)
         let second = try await identifiedClient(id, port: port)
@@ -116,7 +125,9 @@ struct JournalTests {
         // journald's files are readable while it writes them: wait for the reload's outcome, then stop.
         var isReloaded = false
         for _ in 0..<100 where !isReloaded {
-            let found = try await run(["journalctl", "-D", journal, "-o", "cat", "--no-pager", "EVENT=reloaded", "_PID=\(pid)"])
+            let found = try await run([
+                "journalctl", "-D", journal, "-o", "cat", "--no-pager", "EVENT=reloaded", "_PID=\(pid)",
+            ])
             isReloaded = !found.output.isEmpty
             if !isReloaded { try await Task.sleep(nanoseconds: 100_000_000) }
         }
@@ -153,7 +164,9 @@ struct JournalTests {
         #expect(Set(clientEntries.compactMap { $0["SEQ"] }).count == 4, "each event has its own number")
 
         // The daemon's lifecycle, each step with its MESSAGE_ID.
-        let lifecycle = try await run(["journalctl", "-D", journal, "-o", "json", "--no-pager", "SYSLOG_IDENTIFIER=heartbeatd", "_PID=\(pid)"])
+        let lifecycle = try await run([
+            "journalctl", "-D", journal, "-o", "json", "--no-pager", "SYSLOG_IDENTIFIER=heartbeatd", "_PID=\(pid)",
+        ])
         let steps = try entries(lifecycle.output).filter { $0["CLIENT_ID"] == nil }
         for step in ["started", "ready", "reloading", "reloaded", "stopping"] {
             let entry = steps.first { $0["EVENT"] == step }
@@ -168,7 +181,9 @@ struct JournalTests {
             mount --bind "$1/var/lib/systemd/catalog" /var/lib/systemd/catalog
             exec journalctl -D "$1/var/log/journal" --catalog --no-pager -o short "CLIENT_ID=$2"
             """
-        let explained = try await run(["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script, "sh", root, id])
+        let explained = try await run([
+            "unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script, "sh", root, id,
+        ])
         try #require(explained.status == 0, "journalctl --catalog: \(explained.errors)")
         #expect(explained.output.contains("Subject: Client \(id) is online"), "\(explained.output)")
         #expect(explained.output.contains("Subject: Client \(id) was replaced by a newer session"))
@@ -186,7 +201,8 @@ struct JournalTests {
         let update = try await run(["journalctl", "--root", root, "--update-catalog"])
         try #require(update.status == 0, "journalctl --update-catalog: \(update.errors)")
         let listed = try await run(["journalctl", "--root", root, "--list-catalog", "--no-pager"])
-        let ids = Set(listed.output.split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) })
+        let ids = Set(
+            listed.output.split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) })
         #expect(ids == Set(messageIDs.values))
         for (event, id) in messageIDs {
             let text = try await run(["journalctl", "--root", root, "--dump-catalog", "--no-pager", id])

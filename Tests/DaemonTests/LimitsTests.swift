@@ -1,7 +1,7 @@
+import Foundation
 // Limits against the real daemon (DESIGN §8): max_clients, max_clients_per_address, and the client
 // that never reads its replies.
 import TestSupport
-import Foundation
 import Testing
 
 @Suite struct LimitsTests {
@@ -84,12 +84,13 @@ import Testing
         #expect(daemon.lines(containing: "accept failed").count <= 5)
         // The connections the daemon accepted before it ran out are answered; the rest wait.
         var answered: [Int] = []
-        #expect(await eventually {
-            for (number, client) in clients.enumerated() where !answered.contains(number) {
-                if await client.readLine(within: 0) != nil { answered.append(number) }
-            }
-            return answered.count >= daemon.sessionCount("online")
-        })
+        #expect(
+            await eventually {
+                for (number, client) in clients.enumerated() where !answered.contains(number) {
+                    if await client.readLine(within: 0) != nil { answered.append(number) }
+                }
+                return answered.count >= daemon.sessionCount("online")
+            })
         let waiting = clients.indices.filter { !answered.contains($0) }
         #expect(!answered.isEmpty && !waiting.isEmpty, "answered \(answered.count), waiting \(waiting.count)")
         // Room again: the connections that waited in the backlog are accepted once descriptors free up.
@@ -104,15 +105,18 @@ import Testing
 /// from /proc/<pid>/task/*/stat and /syscall. A thread that spins is in state R, never all asleep.
 private func daemonIsAsleep(pid: Int32) -> Bool {
     let taskDirectory = "/proc/\(pid)/task"
-    guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: taskDirectory), !tasks.isEmpty else { return false }
+    guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: taskDirectory), !tasks.isEmpty else {
+        return false
+    }
     var workerWaits = false
     for task in tasks {
         guard let stat = try? String(contentsOfFile: "\(taskDirectory)/\(task)/stat", encoding: .utf8),
-              let state = stat.split(separator: ")").last?.split(separator: " ").first
+            let state = stat.split(separator: ")").last?.split(separator: " ").first
         else { return false }
         guard state == "S" else { return false }
         let name = (try? String(contentsOfFile: "\(taskDirectory)/\(task)/comm", encoding: .utf8)) ?? ""
-        let call = (try? String(contentsOfFile: "\(taskDirectory)/\(task)/syscall", encoding: .utf8))?
+        let call =
+            (try? String(contentsOfFile: "\(taskDirectory)/\(task)/syscall", encoding: .utf8))?
             .split(separator: " ").first.map(String.init) ?? ""
         if name.hasPrefix("hb-worker"), epollWaitCalls.contains(call) { workerWaits = true }
     }
@@ -121,7 +125,7 @@ private func daemonIsAsleep(pid: Int32) -> Bool {
 
 /// The numbers of epoll_wait, epoll_pwait and epoll_pwait2 as /proc/<tid>/syscall shows them.
 #if arch(x86_64)
-private let epollWaitCalls: Set<String> = ["232", "281", "441"]
+    private let epollWaitCalls: Set<String> = ["232", "281", "441"]
 #else
-private let epollWaitCalls: Set<String> = ["22", "441"]
+    private let epollWaitCalls: Set<String> = ["22", "441"]
 #endif

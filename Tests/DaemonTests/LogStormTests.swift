@@ -14,9 +14,12 @@ import Testing
         let counted = await eventually(within: 10) {
             daemon.sessionCount("online") == 400 && daemon.sessionCount("offline", reason: "eof") == 400
         }
-        #expect(counted, "online \(daemon.sessionCount("online")), offline \(daemon.sessionCount("offline", reason: "eof"))")
+        #expect(
+            counted, "online \(daemon.sessionCount("online")), offline \(daemon.sessionCount("offline", reason: "eof"))"
+        )
         // ...but most of them only as counts in a summary line.
-        let written = daemon.lines.filter { field("event", in: $0) == "online" || field("event", in: $0) == "offline" }.count
+        let written = daemon.lines.filter { field("event", in: $0) == "online" || field("event", in: $0) == "offline" }
+            .count
         #expect(written < 800, "the budget should have held lines back, but \(written) were written")
         #expect(!daemon.lines(containing: "session lines held back").isEmpty)
     }

@@ -1,13 +1,15 @@
+import Foundation
 // The metrics endpoint against the real daemon: `GET /metrics` parsed by the Prometheus project's own
 // Python parser (prometheus_client), counts that follow what clients did, and everything else refused:
 // other paths and methods, an oversized request, a request that never ends.
 import TestSupport
-import Foundation
 import Testing
 
 /// One exchange over a fresh connection: sends `request`, then reads until the daemon closes.
 /// `response` is everything received, `isClosed` whether the daemon closed within `seconds`.
-func httpExchange(port: UInt16, _ request: String, within seconds: Double = 5) async throws -> (response: String, isClosed: Bool) {
+func httpExchange(port: UInt16, _ request: String, within seconds: Double = 5) async throws -> (
+    response: String, isClosed: Bool
+) {
     let client = try Client(port: port)
     client.send(request)
     var lines: [String] = []
@@ -64,22 +66,28 @@ func parsePrometheus(_ text: String) throws -> [String: MetricFamily] {
     var families: [String: MetricFamily] = [:]
     for (name, family) in json {
         let samples = (family["samples"] as? [[String: Any]] ?? []).map { sample in
-            (name: sample["name"] as? String ?? "",
-             labels: sample["labels"] as? [String: String] ?? [:],
-             value: (sample["value"] as? Double) ?? ((sample["value"] as? String) == "inf" ? .infinity : .nan))
+            (
+                name: sample["name"] as? String ?? "",
+                labels: sample["labels"] as? [String: String] ?? [:],
+                value: (sample["value"] as? Double) ?? ((sample["value"] as? String) == "inf" ? .infinity : .nan)
+            )
         }
-        families[name] = MetricFamily(type: family["type"] as? String ?? "", help: family["help"] as? String ?? "", samples: samples)
+        families[name] = MetricFamily(
+            type: family["type"] as? String ?? "", help: family["help"] as? String ?? "", samples: samples)
     }
     return families
 }
 
 /// A daemon with metrics on a kernel-picked port, auth on (for the auth-failure counter) and no control socket.
 private func metricsDaemon() async throws -> (daemon: Daemon, metricsPort: UInt16) {
-    let daemon = try await Daemon(config: authConfig(secretFile: try secretFile(), extra: """
+    let daemon = try await Daemon(
+        config: authConfig(
+            secretFile: try secretFile(),
+            extra: """
 
-        [metrics]
-        listen = "127.0.0.1:0"
-        """))
+                [metrics]
+                listen = "127.0.0.1:0"
+                """))
     let line = try #require(await daemon.waitForLog("metrics: serving http://127.0.0.1:"))
     let port = line.split(separator: "http://127.0.0.1:").last.flatMap { UInt16($0.prefix { $0.isNumber }) }
     return (daemon, try #require(port))
@@ -100,7 +108,8 @@ private func metricsDaemon() async throws -> (daemon: Daemon, metricsPort: UInt1
         #expect(await refused.readLine() == "ERR auth-failed token required")
         #expect(await refused.isClosedByServer())
 
-        let (response, isClosed) = try await httpExchange(port: metricsPort, "GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        let (response, isClosed) = try await httpExchange(
+            port: metricsPort, "GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n")
         #expect(isClosed)
         let parts = response.components(separatedBy: "\r\n\r\n")
         try #require(parts.count == 2, "response: \(response)")
@@ -122,9 +131,11 @@ private func metricsDaemon() async throws -> (daemon: Daemon, metricsPort: UInt1
         let reaps = try #require(families["heartbeatd_reaps"])
         #expect(reaps.type == "counter")
         #expect(reaps.help == "Sessions ended, by reason.")
-        #expect(Set(reaps.samples.compactMap { $0.labels["reason"] }) == [
-            "eof", "reset", "timeout", "hello-timeout", "replaced", "kicked", "protocol", "overload", "shutdown", "bye",
-        ])
+        #expect(
+            Set(reaps.samples.compactMap { $0.labels["reason"] }) == [
+                "eof", "reset", "timeout", "hello-timeout", "replaced", "kicked", "protocol", "overload", "shutdown",
+                "bye",
+            ])
         #expect(reaps.value("heartbeatd_reaps_total", ["reason": "bye"]) == 1)
         #expect(reaps.value("heartbeatd_reaps_total", ["reason": "protocol"]) == 1)
         #expect(reaps.value("heartbeatd_reaps_total", ["reason": "timeout"]) == 0)
@@ -182,7 +193,8 @@ private func metricsDaemon() async throws -> (daemon: Daemon, metricsPort: UInt1
     @Test func aRequestOver8KiBIsClosedUnanswered() async throws {
         let (daemon, metricsPort) = try await metricsDaemon()
         let padding = String(repeating: "a", count: 8 * 1024)
-        let (response, isClosed) = try await httpExchange(port: metricsPort, "GET /metrics HTTP/1.1\r\nX-Padding: \(padding)\r\n\r\n")
+        let (response, isClosed) = try await httpExchange(
+            port: metricsPort, "GET /metrics HTTP/1.1\r\nX-Padding: \(padding)\r\n\r\n")
         #expect(response.isEmpty)
         #expect(isClosed)
         // The endpoint still serves the next scraper.

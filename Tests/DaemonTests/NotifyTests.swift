@@ -1,8 +1,8 @@
+import Foundation
+import Glibc
 // sd_notify as systemd would receive it (DESIGN §6): the daemon runs with NOTIFY_SOCKET naming a
 // datagram socket the test holds, and the test reads READY, STATUS, RELOADING, STOPPING and WATCHDOG.
 import TestSupport
-import Foundation
-import Glibc
 import Testing
 
 @Suite struct NotifyTests {
@@ -32,7 +32,8 @@ import Testing
 
     @Test func readyAgainAfterAFailedReload() async throws {
         let notify = try NotifySocket()
-        let daemon = try await Daemon(config: "[heartbeat]\ninterval = \"10s\"\n", environment: ["NOTIFY_SOCKET": notify.path])
+        let daemon = try await Daemon(
+            config: "[heartbeat]\ninterval = \"10s\"\n", environment: ["NOTIFY_SOCKET": notify.path])
         let ready = try #require(await notify.waitFor { $0 == "READY=1" })
         try daemon.rewriteConfig("[heartbeat]\ninterval = \"ten seconds\"\n")
         daemon.signal(SIGHUP)
@@ -48,7 +49,8 @@ import Testing
         let daemon = try await Daemon(environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "200000"])
         var start = 0
         for _ in 0..<5 {
-            let index = try #require(await notify.waitFor(after: start) { $0 == "WATCHDOG=1" }, "datagrams: \(notify.received)")
+            let index = try #require(
+                await notify.waitFor(after: start) { $0 == "WATCHDOG=1" }, "datagrams: \(notify.received)")
             start = index + 1
         }
         #expect(daemon.isRunning)

@@ -1,9 +1,9 @@
+import Foundation
+import Glibc
 // Presence events over `watch` against the running daemon: online, replaced and offline with their
 // fields and log seq; seq order across workers; offline_grace both ways; a watcher that stops reading
 // is cut off without holding anything up; and what a watcher sees when the daemon stops.
 import TestSupport
-import Foundation
-import Glibc
 import Testing
 
 @Suite struct PresenceTests {
@@ -22,7 +22,8 @@ import Testing
         #expect(watcher.kinds(of: "dev-1") == ["online", "online", "replaced", "offline"])
         #expect(watcher.events.map { $0["seq"] as? Int } == [1, 2, 3, 4])
         let peers = watcher.events.map { $0["peer"] as? String }
-        let firstPeer = "127.0.0.1:\(first.localPort)", secondPeer = "127.0.0.1:\(second.localPort)"
+        let firstPeer = "127.0.0.1:\(first.localPort)"
+        let secondPeer = "127.0.0.1:\(second.localPort)"
         #expect(peers == [firstPeer, secondPeer, firstPeer, secondPeer])
         #expect(watcher.events.map { $0["reason"] as? String } == [nil, nil, "replaced", "eof"])
         #expect(watcher.events[0]["reason"] is NSNull)

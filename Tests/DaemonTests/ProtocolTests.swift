@@ -1,7 +1,7 @@
+import Foundation
 // The wire protocol as a client sees it (DESIGN §3, §8), against the real daemon over loopback:
 // every reply, every error code, and how lines may be split or joined on the wire.
 import TestSupport
-import Foundation
 import Testing
 
 @Suite struct ProtocolTests {
@@ -26,13 +26,14 @@ import Testing
     }
 
     @Test func intervalIsClampedOrDefaulted() async throws {
-        let daemon = try await Daemon(config: """
-            [heartbeat]
-            interval = "7s"
-            interval_min = "2s"
-            interval_max = "60s"
-            timeout_factor = 4
-            """)
+        let daemon = try await Daemon(
+            config: """
+                [heartbeat]
+                interval = "7s"
+                interval_min = "2s"
+                interval_max = "60s"
+                timeout_factor = 4
+                """)
         let cases: [(hello: String, ok: String)] = [
             ("HELLO none", "OK none interval=7000 timeout=28000"),
             ("HELLO low interval=10", "OK low interval=2000 timeout=8000"),
@@ -168,8 +169,14 @@ import Testing
 
     @Test(arguments: [
         ("HELLO ender\nPING x\nBYE\n", ["OK ender interval=10000 timeout=30000", "PONG x", "BYE bye"]),
-        ("HELLO ender\nPING x\nPING \u{01}\n", ["OK ender interval=10000 timeout=30000", "PONG x", "ERR bad-line byte 0x01 at column 6"]),
-        ("HELLO ender\nPING x\nHELLO again\n", ["OK ender interval=10000 timeout=30000", "PONG x", "ERR bad-hello already identified"]),
+        (
+            "HELLO ender\nPING x\nPING \u{01}\n",
+            ["OK ender interval=10000 timeout=30000", "PONG x", "ERR bad-line byte 0x01 at column 6"]
+        ),
+        (
+            "HELLO ender\nPING x\nHELLO again\n",
+            ["OK ender interval=10000 timeout=30000", "PONG x", "ERR bad-hello already identified"]
+        ),
     ])
     func repliesBeforeAnEndingLineAreSentAndNotLeaked(batch: String, answers: [String]) async throws {
         let daemon = try await Daemon()

@@ -1,17 +1,18 @@
+import Foundation
 // Reaping against the real daemon (DESIGN §4): silent clients at their deadline with their lateness
 // reported, FIN and RST leaving nothing in CLOSE_WAIT, ghosts that vanish without a packet. How late a
 // reap may be is a claim about the wheel and the loop, checked against an injected clock in-process.
 import TestSupport
-import Foundation
 import Testing
 
 @Suite struct ReapTests {
     @Test func silentClientIsReapedAtItsDeadlineWithItsLateness() async throws {
-        let daemon = try await Daemon(config: """
-            [heartbeat]
-            interval_min = "1s"
-            tick = "100ms"
-            """)
+        let daemon = try await Daemon(
+            config: """
+                [heartbeat]
+                interval_min = "1s"
+                tick = "100ms"
+                """)
         let silent = try await identifiedClient("silent-1", port: daemon.port, interval: 1000)
         // timeout = 1000 ms × timeout_factor 3.
         #expect(await silent.readLine(within: 8) == "BYE timeout")
@@ -66,7 +67,8 @@ import Testing
         #expect(settled, "socket states on the daemon's port: \(states)")
         // Every session was reaped with its reason (lines the storm limit held back are counted too).
         let counted = await eventually(within: 5) {
-            daemon.sessionCount("offline", reason: "eof") >= 300 && daemon.sessionCount("offline", reason: "reset") >= 300
+            daemon.sessionCount("offline", reason: "eof") >= 300
+                && daemon.sessionCount("offline", reason: "reset") >= 300
         }
         #expect(counted)
         #expect(daemon.sessionCount("offline", reason: "eof") == 300)

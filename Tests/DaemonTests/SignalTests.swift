@@ -1,9 +1,9 @@
+import Foundation
+import Glibc
 // Signals against the real daemon: SIGTERM drains (BYE shutdown, wait for clients up to
 // drain_timeout, exit 0) and SIGHUP reloads what can change live, keeping the old config when the
 // new one is bad.
 import TestSupport
-import Foundation
-import Glibc
 import Testing
 
 @Suite struct SignalTests {

@@ -1,7 +1,7 @@
+import Foundation
 // Socket activation (DESIGN §6): under systemd-socket-activate the daemon serves on the socket it is
 // passed in LISTEN_FDS instead of binding its own.
 import TestSupport
-import Foundation
 import Testing
 
 @Suite struct SocketActivationTests {
@@ -13,7 +13,10 @@ import Testing
         let daemon = try await Daemon(arguments: [], launcher: [tool, "-l", "127.0.0.1:\(port)"], waitForStart: false)
         // The tool listens first and starts the daemon on the first connection.
         var client: Client?
-        _ = await eventually { client = try? Client(port: port); return client != nil }
+        _ = await eventually {
+            client = try? Client(port: port)
+            return client != nil
+        }
         let activated = try #require(client, "nothing listens on 127.0.0.1:\(port)")
         activated.send("HELLO activated\n")
         #expect(await activated.readLine(within: 10) == "OK activated interval=10000 timeout=30000")

@@ -101,7 +101,9 @@ final class NotifySocket {
             for (index, byte) in path.utf8.enumerated() { bytes[index] = byte }
         }
         let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard result == 0 else { throw TestFailure.message("bind \(path) failed: errno \(errno)") }
     }
@@ -129,7 +131,9 @@ final class NotifySocket {
         var found: Int?
         _ = await eventually(within: seconds) {
             drain()
-            found = received.indices.first { $0 >= start && received[$0].split(separator: "\n").contains { matches(String($0)) } }
+            found = received.indices.first {
+                $0 >= start && received[$0].split(separator: "\n").contains { matches(String($0)) }
+            }
             return found != nil
         }
         return found
@@ -137,6 +141,8 @@ final class NotifySocket {
 
     /// The value of `NAME=` in the datagram at `index`.
     func value(_ name: String, at index: Int) -> String? {
-        received[index].split(separator: "\n").first { $0.hasPrefix(name + "=") }.map { String($0.dropFirst(name.count + 1)) }
+        received[index].split(separator: "\n").first { $0.hasPrefix(name + "=") }.map {
+            String($0.dropFirst(name.count + 1))
+        }
     }
 }

@@ -29,7 +29,8 @@ import Testing
         let daemon = try await Daemon(config: "workers = 2\n")
         #expect(daemon.lines.first { $0.contains("with 2 worker(s)") } != nil)
         var current = try await identifiedClient("roamer", port: daemon.port)
-        var currentWorker = try #require(await daemon.sessionLine("online", of: current).flatMap { field("worker", in: $0) })
+        var currentWorker = try #require(
+            await daemon.sessionLine("online", of: current).flatMap { field("worker", in: $0) })
         // SO_REUSEPORT spreads connections by their addresses; keep taking over until the new session
         // lands on the other worker than the one that owns the id (each try is itself a takeover).
         var crossed = false
@@ -37,7 +38,8 @@ import Testing
             let next = try await identifiedClient("roamer", port: daemon.port)
             #expect(await current.readLine() == "BYE replaced")
             #expect(await current.isClosedByServer())
-            let nextWorker = try #require(await daemon.sessionLine("online", of: next).flatMap { field("worker", in: $0) })
+            let nextWorker = try #require(
+                await daemon.sessionLine("online", of: next).flatMap { field("worker", in: $0) })
             let replaced = try #require(await daemon.sessionLine("replaced", of: current))
             #expect(field("worker", in: replaced) == currentWorker)
             if nextWorker != currentWorker { crossed = true }

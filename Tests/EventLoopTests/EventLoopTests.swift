@@ -1,7 +1,8 @@
-// The event loop: dispatch, stale-event dropping, timers that never fire early, cross-thread mailboxes.
-@testable import EventLoop
 import Posix
 import Testing
+
+// The event loop: dispatch, stale-event dropping, timers that never fire early, cross-thread mailboxes.
+@testable import EventLoop
 
 @Suite struct EventLoopTests {
     @Test func anEventForAnEndedRegistrationIsDroppedEvenWhenTheNumberIsReused() throws {
@@ -17,7 +18,7 @@ import Testing
             try loop.register(number, interest: .readable, handler: handler)
             staleToken = loop.token(number.index)
             loop.unregister(number)
-        }  // `first` is closed here; the kernel hands its number to the next descriptor opened
+        } // `first` is closed here; the kernel hands its number to the next descriptor opened
 
         let second = try EventFD()
         try loop.register(second.id, interest: .readable, handler: handler)

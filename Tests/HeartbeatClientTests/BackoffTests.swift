@@ -14,7 +14,10 @@ import Testing
 
     @Test func ceilingOfABaseThatDoesNotDivideTheCap() {
         let backoff = Backoff(base: .milliseconds(300), cap: .seconds(1))
-        #expect((0...4).map { backoff.ceiling(attempt: $0) } == [.milliseconds(300), .milliseconds(600), .seconds(1), .seconds(1), .seconds(1)])
+        #expect(
+            (0...4).map { backoff.ceiling(attempt: $0) } == [
+                .milliseconds(300), .milliseconds(600), .seconds(1), .seconds(1), .seconds(1),
+            ])
     }
 
     @Test(arguments: [
@@ -40,4 +43,3 @@ import Testing
         }
     }
 }
-

@@ -17,7 +17,10 @@ import Testing
         #expect(endpoint.description == text)
     }
 
-    @Test(arguments: ["7700", "host", "host:", ":7700", "host:0", "host:65536", "host:77x", "::1:7700", "[::1]7700", "[::1", "[]:7700"])
+    @Test(arguments: [
+        "7700", "host", "host:", ":7700", "host:0", "host:65536", "host:77x", "::1:7700", "[::1]7700", "[::1",
+        "[]:7700",
+    ])
     func rejects(text: String) {
         #expect(Endpoint(parsing: text) == nil)
     }

@@ -9,7 +9,9 @@ import Testing
     @Test func leavesWithByeAndExitsZeroOnSigterm() async throws {
         let daemon = try await Daemon()
         defer { daemon.stop() }
-        let agent = try Child(executable: builtProduct("heartbeat-agent"), arguments: ["--server", "localhost:\(daemon.port)", "--id", "agent-7", "--interval", "1s"])
+        let agent = try Child(
+            executable: builtProduct("heartbeat-agent"),
+            arguments: ["--server", "localhost:\(daemon.port)", "--id", "agent-7", "--interval", "1s"])
         defer { agent.kill() }
         #expect(await eventually(within: 5) { agent.standardError.contains("connected to 127.0.0.1:\(daemon.port)") })
         #expect(await eventually(within: 5) { daemon.log.contains("client online client.id=agent-7") })
@@ -18,7 +20,10 @@ import Testing
         #expect(await agent.exitStatus(within: 5) == 0)
         #expect(agent.standardError.contains("received SIGTERM"))
         #expect(agent.standardError.contains("stopped: cancelled"))
-        #expect(await eventually(within: 5) { daemon.log.contains("client.id=agent-7") && daemon.log.contains("reason=bye") })
+        #expect(
+            await eventually(within: 5) {
+                daemon.log.contains("client.id=agent-7") && daemon.log.contains("reason=bye")
+            })
     }
 
     @Test func refusedTokenExitsWithItsOwnStatus() async throws {
@@ -26,7 +31,9 @@ import Testing
         let tokenFile = NSTemporaryDirectory() + "heartbeat-agent-token-\(UUID().uuidString)"
         try "  00ff\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: tokenFile) }
-        let agent = try Child(executable: builtProduct("heartbeat-agent"), arguments: ["--server", "127.0.0.1:\(server.port)", "--id", "agent-8", "--token-file", tokenFile])
+        let agent = try Child(
+            executable: builtProduct("heartbeat-agent"),
+            arguments: ["--server", "127.0.0.1:\(server.port)", "--id", "agent-8", "--token-file", tokenFile])
         defer { agent.kill() }
         #expect(await agent.exitStatus(within: 5) == 77)
         #expect(server.lines == ["HELLO agent-8 interval=10000 token=00ff"])

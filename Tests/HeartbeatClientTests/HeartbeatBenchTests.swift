@@ -6,8 +6,11 @@ import Testing
 
 @Suite struct HeartbeatBenchTests {
     /// Runs heartbeat-bench with `arguments` plus --server and --json; its summary as a dictionary.
-    static func bench(_ arguments: [String], daemon: Daemon, within seconds: Double = 30) async throws -> [String: Any] {
-        let child = try Child(executable: builtProduct("heartbeat-bench"), arguments: arguments + ["--server", "127.0.0.1:\(daemon.port)", "--json"])
+    static func bench(_ arguments: [String], daemon: Daemon, within seconds: Double = 30) async throws -> [String: Any]
+    {
+        let child = try Child(
+            executable: builtProduct("heartbeat-bench"),
+            arguments: arguments + ["--server", "127.0.0.1:\(daemon.port)", "--json"])
         let status = await child.exitStatus(within: seconds)
         #expect(status == 0, "heartbeat-bench \(arguments): \(child.standardError)")
         _ = await eventually(within: 2) { child.standardOutput.hasSuffix("\n") }
@@ -18,7 +21,8 @@ import Testing
     @Test func holdConnectsEveryClientAndGetsEveryPong() async throws {
         let daemon = try await Daemon()
         defer { daemon.stop() }
-        let summary = try await Self.bench(["hold", "-n", "200", "-i", "1s", "-d", "2s", "--pid", "\(daemon.pid)"], daemon: daemon)
+        let summary = try await Self.bench(
+            ["hold", "-n", "200", "-i", "1s", "-d", "2s", "--pid", "\(daemon.pid)"], daemon: daemon)
         #expect(summary["mode"] as? String == "hold")
         #expect(summary["clients"] as? Int == 200)
         #expect(summary["connected"] as? Int == 200)
@@ -50,7 +54,8 @@ import Testing
         let daemon = try await Daemon()
         defer { daemon.stop() }
         // Vanished sessions are reaped 3 s after their HELLO; --settle leaves room for a busy machine.
-        let summary = try await Self.bench(["churn", "-k", "300", "-c", "20", "-m", "clean:abort:vanish", "--settle", "5s"], daemon: daemon)
+        let summary = try await Self.bench(
+            ["churn", "-k", "300", "-c", "20", "-m", "clean:abort:vanish", "--settle", "5s"], daemon: daemon)
         #expect(summary["cycles"] as? Int == 300)
         #expect(summary["failures"] as? Int == 0)
         let ways = try #require(summary["cycles_by_way"] as? [String: Int])

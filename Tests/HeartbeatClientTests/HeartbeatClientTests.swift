@@ -12,7 +12,8 @@ import Testing
     static func configuration(_ endpoint: Endpoint, id: String) -> Configuration {
         var configuration = Configuration(server: endpoint, id: id, interval: .seconds(1))
         configuration.backoff = Backoff(base: .milliseconds(50), cap: .milliseconds(200))
-        configuration.connectTimeout = .seconds(2)
+        // Generous: on a loaded machine a slow OK must not turn into a second attempt.
+        configuration.connectTimeout = .seconds(10)
         return configuration
     }
 
@@ -36,7 +37,9 @@ import Testing
         run.cancel()
         try await run.value
         #expect(await recorder.untilStopped().last == .stopped(.cancelled))
-        #expect(await eventually(within: 5) { daemon.log.contains("reason=bye") && daemon.log.contains("client.id=beat-1") })
+        #expect(
+            await eventually(within: 5) { daemon.log.contains("reason=bye") && daemon.log.contains("client.id=beat-1") }
+        )
     }
 
     @Test func reconnectsAfterTheDaemonRestarts() async throws {
@@ -62,7 +65,8 @@ import Testing
     @Test func detectsAStoppedServerAndReconnectsWhenItResumes() async throws {
         let daemon = try await Daemon()
         defer { daemon.stop() }
-        let client = try HeartbeatClient(Self.configuration(Endpoint(host: "127.0.0.1", port: daemon.port), id: "stopped-1"))
+        let client = try HeartbeatClient(
+            Self.configuration(Endpoint(host: "127.0.0.1", port: daemon.port), id: "stopped-1"))
         let recorder = StateRecorder(client)
         let run = Task { try await client.run() }
         defer { run.cancel() }
@@ -71,7 +75,9 @@ import Testing
         daemon.signal(SIGSTOP)
         // No PONG within the granted 3 s timeout: the server counts as dead.
         #expect(await recorder.wait(upTo: 8) { if case .disconnected(.serverSilent) = $0 { true } else { false } })
-        let silence = recorder.states.compactMap { if case .disconnected(.serverSilent(let silence)) = $0 { silence } else { nil } }.first
+        let silence = recorder.states.compactMap {
+            if case .disconnected(.serverSilent(let silence)) = $0 { silence } else { nil }
+        }.first
         #expect(silence.map { $0 >= .seconds(3) } == true)
 
         daemon.signal(SIGCONT)
@@ -93,7 +99,10 @@ import Testing
         defer { newerRun.cancel() }
 
         await #expect(throws: HeartbeatClientError.replaced) { try await olderRun.value }
-        #expect(await olderStates.untilStopped().suffix(2) == [.disconnected(.bye(reason: "replaced")), .stopped(.failed(.replaced))])
+        #expect(
+            await olderStates.untilStopped().suffix(2) == [
+                .disconnected(.bye(reason: "replaced")), .stopped(.failed(.replaced)),
+            ])
         #expect(olderStates.count { $0.isConnected } == 1)
         #expect(await newerStates.wait(upTo: 5) { $0.isConnected })
         // The newer one keeps the id: no disconnect follows.
@@ -150,8 +159,13 @@ import Testing
         #expect(await recorder.wait(upTo: 5, count: 5) { if case .waiting = $0 { true } else { false } })
         run.cancel()
         try await run.value
-        let waits = recorder.states.compactMap { if case .waiting(let delay, let attempt) = $0 { (delay, attempt) } else { nil } }.prefix(5)
-        #expect(waits.map(\.0) == [.milliseconds(20), .milliseconds(40), .milliseconds(80), .milliseconds(80), .milliseconds(80)])
+        let waits = recorder.states.compactMap {
+            if case .waiting(let delay, let attempt) = $0 { (delay, attempt) } else { nil }
+        }.prefix(5)
+        #expect(
+            waits.map(\.0) == [
+                .milliseconds(20), .milliseconds(40), .milliseconds(80), .milliseconds(80), .milliseconds(80),
+            ])
         #expect(waits.map(\.1) == [1, 2, 3, 4, 5])
     }
 
@@ -183,11 +197,15 @@ import Testing
     func connectsOverIPv6AndByHostName(listen: String, host: String, address: String) async throws {
         let daemon = try await Daemon(arguments: ["--listen", "\(listen):0"])
         defer { daemon.stop() }
-        let client = try HeartbeatClient(Self.configuration(Endpoint(host: host, port: daemon.port), id: "by-\(host == "::1" ? "v6" : "name")"))
+        let client = try HeartbeatClient(
+            Self.configuration(Endpoint(host: host, port: daemon.port), id: "by-\(host == "::1" ? "v6" : "name")"))
         let recorder = StateRecorder(client)
         let run = Task { try await client.run() }
         #expect(await recorder.wait(upTo: 5) { $0.isConnected }, "host \(host): \(recorder.states)")
-        #expect(recorder.states.contains { if case .connected(let grant) = $0 { grant.address == "\(address):\(daemon.port)" } else { false } })
+        #expect(
+            recorder.states.contains {
+                if case .connected(let grant) = $0 { grant.address == "\(address):\(daemon.port)" } else { false }
+            })
         run.cancel()
         try await run.value
     }
@@ -201,7 +219,8 @@ import Testing
 
     @Test func refusesATokenThatIsNotHex() {
         #expect(throws: HeartbeatClientError.invalidConfiguration("token has byte 'z'")) {
-            _ = try HeartbeatClient(Configuration(server: Endpoint(host: "127.0.0.1", port: 7700), id: "a", token: "zz"))
+            _ = try HeartbeatClient(
+                Configuration(server: Endpoint(host: "127.0.0.1", port: 7700), id: "a", token: "zz"))
         }
     }
 

@@ -1,11 +1,11 @@
-// Test support for the client side: run the agent and bench binaries SwiftPM built for this target,
-// a scripted fake server, and a recorder for client states. The daemon harness and the deadline poll
-// are TestSupport's.
-import TestSupport
 import Foundation
 import Glibc
 import HeartbeatClient
 import Synchronization
+// Test support for the client side: run the agent and bench binaries SwiftPM built for this target,
+// a scripted fake server, and a recorder for client states. The daemon harness and the deadline poll
+// are TestSupport's.
+import TestSupport
 
 /// A value shared between test threads, behind a lock.
 final class Shared<Value: Sendable>: Sendable {
@@ -31,7 +31,9 @@ final class Child: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
-        for key in ["NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "WATCHDOG_USEC", "JOURNAL_STREAM"] { environment[key] = nil }
+        for key in ["NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "WATCHDOG_USEC", "JOURNAL_STREAM"] {
+            environment[key] = nil
+        }
         process.environment = environment
         let errorPipe = Pipe()
         let outputPipe = Pipe()
@@ -129,7 +131,9 @@ final class FakeServer: @unchecked Sendable {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0, listen(fd, 16) == 0 else {
             close(fd)
@@ -176,7 +180,9 @@ final class FakeServer: @unchecked Sendable {
                 received.update { $0.append(line) }
                 let reply = answer(line)
                 for text in reply.lines {
-                    _ = (text + "\n").utf8CString.withUnsafeBufferPointer { send(connection, $0.baseAddress, $0.count - 1, Int32(MSG_NOSIGNAL)) }
+                    _ = (text + "\n").utf8CString.withUnsafeBufferPointer {
+                        send(connection, $0.baseAddress, $0.count - 1, Int32(MSG_NOSIGNAL))
+                    }
                 }
                 if reply.thenClose { return }
             }

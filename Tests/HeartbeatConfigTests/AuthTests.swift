@@ -1,6 +1,6 @@
+import HeartbeatConfig
 // [auth]: mode and secret_file, and where the secret is read from when secret_file is "".
 import Testing
-import HeartbeatConfig
 
 @Test(arguments: [
     ("mode = \"off\"", defaults { $0.auth.mode = .off }),
@@ -32,8 +32,9 @@ func refusesBadAuthValues(toml: String, key: String) {
     var auth = Config.Auth.defaults
     #expect(auth.secretPath(credentialsDirectory: nil) == nil)
     #expect(auth.secretPath(credentialsDirectory: "") == nil)
-    #expect(auth.secretPath(credentialsDirectory: "/run/credentials/heartbeatd.service")
-        == "/run/credentials/heartbeatd.service/heartbeatd-secret")
+    #expect(
+        auth.secretPath(credentialsDirectory: "/run/credentials/heartbeatd.service")
+            == "/run/credentials/heartbeatd.service/heartbeatd-secret")
     #expect(auth.secretPath(credentialsDirectory: "/run/credentials/x/") == "/run/credentials/x/heartbeatd-secret")
     auth.secretFile = "/etc/heartbeatd/secret"
     #expect(auth.secretPath(credentialsDirectory: "/run/credentials/x") == "/etc/heartbeatd/secret")

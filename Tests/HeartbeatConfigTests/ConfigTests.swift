@@ -1,8 +1,8 @@
 // Config as a whole: defaults, the shipped file, top-level keys, syntax and unknown-key errors,
 // the rendered() round trip and which changes need a restart.
 import Foundation
-import Testing
 import HeartbeatConfig
+import Testing
 
 /// The error parse(toml:) throws for `toml`, or nil if it parses.
 func parseError(_ toml: String) -> ConfigError? {
@@ -23,7 +23,10 @@ func defaults(_ change: (inout Config) -> Void) -> Config {
 
 @Test func emptyFileGivesTheDefaults() throws {
     #expect(try Config.parse(toml: "") == Config.defaults)
-    #expect(try Config.parse(toml: "# nothing\n\n[heartbeat]\n[limits]\n[tcp]\n[log]\n[control]\n[events]\n[metrics]\n[auth]\n") == Config.defaults)
+    #expect(
+        try Config.parse(
+            toml: "# nothing\n\n[heartbeat]\n[limits]\n[tcp]\n[log]\n[control]\n[events]\n[metrics]\n[auth]\n")
+            == Config.defaults)
 }
 
 @Test func defaultsAreTheDocumentedValues() {
@@ -75,9 +78,10 @@ func defaults(_ change: (inout Config) -> Void) -> Config {
             .appendingPathComponent("deploy/heartbeatd.toml.5").path
         let page = try String(contentsOfFile: path, encoding: .utf8)
         let quoting = CharacterSet(charactersIn: "\",\\")
-        let entries = Set(page.split(separator: "\n").filter { $0.hasPrefix(".B ") || $0.hasPrefix(".BR ") }.flatMap {
-            $0.split(separator: " ").dropFirst().map { String($0.trimmingCharacters(in: quoting)) }
-        })
+        let entries = Set(
+            page.split(separator: "\n").filter { $0.hasPrefix(".B ") || $0.hasPrefix(".BR ") }.flatMap {
+                $0.split(separator: " ").dropFirst().map { String($0.trimmingCharacters(in: quoting)) }
+            })
         for line in Config.defaults.rendered().split(separator: "\n") {
             if line.hasPrefix("[") {
                 #expect(page.contains(".SH \(line)"), "no section \(line)")
@@ -90,12 +94,21 @@ func defaults(_ change: (inout Config) -> Void) -> Config {
 
 @Test(arguments: [
     ("listen = [\"127.0.0.1:0\"]", defaults { $0.listen = [ListenAddress(host: "127.0.0.1", port: 0, isIPv6: false)] }),
-    ("listen = [\"0.0.0.0:7700\", \"[::]:7700\"]", defaults {
-        $0.listen = [ListenAddress(host: "0.0.0.0", port: 7700, isIPv6: false), ListenAddress(host: "::", port: 7700, isIPv6: true)]
-    }),
-    ("listen = [\"127.0.0.1:0\", \"127.0.0.1:0\"]", defaults {
-        $0.listen = Array(repeating: ListenAddress(host: "127.0.0.1", port: 0, isIPv6: false), count: 2)
-    }),
+    (
+        "listen = [\"0.0.0.0:7700\", \"[::]:7700\"]",
+        defaults {
+            $0.listen = [
+                ListenAddress(host: "0.0.0.0", port: 7700, isIPv6: false),
+                ListenAddress(host: "::", port: 7700, isIPv6: true),
+            ]
+        }
+    ),
+    (
+        "listen = [\"127.0.0.1:0\", \"127.0.0.1:0\"]",
+        defaults {
+            $0.listen = Array(repeating: ListenAddress(host: "127.0.0.1", port: 0, isIPv6: false), count: 2)
+        }
+    ),
     ("workers = \"auto\"", defaults { $0.workers = .auto }),
     ("workers = 256", defaults { $0.workers = .count(256) }),
     ("drain_timeout = \"0s\"", defaults { $0.drainTimeout = .zero }),
@@ -133,7 +146,9 @@ func refusesBadTopLevelValues(toml: String, key: String) {
 
 @Test func errorsShowTheValueAndWhatWasExpected() {
     let duration = parseError("[heartbeat]\ninterval = 10")
-    #expect(duration?.description == #"heartbeat.interval: expected a duration with a unit (ms, s, m, h) such as "10s", got 10"#)
+    #expect(
+        duration?.description
+            == #"heartbeat.interval: expected a duration with a unit (ms, s, m, h) such as "10s", got 10"#)
     let range = parseError("[limits]\nmax_line = 10")
     #expect(range?.description == "limits.max_line: expected an integer from 64 to 65536, got 10")
     let duplicate = parseError("listen = [\"0.0.0.0:1\", \"0.0.0.0:1\"]")
@@ -143,11 +158,15 @@ func refusesBadTopLevelValues(toml: String, key: String) {
 @Test func unknownKeysAreNamedWithTheValidOnes() {
     let nested = parseError("[heartbeat]\nintervall = \"10s\"")
     #expect(nested?.key == "heartbeat.intervall")
-    #expect(nested?.message
-        == "unknown key (valid in [heartbeat]: interval, interval_min, interval_max, timeout_factor, hello_timeout, tick, pong)")
+    #expect(
+        nested?.message
+            == "unknown key (valid in [heartbeat]: interval, interval_min, interval_max, timeout_factor, hello_timeout, tick, pong)"
+    )
     let top = parseError("colour = \"blue\"")
-    #expect(top?.description
-        == "colour: unknown key (valid at the top level: listen, workers, drain_timeout, heartbeat, limits, tcp, log, control, events, metrics, auth)")
+    #expect(
+        top?.description
+            == "colour: unknown key (valid at the top level: listen, workers, drain_timeout, heartbeat, limits, tcp, log, control, events, metrics, auth)"
+    )
 }
 
 @Test(arguments: ["listen = ", "[heartbeat\n", "a = 1\na = 2", "x = \"unterminated", "workers = 1 2"])
@@ -232,5 +251,8 @@ func syntaxErrorsHaveNoKeyAndSayWhere(toml: String) {
         $0.control.group = "wheel"
         $0.metrics.listen = ListenAddress(host: "127.0.0.1", port: 9464, isIPv6: false)
     }
-    #expect(operatorSockets.restartRequiredChanges(comparedTo: old) == ["control.socket", "control.group", "metrics.listen"])
+    #expect(
+        operatorSockets.restartRequiredChanges(comparedTo: old) == [
+            "control.socket", "control.group", "metrics.listen",
+        ])
 }

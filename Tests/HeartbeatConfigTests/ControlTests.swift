@@ -1,13 +1,16 @@
+import HeartbeatConfig
 // [control]: the socket path and group, each bad value refused under its own key.
 import Testing
-import HeartbeatConfig
 
 @Test(arguments: [
     ("socket = \"/tmp/hb.sock\"", defaults { $0.control.socket = "/tmp/hb.sock" }),
     ("socket = \"\"", defaults { $0.control.socket = "" }),
-    ("socket = \"/\(String(repeating: "a", count: 106))\"", defaults {
-        $0.control.socket = "/" + String(repeating: "a", count: 106)
-    }),
+    (
+        "socket = \"/\(String(repeating: "a", count: 106))\"",
+        defaults {
+            $0.control.socket = "/" + String(repeating: "a", count: 106)
+        }
+    ),
     ("group = \"heartbeat-ops\"", defaults { $0.control.group = "heartbeat-ops" }),
     ("group = \"_svc.team$\"", defaults { $0.control.group = "_svc.team$" }),
     ("group = \"\"", defaults { $0.control.group = "" }),
@@ -32,6 +35,7 @@ func refusesBadControlValues(toml: String, key: String) {
 }
 
 @Test func badSocketPathSaysWhatIsExpected() {
-    #expect(parseError("[control]\nsocket = \"hb.sock\"")?.message
-        == #"expected an absolute path of at most 107 bytes, or "" for none, got "hb.sock""#)
+    #expect(
+        parseError("[control]\nsocket = \"hb.sock\"")?.message
+            == #"expected an absolute path of at most 107 bytes, or "" for none, got "hb.sock""#)
 }

@@ -1,6 +1,6 @@
+import HeartbeatConfig
 // [events]: offline_grace within 0s...1h.
 import Testing
-import HeartbeatConfig
 
 @Test(arguments: [
     ("offline_grace = \"0s\"", defaults { $0.events.offlineGrace = .zero }),

@@ -1,17 +1,45 @@
+import HeartbeatConfig
 // [heartbeat]: each key set to a good value, each bad value refused under its own key.
 // Changing interval or timeout_factor also moves the derived [tcp] defaults.
 import Testing
-import HeartbeatConfig
 
 @Test(arguments: [
-    ("interval = \"250ms\"\ninterval_min = \"100ms\"", defaults { $0.heartbeat.interval = .milliseconds(250); $0.heartbeat.intervalMin = .milliseconds(100)
-        $0.tcp.keepaliveIdle = .seconds(1); $0.tcp.userTimeout = .seconds(16) }),
-    ("interval = \"5m\"", defaults { $0.heartbeat.interval = .seconds(300); $0.tcp.keepaliveIdle = .seconds(900); $0.tcp.userTimeout = .seconds(915) }),
+    (
+        "interval = \"250ms\"\ninterval_min = \"100ms\"",
+        defaults {
+            $0.heartbeat.interval = .milliseconds(250)
+            $0.heartbeat.intervalMin = .milliseconds(100)
+            $0.tcp.keepaliveIdle = .seconds(1)
+            $0.tcp.userTimeout = .seconds(16)
+        }
+    ),
+    (
+        "interval = \"5m\"",
+        defaults {
+            $0.heartbeat.interval = .seconds(300)
+            $0.tcp.keepaliveIdle = .seconds(900)
+            $0.tcp.userTimeout = .seconds(915)
+        }
+    ),
     ("interval_min = \"10s\"", defaults { $0.heartbeat.intervalMin = .seconds(10) }),
     ("interval_max = \"24h\"", defaults { $0.heartbeat.intervalMax = .seconds(86400) }),
     ("interval_max = \"10s\"", defaults { $0.heartbeat.intervalMax = .seconds(10) }),
-    ("timeout_factor = 1", defaults { $0.heartbeat.timeoutFactor = 1; $0.tcp.keepaliveIdle = .seconds(10); $0.tcp.userTimeout = .seconds(25) }),
-    ("timeout_factor = 100", defaults { $0.heartbeat.timeoutFactor = 100; $0.tcp.keepaliveIdle = .seconds(1000); $0.tcp.userTimeout = .seconds(1015) }),
+    (
+        "timeout_factor = 1",
+        defaults {
+            $0.heartbeat.timeoutFactor = 1
+            $0.tcp.keepaliveIdle = .seconds(10)
+            $0.tcp.userTimeout = .seconds(25)
+        }
+    ),
+    (
+        "timeout_factor = 100",
+        defaults {
+            $0.heartbeat.timeoutFactor = 100
+            $0.tcp.keepaliveIdle = .seconds(1000)
+            $0.tcp.userTimeout = .seconds(1015)
+        }
+    ),
     ("hello_timeout = \"100ms\"", defaults { $0.heartbeat.helloTimeout = .milliseconds(100) }),
     ("hello_timeout = \"1h\"", defaults { $0.heartbeat.helloTimeout = .seconds(3600) }),
     ("tick = \"1ms\"", defaults { $0.heartbeat.tick = .milliseconds(1) }),
@@ -58,10 +86,12 @@ func refusesBadHeartbeatValues(toml: String, key: String) {
 }
 
 @Test func crossKeyErrorsSayWhichLimitWasBroken() {
-    #expect(parseError("[heartbeat]\ninterval = \"10m\"")?.message
-        == #"must be from interval_min (1s) to interval_max (5m), got "10m""#)
-    #expect(parseError("[heartbeat]\ninterval_min = \"50ms\"")?.message
-        == #"must be at least tick (100ms), got "50ms""#)
+    #expect(
+        parseError("[heartbeat]\ninterval = \"10m\"")?.message
+            == #"must be from interval_min (1s) to interval_max (5m), got "10m""#)
+    #expect(
+        parseError("[heartbeat]\ninterval_min = \"50ms\"")?.message
+            == #"must be at least tick (100ms), got "50ms""#)
 }
 
 @Test func timeoutIsIntervalTimesFactor() throws {

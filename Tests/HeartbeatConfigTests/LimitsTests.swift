@@ -1,6 +1,6 @@
+import HeartbeatConfig
 // [limits]: each key set to a good value, each bad value refused under its own key.
 import Testing
-import HeartbeatConfig
 
 @Test(arguments: [
     ("max_line = 64", defaults { $0.limits.maxLine = 64 }),

@@ -1,6 +1,6 @@
+import HeartbeatConfig
 // ListenAddress parsing and rendering, as tables.
 import Testing
-import HeartbeatConfig
 
 @Test(arguments: [
     ("0.0.0.0:7700", "0.0.0.0", 7700, false),

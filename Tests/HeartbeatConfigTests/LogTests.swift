@@ -1,6 +1,6 @@
+import HeartbeatConfig
 // [log]: every level name, sessions, and the values refused.
 import Testing
-import HeartbeatConfig
 
 @Test(arguments: LogLevel.allCases)
 func readsEveryLevel(level: LogLevel) throws {
@@ -23,8 +23,9 @@ func refusesBadLogValues(toml: String, key: String) {
 }
 
 @Test func badLevelListsTheNames() {
-    #expect(parseError("[log]\nlevel = \"verbose\"")?.message
-        == #"expected one of "trace", "debug", "info", "notice", "warning", "error", "critical", got "verbose""#)
+    #expect(
+        parseError("[log]\nlevel = \"verbose\"")?.message
+            == #"expected one of "trace", "debug", "info", "notice", "warning", "error", "critical", got "verbose""#)
 }
 
 @Test func levelsAreOrderedBySeverity() {

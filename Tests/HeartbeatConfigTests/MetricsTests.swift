@@ -1,10 +1,13 @@
+import HeartbeatConfig
 // [metrics]: listen is "" (off) or one address; errors are named metrics.listen, not listen.
 import Testing
-import HeartbeatConfig
 
 @Test(arguments: [
     ("listen = \"\"", defaults { $0.metrics.listen = nil }),
-    ("listen = \"127.0.0.1:9464\"", defaults { $0.metrics.listen = ListenAddress(host: "127.0.0.1", port: 9464, isIPv6: false) }),
+    (
+        "listen = \"127.0.0.1:9464\"",
+        defaults { $0.metrics.listen = ListenAddress(host: "127.0.0.1", port: 9464, isIPv6: false) }
+    ),
     ("listen = \"[::1]:0\"", defaults { $0.metrics.listen = ListenAddress(host: "::1", port: 0, isIPv6: true) }),
 ])
 func setsMetricsKeys(toml: String, expected: Config) throws {
@@ -23,6 +26,7 @@ func refusesBadMetricsValues(toml: String, key: String) {
 }
 
 @Test func badMetricsAddressSaysWhy() {
-    #expect(parseError("[metrics]\nlisten = \"127.0.0.1:70000\"")?.description
-        == #"metrics.listen: expected a port from 0 to 65535, got "127.0.0.1:70000""#)
+    #expect(
+        parseError("[metrics]\nlisten = \"127.0.0.1:70000\"")?.description
+            == #"metrics.listen: expected a port from 0 to 65535, got "127.0.0.1:70000""#)
 }

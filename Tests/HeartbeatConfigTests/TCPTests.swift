@@ -1,6 +1,6 @@
+import HeartbeatConfig
 // [tcp]: defaults derived from [heartbeat] when keys are absent, explicit keys taken as given.
 import Testing
-import HeartbeatConfig
 
 @Test func derivesFromTheHeartbeatTimeout() throws {
     let tcp = try Config.parse(toml: "[heartbeat]\ninterval = \"20s\"\ntimeout_factor = 4").tcp
@@ -11,7 +11,9 @@ import HeartbeatConfig
 }
 
 @Test func derivedUserTimeoutFollowsExplicitKeepalive() throws {
-    let tcp = try Config.parse(toml: "[tcp]\nkeepalive_idle = \"60s\"\nkeepalive_interval = \"10s\"\nkeepalive_count = 6").tcp
+    let tcp = try Config.parse(
+        toml: "[tcp]\nkeepalive_idle = \"60s\"\nkeepalive_interval = \"10s\"\nkeepalive_count = 6"
+    ).tcp
     #expect(tcp.keepaliveIdle == .seconds(60))
     #expect(tcp.userTimeout == .seconds(120))
 }
@@ -23,29 +25,35 @@ import HeartbeatConfig
 }
 
 @Test func derivedValuesAreClampedToWhatTheKernelTakes() throws {
-    let short = try Config.parse(toml: "[heartbeat]\ninterval = \"100ms\"\ninterval_min = \"100ms\"\ntimeout_factor = 1").tcp
+    let short = try Config.parse(
+        toml: "[heartbeat]\ninterval = \"100ms\"\ninterval_min = \"100ms\"\ntimeout_factor = 1"
+    ).tcp
     #expect(short.keepaliveIdle == .seconds(1))
-    let long = try Config.parse(toml: """
-        [heartbeat]
-        interval = "24h"
-        interval_max = "24h"
-        timeout_factor = 100
-        [tcp]
-        keepalive_interval = "32767s"
-        keepalive_count = 127
-        """).tcp
+    let long = try Config.parse(
+        toml: """
+            [heartbeat]
+            interval = "24h"
+            interval_max = "24h"
+            timeout_factor = 100
+            [tcp]
+            keepalive_interval = "32767s"
+            keepalive_count = 127
+            """
+    ).tcp
     #expect(long.keepaliveIdle == .seconds(32767))
     #expect(long.userTimeout == .seconds(86400))
 }
 
 @Test func explicitKeysWin() throws {
-    let tcp = try Config.parse(toml: """
-        [tcp]
-        keepalive_idle = "1s"
-        keepalive_interval = "32767s"
-        keepalive_count = 1
-        user_timeout = "0s"
-        """).tcp
+    let tcp = try Config.parse(
+        toml: """
+            [tcp]
+            keepalive_idle = "1s"
+            keepalive_interval = "32767s"
+            keepalive_count = 1
+            user_timeout = "0s"
+            """
+    ).tcp
     #expect(tcp.keepaliveIdle == .seconds(1))
     #expect(tcp.keepaliveInterval == .seconds(32767))
     #expect(tcp.keepaliveCount == 1)

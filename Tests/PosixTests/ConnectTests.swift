@@ -1,8 +1,9 @@
+import TestSupport
+import Testing
+
 // The calling side of TCP: a refused connect carries "connect" and ECONNREFUSED whether the kernel
 // says so at once or through the socket's pending error, and a connect that succeeds is writable.
 @testable import Posix
-import TestSupport
-import Testing
 
 @Suite struct ConnectTests {
     @Test func connectingToAClosedPortIsECONNREFUSED() throws {
@@ -15,7 +16,11 @@ import Testing
         do throws(SystemError) {
             let socket = try Socket.connecting(to: server, from: nil)
             var pending: Errno?
-            #expect(eventuallyBlocking { pending = socket.pendingError(); return pending != nil })
+            #expect(
+                eventuallyBlocking {
+                    pending = socket.pendingError()
+                    return pending != nil
+                })
             #expect(pending == .connectionRefused)
         } catch {
             #expect(error == SystemError(call: "connect", errno: .connectionRefused))
@@ -29,7 +34,11 @@ import Testing
         let socket = try Socket.connecting(to: try listener.localAddress(), from: source)
         var peer = any
         var accepted: Socket?
-        #expect(try eventuallyBlocking { accepted = try listener.accept(peer: &peer); return accepted != nil })
+        #expect(
+            try eventuallyBlocking {
+                accepted = try listener.accept(peer: &peer)
+                return accepted != nil
+            })
         #expect(peer.host == source.host)
         #expect(socket.pendingError() == nil)
     }

@@ -1,13 +1,15 @@
+import Testing
+
 // epoll, eventfd and timerfd together: errors name the control operation, a wait with nothing ready
 // returns zero events, and the wake-up descriptors report readable when they should and drain.
 @testable import Posix
-import Testing
 
 @Suite struct EpollTests {
     @Test func controlErrorsNameTheOperationAndErrno() throws {
         let epoll = try Epoll(capacity: 4)
         let wake = try EventFD()
-        #expect(throws: SystemError(call: "epoll_ctl(DEL)", errno: Errno(rawValue: 2))) { try epoll.remove(wake.id) } // ENOENT
+        // ENOENT: never added.
+        #expect(throws: SystemError(call: "epoll_ctl(DEL)", errno: Errno(rawValue: 2))) { try epoll.remove(wake.id) }
         #expect(throws: SystemError(call: "epoll_ctl(MOD)", errno: Errno(rawValue: 2))) {
             try epoll.modify(wake.id, interest: .readable, data: 1)
         }

@@ -1,11 +1,12 @@
-// A real EINTR from the kernel: a blocking read on a unix socket, interrupted by a signal (handler
-// without SA_RESTART) sent to the reading thread while /proc shows it blocked in read(2). The wrapper
-// must retry, so the read still returns the byte that arrives afterwards instead of throwing EINTR.
-@testable import Posix
 import Glibc
 import Synchronization
 import TestSupport
 import Testing
+
+// A real EINTR from the kernel: a blocking read on a unix socket, interrupted by a signal (handler
+// without SA_RESTART) sent to the reading thread while /proc shows it blocked in read(2). The wrapper
+// must retry, so the read still returns the byte that arrives afterwards instead of throwing EINTR.
+@testable import Posix
 
 private let handled = Atomic<Int>(0)
 
@@ -29,7 +30,11 @@ private final class Reader: Sendable {
         let listener = try Socket.listenUnix(at: path)
         let client = try Socket.connectUnix(to: path)
         var server: Socket?
-        #expect(try eventuallyBlocking { server = try listener.acceptUnix(); return server != nil })
+        #expect(
+            try eventuallyBlocking {
+                server = try listener.acceptUnix()
+                return server != nil
+            })
 
         let readerFD = dup(client.id.rawValue)
         let reader = Reader()
@@ -72,9 +77,9 @@ private final class Reader: Sendable {
     }
 
     #if arch(x86_64)
-    static let readSyscall = "0"
+        static let readSyscall = "0"
     #else
-    static let readSyscall = "63"
+        static let readSyscall = "63"
     #endif
 
     /// The number of the system call the thread is blocked in, or nil when it is running.

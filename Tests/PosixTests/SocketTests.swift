@@ -1,7 +1,8 @@
-// The posix layer: listening, accepting, would-block as a value, errors carrying the call and errno.
-@testable import Posix
 import TestSupport
 import Testing
+
+// The posix layer: listening, accepting, would-block as a value, errors carrying the call and errno.
+@testable import Posix
 
 @Suite struct SocketTests {
     @Test func listenOnPortZeroReportsTheRealPort() throws {
@@ -36,7 +37,11 @@ import Testing
         let client = try Socket.connecting(to: try listener.localAddress(), from: nil)
         var peer = address
         var accepted: Socket?
-        #expect(try eventuallyBlocking { accepted = try listener.accept(peer: &peer); return accepted != nil })
+        #expect(
+            try eventuallyBlocking {
+                accepted = try listener.accept(peer: &peer)
+                return accepted != nil
+            })
         #expect(peer.port == (try client.localAddress()).port)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 16, alignment: 1)
         defer { buffer.deallocate() }
@@ -45,9 +50,10 @@ import Testing
             return
         }
         try [UInt8(7)].withUnsafeBytes { bytes in _ = try client.send(bytes) }
-        #expect(eventuallyBlocking {
-            if case .done(1)? = try? accepted?.read(into: buffer) { true } else { false }
-        })
+        #expect(
+            eventuallyBlocking {
+                if case .done(1)? = try? accepted?.read(into: buffer) { true } else { false }
+            })
     }
 
     @Test func readingAClosedDescriptorIsEBADFFromRead() throws {

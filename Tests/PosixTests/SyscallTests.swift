@@ -1,8 +1,9 @@
+import Glibc
+import Testing
+
 // The one wrapper every call goes through, driven with scripted results: EINTR is retried, EAGAIN
 // comes back as `.wouldBlock`, and anything else is thrown with the call's name and the errno.
 @testable import Posix
-import Glibc
-import Testing
 
 /// A call that fails with each of `errors` in turn (setting errno as the kernel would), then returns `result`.
 private final class ScriptedCall {
@@ -33,7 +34,9 @@ private final class ScriptedCall {
     @Test(arguments: [EBADF, ECONNREFUSED, EADDRINUSE, EAGAIN])
     func retryingThrowsTheCallAndTheErrno(code: Int32) {
         let call = ScriptedCall(failing: [EINTR, code], then: 0)
-        #expect(throws: SystemError(call: "probe", errno: Errno(rawValue: code))) { _ = try retrying("probe") { call() } }
+        #expect(throws: SystemError(call: "probe", errno: Errno(rawValue: code))) {
+            _ = try retrying("probe") { call() }
+        }
         #expect(call.calls == 2)
     }
 
@@ -55,7 +58,9 @@ private final class ScriptedCall {
             return
         }
         let failing = ScriptedCall(failing: [ECONNRESET], then: 0)
-        #expect(throws: SystemError(call: "probe", errno: .connectionReset)) { _ = try nonBlocking("probe") { failing() } }
+        #expect(throws: SystemError(call: "probe", errno: .connectionReset)) {
+            _ = try nonBlocking("probe") { failing() }
+        }
     }
 
     @Test func namedRetryingCarriesThePath() {

@@ -1,6 +1,6 @@
+import Primitives
 // parseDuration and its inverse, as tables.
 import Testing
-import Primitives
 
 @Test(arguments: [
     ("250ms", Duration.milliseconds(250)), ("10s", .seconds(10)), ("5m", .seconds(300)),

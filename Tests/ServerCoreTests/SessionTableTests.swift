@@ -1,7 +1,8 @@
 // The session table: slots across pages, occupancy, serials, and taking a session out exactly once.
 import Posix
-@testable import ServerCore
 import Testing
+
+@testable import ServerCore
 
 @Suite struct SessionTableTests {
     private func session(serial: UInt32) throws -> Session {

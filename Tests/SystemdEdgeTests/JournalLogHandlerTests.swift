@@ -3,8 +3,9 @@
 import Foundation
 import Glibc
 import Logging
-@testable import SystemdEdge
 import Testing
+
+@testable import SystemdEdge
 
 @Suite struct JournalLogHandlerFieldTests {
     @Test(arguments: [
@@ -32,21 +33,25 @@ import Testing
     }
 
     @Test func fieldsOfAnEntry() {
-        let record = LogRecord(priority: 6, message: "client online", metadata: [
-            "peer": "127.0.0.1:5000", "client.id": "dev-1", "event": "online", "note": "a\nb",
-        ])
-        #expect(JournalLogHandler.fields(for: record) == [
-            "MESSAGE=client online", "PRIORITY=6", "SYSLOG_IDENTIFIER=heartbeatd",
-            "CLIENT_ID=dev-1", "EVENT=online", "MESSAGE_ID=\(MessageID.forEvent("online") ?? "?")",
-            "NOTE=a\nb", "PEER=127.0.0.1:5000",
-        ])
+        let record = LogRecord(
+            priority: 6, message: "client online",
+            metadata: [
+                "peer": "127.0.0.1:5000", "client.id": "dev-1", "event": "online", "note": "a\nb",
+            ])
+        #expect(
+            JournalLogHandler.fields(for: record) == [
+                "MESSAGE=client online", "PRIORITY=6", "SYSLOG_IDENTIFIER=heartbeatd",
+                "CLIENT_ID=dev-1", "EVENT=online", "MESSAGE_ID=\(MessageID.forEvent("online") ?? "?")",
+                "NOTE=a\nb", "PEER=127.0.0.1:5000",
+            ])
     }
 
     @Test func anEventWithoutAnIdGetsNoMessageID() {
         let record = LogRecord(priority: 5, message: "m", metadata: ["event": "rotated"])
-        #expect(JournalLogHandler.fields(for: record) == [
-            "MESSAGE=m", "PRIORITY=5", "SYSLOG_IDENTIFIER=heartbeatd", "EVENT=rotated",
-        ])
+        #expect(
+            JournalLogHandler.fields(for: record) == [
+                "MESSAGE=m", "PRIORITY=5", "SYSLOG_IDENTIFIER=heartbeatd", "EVENT=rotated",
+            ])
     }
 }
 

@@ -1,7 +1,8 @@
 // JournalStream: JOURNAL_STREAM counts only when it names the file descriptor 2 is.
 import Glibc
-@testable import SystemdEdge
 import Testing
+
+@testable import SystemdEdge
 
 extension ProcessWide {
     @Suite struct JournalStreamTests {

@@ -4,9 +4,10 @@ import Testing
 
 @Suite struct MessageIDTests {
     @Test func coversEveryEventKind() {
-        #expect(MessageID.all.map(\.event) == [
-            "online", "offline", "replaced", "overload", "started", "stopping", "reloaded", "ready", "reloading",
-        ])
+        #expect(
+            MessageID.all.map(\.event) == [
+                "online", "offline", "replaced", "overload", "started", "stopping", "reloaded", "ready", "reloading",
+            ])
     }
 
     @Test func idsAre128BitLowercaseHexAndDistinct() {

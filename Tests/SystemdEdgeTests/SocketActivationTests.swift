@@ -22,7 +22,8 @@ extension ProcessWide {
             #expect(leftOver == [nil, nil])
         }
 
-        @Test(.enabled(if: isExecutable("/usr/bin/systemd-socket-activate"), "systemd-socket-activate is not installed"))
+        @Test(
+            .enabled(if: isExecutable("/usr/bin/systemd-socket-activate"), "systemd-socket-activate is not installed"))
         func adoptsListeningSocketsFromSystemd() throws {
             let directory = try makeTemporaryDirectory("activate")
             defer { removeTree(directory) }

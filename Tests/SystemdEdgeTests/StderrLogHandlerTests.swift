@@ -1,8 +1,9 @@
 // StderrLogHandler: the exact lines it writes, read back from a pipe.
 import Glibc
 import Logging
-@testable import SystemdEdge
 import Testing
+
+@testable import SystemdEdge
 
 @Suite struct StderrLogHandlerTests {
     /// Logs with a handler writing into a pipe, then returns everything written.
@@ -73,9 +74,11 @@ import Testing
         defer { close(reader) }
         let handler = StderrLogHandler(label: "test", descriptor: writer)
         for metadata: Logger.Metadata? in [nil, ["error": "EMFILE"]] {
-            handler.log(event: LogEvent(
-                level: .error, message: "accept failed", error: SystemdError.notListeningStreamSocket(descriptor: 3),
-                metadata: metadata, source: nil, file: #fileID, function: #function, line: #line))
+            handler.log(
+                event: LogEvent(
+                    level: .error, message: "accept failed",
+                    error: SystemdError.notListeningStreamSocket(descriptor: 3),
+                    metadata: metadata, source: nil, file: #fileID, function: #function, line: #line))
         }
         close(writer)
         let output = try readToEnd(reader).split(separator: "\n")
@@ -90,10 +93,10 @@ import Testing
         // 8 × 50 lines of about 150 bytes fit in the pipe's 64 KiB, so nobody has to read meanwhile.
         let padding = String(repeating: "x", count: 100)
         await withTaskGroup(of: Void.self) { group in
-            for task in 0 ..< 8 {
+            for task in 0..<8 {
                 group.addTask {
                     let logger = Logger(label: "test") { StderrLogHandler(label: $0, descriptor: writer) }
-                    for line in 0 ..< 50 {
+                    for line in 0..<50 {
                         logger.info("line", metadata: ["task": "\(task)", "n": "\(line)", "pad": "\(padding)"])
                     }
                 }

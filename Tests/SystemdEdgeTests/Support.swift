@@ -66,7 +66,7 @@ final class Child {
         posix_spawn_file_actions_addopen(&actions, 2, directory + "/stderr", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
 
         let argv = (["timeout", "--kill-after=5", "\(timeoutSeconds)"] + arguments).map { strdup($0) }
-        defer { argv.forEach { free($0) } }
+        defer { for argument in argv { free(argument) } }
         var pid: pid_t = 0
         let spawned = posix_spawnp(&pid, "timeout", &actions, nil, argv + [nil], environ)
         if spawned != 0 { removeTree(directory) }
@@ -121,7 +121,10 @@ func connectWhenListening(to path: String) throws -> Int32 {
                 connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
             }
         }
-        if result == 0 { connected = fd; return true }
+        if result == 0 {
+            connected = fd
+            return true
+        }
         close(fd)
         return false
     }

@@ -26,7 +26,9 @@ public final class ChildProcess: @unchecked Sendable {
     public enum Failure: Error, CustomStringConvertible {
         case spawn(String, Int32)
         public var description: String {
-            switch self { case .spawn(let path, let error): "posix_spawn \(path): \(String(cString: strerror(error)))" }
+            switch self {
+            case .spawn(let path, let error): "posix_spawn \(path): \(String(cString: strerror(error)))"
+            }
         }
     }
 
@@ -35,7 +37,9 @@ public final class ChildProcess: @unchecked Sendable {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        for (target, stream, isInput) in [(Int32(0), standardInput, true), (1, standardOutput, false), (2, standardError, false)] {
+        for (target, stream, isInput) in [
+            (Int32(0), standardInput, true), (1, standardOutput, false), (2, standardError, false),
+        ] {
             if let descriptor = Self.descriptor(of: stream, isInput: isInput) {
                 posix_spawn_file_actions_adddup2(&actions, descriptor, target)
             }
@@ -44,23 +48,28 @@ public final class ChildProcess: @unchecked Sendable {
         CLinux.posix_spawn_file_actions_addclosefrom_np(&actions, 3)
 
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        let variables = environment.map { $0.map { "\($0.key)=\($0.value)" } } ?? ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" }
+        defer { for argument in argv { free(argument) } }
+        let variables =
+            environment.map { $0.map { "\($0.key)=\($0.value)" } }
+            ?? ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" }
         let envp = variables.map { strdup($0) } + [nil]
-        defer { envp.forEach { free($0) } }
+        defer { for variable in envp { free(variable) } }
         var pid: pid_t = 0
         let result = posix_spawn(&pid, path, &actions, nil, argv, envp)
         guard result == 0 else { throw Failure.spawn(path, result) }
         processIdentifier = pid
         // The parent's copies of the child's pipe ends are closed, as Process does.
         for (stream, isInput) in [(standardInput, true), (standardOutput, false), (standardError, false)] {
-            if let pipe = stream as? Pipe { try? (isInput ? pipe.fileHandleForReading : pipe.fileHandleForWriting).close() }
+            if let pipe = stream as? Pipe {
+                try? (isInput ? pipe.fileHandleForReading : pipe.fileHandleForWriting).close()
+            }
         }
     }
 
     private static func descriptor(of stream: Any?, isInput: Bool) -> Int32? {
         switch stream {
-        case let pipe as Pipe: isInput ? pipe.fileHandleForReading.fileDescriptor : pipe.fileHandleForWriting.fileDescriptor
+        case let pipe as Pipe:
+            isInput ? pipe.fileHandleForReading.fileDescriptor : pipe.fileHandleForWriting.fileDescriptor
         case let handle as FileHandle: handle.fileDescriptor
         default: nil
         }

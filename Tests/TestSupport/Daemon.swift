@@ -127,12 +127,16 @@ public final class Daemon: @unchecked Sendable {
         for line in lines {
             if field("event", in: line) == event, reason == nil || field("reason", in: line) == reason {
                 count += 1
-            } else if line.contains("session lines held back"), let detail = line.split(separator: ": ", maxSplits: 1).last {
+            } else if line.contains("session lines held back"),
+                let detail = line.split(separator: ": ", maxSplits: 1).last
+            {
                 // "… held back in the last second: offline (eof) 250, online 12 event=overload …"
                 for entry in detail.split(separator: ", ") {
                     let text = entry.split(separator: " event=").first.map(String.init) ?? String(entry)
                     guard let space = text.lastIndex(of: " ") else { continue }
-                    if text[..<space] == kind, let number = Int(text[text.index(after: space)...].prefix { $0.isNumber }) {
+                    if text[..<space] == kind,
+                        let number = Int(text[text.index(after: space)...].prefix { $0.isNumber })
+                    {
                         count += number
                     }
                 }

@@ -194,8 +194,10 @@ public final class Client {
     /// Vanishes without sending a packet: TCP_REPAIR mode makes close() silent (needs CAP_NET_ADMIN).
     public func vanish() -> Bool {
         var on: Int32 = 1
-        let TCP_REPAIR: Int32 = 19
-        guard setsockopt(fd, Int32(IPPROTO_TCP), TCP_REPAIR, &on, socklen_t(MemoryLayout<Int32>.size)) == 0 else { return false }
+        let tcpRepair: Int32 = 19 // TCP_REPAIR, which Glibc does not export
+        guard setsockopt(fd, Int32(IPPROTO_TCP), tcpRepair, &on, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
+            return false
+        }
         closeSocket()
         return true
     }

@@ -5,7 +5,9 @@ import Foundation
 public enum TestFailure: Error, CustomStringConvertible {
     case message(String)
     public var description: String {
-        switch self { case .message(let text): text }
+        switch self {
+        case .message(let text): text
+        }
     }
 }
 
@@ -30,7 +32,8 @@ public func heartbeatdBinary() -> String {
 
 /// A temporary directory, left in /tmp for inspection after a failure.
 public func temporaryDirectory() -> URL {
-    let url = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("hbtest-\(UUID().uuidString.prefix(8))")
+    let url = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(
+        "hbtest-\(UUID().uuidString.prefix(8))")
     try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
 }

@@ -2,6 +2,7 @@
 // a sorted-array model of the tick-boundary rule.
 import TestSupport
 import Testing
+
 @testable import TimerWheel
 
 // One line of a script. Timers are named by their payload; `cancel` uses the handle of the latest `arm`
@@ -26,94 +27,136 @@ struct Script: Sendable, CustomTestStringConvertible {
 
 // tick 100, 8 slots, origin 0 unless said otherwise: one revolution is 800.
 let scripts: [Script] = [
-    Script(name: "worked example: 250 rounds up to tick 3", steps: [
-        .arm(7, at: 250), .nextExpiry(300), .advance(to: 299, fires: []), .advance(to: 300, fires: [7]),
-        .count(0), .nextExpiry(nil),
-    ]),
-    Script(name: "deadline exactly on a boundary fires at that boundary", steps: [
-        .arm(1, at: 300), .advance(to: 200, fires: []), .advance(to: 299, fires: []),
-        .advance(to: 300, fires: [1]),
-    ]),
-    Script(name: "deadline just after a boundary fires at the next one", steps: [
-        .arm(1, at: 301), .nextExpiry(400), .advance(to: 300, fires: []), .advance(to: 399, fires: []),
-        .advance(to: 400, fires: [1]),
-    ]),
-    Script(name: "advance between boundaries fires what the last boundary covers", steps: [
-        .arm(1, at: 120), .arm(2, at: 280), .advance(to: 350, fires: [1, 2]),
-    ]),
-    Script(name: "deadline in the past fires at the next boundary", steps: [
-        .advance(to: 350, fires: []), .arm(1, at: 100), .arm(2, at: 340), .arm(3, at: 0), .arm(4, at: 350),
-        .nextExpiry(400), .advance(to: 399, fires: []), .advance(to: 400, fires: [1, 2, 3, 4]),
-    ]),
-    Script(name: "deadline on the boundary just processed fires at the next one", steps: [
-        .advance(to: 300, fires: []), .arm(1, at: 300), .nextExpiry(400), .advance(to: 400, fires: [1]),
-    ]),
-    Script(name: "deadline before the origin fires one tick after it", origin: 1_000, steps: [
-        .arm(1, at: 5), .arm(2, at: 1_000), .nextExpiry(1_100), .advance(to: 1_099, fires: []),
-        .advance(to: 1_100, fires: [1, 2]),
-    ]),
-    Script(name: "a tick that does not divide the origin", tick: 7, origin: 3, steps: [
-        .arm(1, at: 10), .arm(2, at: 11), .nextExpiry(10), .advance(to: 10, fires: [1]),
-        .nextExpiry(17), .advance(to: 16, fires: []), .advance(to: 17, fires: [2]),
-    ]),
-    Script(name: "beyond one revolution waits for its round, stepping every tick",
+    Script(
+        name: "worked example: 250 rounds up to tick 3",
+        steps: [
+            .arm(7, at: 250), .nextExpiry(300), .advance(to: 299, fires: []), .advance(to: 300, fires: [7]),
+            .count(0), .nextExpiry(nil),
+        ]),
+    Script(
+        name: "deadline exactly on a boundary fires at that boundary",
+        steps: [
+            .arm(1, at: 300), .advance(to: 200, fires: []), .advance(to: 299, fires: []),
+            .advance(to: 300, fires: [1]),
+        ]),
+    Script(
+        name: "deadline just after a boundary fires at the next one",
+        steps: [
+            .arm(1, at: 301), .nextExpiry(400), .advance(to: 300, fires: []), .advance(to: 399, fires: []),
+            .advance(to: 400, fires: [1]),
+        ]),
+    Script(
+        name: "advance between boundaries fires what the last boundary covers",
+        steps: [
+            .arm(1, at: 120), .arm(2, at: 280), .advance(to: 350, fires: [1, 2]),
+        ]),
+    Script(
+        name: "deadline in the past fires at the next boundary",
+        steps: [
+            .advance(to: 350, fires: []), .arm(1, at: 100), .arm(2, at: 340), .arm(3, at: 0), .arm(4, at: 350),
+            .nextExpiry(400), .advance(to: 399, fires: []), .advance(to: 400, fires: [1, 2, 3, 4]),
+        ]),
+    Script(
+        name: "deadline on the boundary just processed fires at the next one",
+        steps: [
+            .advance(to: 300, fires: []), .arm(1, at: 300), .nextExpiry(400), .advance(to: 400, fires: [1]),
+        ]),
+    Script(
+        name: "deadline before the origin fires one tick after it", origin: 1_000,
+        steps: [
+            .arm(1, at: 5), .arm(2, at: 1_000), .nextExpiry(1_100), .advance(to: 1_099, fires: []),
+            .advance(to: 1_100, fires: [1, 2]),
+        ]),
+    Script(
+        name: "a tick that does not divide the origin", tick: 7, origin: 3,
+        steps: [
+            .arm(1, at: 10), .arm(2, at: 11), .nextExpiry(10), .advance(to: 10, fires: [1]),
+            .nextExpiry(17), .advance(to: 16, fires: []), .advance(to: 17, fires: [2]),
+        ]),
+    Script(
+        name: "beyond one revolution waits for its round, stepping every tick",
         steps: [.arm(1, at: 2_050)]
             + (UInt64(1)...20).map { Step.advance(to: $0 * 100, fires: []) }
             + [.count(1), .advance(to: 2_099, fires: []), .advance(to: 2_100, fires: [1])]),
-    Script(name: "a later-round timer makes nextExpiry wake early but never fire early", steps: [
-        .arm(1, at: 2_050), .nextExpiry(500), .advance(to: 500, fires: []), .nextExpiry(1_300),
-        .advance(to: 1_300, fires: []), .nextExpiry(2_100), .advance(to: 2_100, fires: [1]),
-        .nextExpiry(nil),
-    ]),
-    Script(name: "several rounds share one slot and fire in their own rounds", steps: [
-        .arm(1, at: 300), .arm(2, at: 1_100), .arm(3, at: 1_900), .arm(4, at: 8_300),
-        .advance(to: 300, fires: [1]), .count(3), .advance(to: 1_099, fires: []),
-        .advance(to: 1_100, fires: [2]), .advance(to: 1_900, fires: [3]), .count(1),
-        .advance(to: 8_299, fires: []), .advance(to: 8_300, fires: [4]), .count(0),
-    ]),
-    Script(name: "many timers in one slot",
+    Script(
+        name: "a later-round timer makes nextExpiry wake early but never fire early",
+        steps: [
+            .arm(1, at: 2_050), .nextExpiry(500), .advance(to: 500, fires: []), .nextExpiry(1_300),
+            .advance(to: 1_300, fires: []), .nextExpiry(2_100), .advance(to: 2_100, fires: [1]),
+            .nextExpiry(nil),
+        ]),
+    Script(
+        name: "several rounds share one slot and fire in their own rounds",
+        steps: [
+            .arm(1, at: 300), .arm(2, at: 1_100), .arm(3, at: 1_900), .arm(4, at: 8_300),
+            .advance(to: 300, fires: [1]), .count(3), .advance(to: 1_099, fires: []),
+            .advance(to: 1_100, fires: [2]), .advance(to: 1_900, fires: [3]), .count(1),
+            .advance(to: 8_299, fires: []), .advance(to: 8_300, fires: [4]), .count(0),
+        ]),
+    Script(
+        name: "many timers in one slot",
         steps: (UInt64(1)...50).map { Step.arm($0, at: 400 + $0) }
-            + [.count(50), .nextExpiry(500), .advance(to: 499, fires: []),
-               .advance(to: 500, fires: Array(UInt64(1)...50)), .count(0)]),
-    Script(name: "cancel before firing", steps: [
-        .arm(1, at: 300), .arm(2, at: 300), .arm(3, at: 300), .cancel(2, returns: true), .count(2),
-        .advance(to: 300, fires: [1, 3]), .count(0),
-    ]),
-    Script(name: "cancelling the only timer empties the wheel", steps: [
-        .arm(1, at: 700), .nextExpiry(700), .cancel(1, returns: true), .nextExpiry(nil),
-        .cancel(1, returns: false), .advance(to: 5_000, fires: []),
-    ]),
-    Script(name: "cancel after firing returns false", steps: [
-        .arm(1, at: 200), .advance(to: 200, fires: [1]), .cancel(1, returns: false), .count(0),
-    ]),
-    Script(name: "a stale handle after node reuse does not cancel the new timer", steps: [
-        .arm(1, at: 300), .cancel(1, returns: true), .arm(2, at: 400), .cancel(1, returns: false),
-        .count(1), .advance(to: 400, fires: [2]),
-        .arm(3, at: 600), .cancel(2, returns: false), .advance(to: 600, fires: [3]),
-    ]),
-    Script(name: "advance far into the future fires everything due exactly once", steps: [
-        .arm(1, at: 50), .arm(2, at: 799), .arm(3, at: 800), .arm(4, at: 801), .arm(5, at: 5_000),
-        .arm(6, at: 100_000), .advance(to: 10_000, fires: [1, 2, 3, 4, 5]), .count(1),
-        .advance(to: 10_050, fires: []), .nextExpiry(10_400), .advance(to: 99_999, fires: []),
-        .advance(to: 100_000, fires: [6]), .count(0), .nextExpiry(nil),
-    ]),
-    Script(name: "advance of exactly one revolution", steps: [
-        .arm(1, at: 100), .arm(2, at: 800), .arm(3, at: 900), .advance(to: 800, fires: [1, 2]),
-        .advance(to: 900, fires: [3]),
-    ]),
-    Script(name: "nextExpiry is nil when empty and the first armed boundary otherwise", steps: [
-        .nextExpiry(nil), .arm(1, at: 730), .nextExpiry(800), .arm(2, at: 120), .nextExpiry(200),
-        .advance(to: 200, fires: [2]), .nextExpiry(800), .cancel(1, returns: true),
-        .nextExpiry(nil),
-    ]),
-    Script(name: "advancing backwards changes nothing", steps: [
-        .advance(to: 500, fires: []), .arm(1, at: 520), .advance(to: 200, fires: []),
-        .advance(to: 500, fires: []), .advance(to: 600, fires: [1]),
-    ]),
-    Script(name: "a deadline at the end of the clock never overflows into firing early", steps: [
-        .arm(1, at: .max), .arm(2, at: .max - 50), .advance(to: .max, fires: [2]), .count(1),
-        .nextExpiry(.max), .advance(to: .max, fires: []), .count(1),
-    ]),
+            + [
+                .count(50), .nextExpiry(500), .advance(to: 499, fires: []),
+                .advance(to: 500, fires: Array(UInt64(1)...50)), .count(0),
+            ]),
+    Script(
+        name: "cancel before firing",
+        steps: [
+            .arm(1, at: 300), .arm(2, at: 300), .arm(3, at: 300), .cancel(2, returns: true), .count(2),
+            .advance(to: 300, fires: [1, 3]), .count(0),
+        ]),
+    Script(
+        name: "cancelling the only timer empties the wheel",
+        steps: [
+            .arm(1, at: 700), .nextExpiry(700), .cancel(1, returns: true), .nextExpiry(nil),
+            .cancel(1, returns: false), .advance(to: 5_000, fires: []),
+        ]),
+    Script(
+        name: "cancel after firing returns false",
+        steps: [
+            .arm(1, at: 200), .advance(to: 200, fires: [1]), .cancel(1, returns: false), .count(0),
+        ]),
+    Script(
+        name: "a stale handle after node reuse does not cancel the new timer",
+        steps: [
+            .arm(1, at: 300), .cancel(1, returns: true), .arm(2, at: 400), .cancel(1, returns: false),
+            .count(1), .advance(to: 400, fires: [2]),
+            .arm(3, at: 600), .cancel(2, returns: false), .advance(to: 600, fires: [3]),
+        ]),
+    Script(
+        name: "advance far into the future fires everything due exactly once",
+        steps: [
+            .arm(1, at: 50), .arm(2, at: 799), .arm(3, at: 800), .arm(4, at: 801), .arm(5, at: 5_000),
+            .arm(6, at: 100_000), .advance(to: 10_000, fires: [1, 2, 3, 4, 5]), .count(1),
+            .advance(to: 10_050, fires: []), .nextExpiry(10_400), .advance(to: 99_999, fires: []),
+            .advance(to: 100_000, fires: [6]), .count(0), .nextExpiry(nil),
+        ]),
+    Script(
+        name: "advance of exactly one revolution",
+        steps: [
+            .arm(1, at: 100), .arm(2, at: 800), .arm(3, at: 900), .advance(to: 800, fires: [1, 2]),
+            .advance(to: 900, fires: [3]),
+        ]),
+    Script(
+        name: "nextExpiry is nil when empty and the first armed boundary otherwise",
+        steps: [
+            .nextExpiry(nil), .arm(1, at: 730), .nextExpiry(800), .arm(2, at: 120), .nextExpiry(200),
+            .advance(to: 200, fires: [2]), .nextExpiry(800), .cancel(1, returns: true),
+            .nextExpiry(nil),
+        ]),
+    Script(
+        name: "advancing backwards changes nothing",
+        steps: [
+            .advance(to: 500, fires: []), .arm(1, at: 520), .advance(to: 200, fires: []),
+            .advance(to: 500, fires: []), .advance(to: 600, fires: [1]),
+        ]),
+    Script(
+        name: "a deadline at the end of the clock never overflows into firing early",
+        steps: [
+            .arm(1, at: .max), .arm(2, at: .max - 50), .advance(to: .max, fires: [2]), .count(1),
+            .nextExpiry(.max), .advance(to: .max, fires: []), .count(1),
+        ]),
 ]
 
 @Test(arguments: scripts)
@@ -123,9 +166,9 @@ func scriptedSteps(_ script: Script) {
     var staleHandles: [UInt64: TimerHandle] = [:]
     for (line, step) in script.steps.enumerated() {
         switch step {
-        case let .arm(payload, deadline):
+        case .arm(let payload, let deadline):
             handles[payload] = wheel.arm(payload, at: deadline)
-        case let .cancel(payload, expected):
+        case .cancel(let payload, let expected):
             let handle = handles[payload] ?? staleHandles[payload]
             #expect(handle != nil, "step \(line): no handle for \(payload)")
             if let handle {
@@ -133,16 +176,16 @@ func scriptedSteps(_ script: Script) {
                 #expect(cancelled == expected, "step \(line): cancel(\(payload))")
             }
             if let handle = handles.removeValue(forKey: payload) { staleHandles[payload] = handle }
-        case let .advance(now, fires):
+        case .advance(let now, let fires):
             var expired: [TimerExpiry] = []
             wheel.advance(to: now, into: &expired)
             #expect(expired.map(\.payload).sorted() == fires.sorted(), "step \(line): advance(to: \(now))")
             for payload in expired.map(\.payload) {
                 if let handle = handles.removeValue(forKey: payload) { staleHandles[payload] = handle }
             }
-        case let .nextExpiry(expected):
+        case .nextExpiry(let expected):
             #expect(wheel.nextExpiry() == expected, "step \(line): nextExpiry()")
-        case let .count(expected):
+        case .count(let expected):
             #expect(wheel.count == expected, "step \(line): count")
         }
     }
@@ -174,9 +217,10 @@ func scriptedSteps(_ script: Script) {
     var expired: [TimerExpiry] = []
     wheel.advance(to: 300, into: &expired)
     let sorted = expired.sorted { ($0.tag, $0.payload) < ($1.tag, $1.payload) }
-    #expect(sorted == [
-        TimerExpiry(tag: 0, payload: 5), TimerExpiry(tag: 1, payload: 5), TimerExpiry(tag: 3, payload: .max),
-    ])
+    #expect(
+        sorted == [
+            TimerExpiry(tag: 0, payload: 5), TimerExpiry(tag: 1, payload: 5), TimerExpiry(tag: 3, payload: .max),
+        ])
 }
 
 @Test func arrayStorageIsReused() {
@@ -214,7 +258,7 @@ func advanceWithOnlyLaterRoundsAndJumps(ticks: UInt64) {
     for session in [1, 2, 3, 5] as [UInt64] {
         handles[session] = wheel.arm(session, at: timeout)
     }
-    lastHeard[2] = 700  // a heartbeat only stores lastHeard
+    lastHeard[2] = 700 // a heartbeat only stores lastHeard
 
     var expired: [TimerExpiry] = []
     var reaped: [UInt64] = []
@@ -278,7 +322,7 @@ func randomOperationsAgainstModel(seed: UInt64, slots: Int) {
     var wheel = TimerWheel(tick: tick, slots: slots, now: origin)
     let context = "seed \(seed), tick \(tick), slots \(slots), origin \(origin)"
 
-    var model: [ModelTimer] = []  // sorted by boundary
+    var model: [ModelTimer] = [] // sorted by boundary
     var issued: [(handle: TimerHandle, payload: UInt64)] = []
     var lastNow = origin
     var nextPayload: UInt64 = 0
@@ -329,12 +373,12 @@ func randomOperationsAgainstModel(seed: UInt64, slots: Int) {
         if choice < 45 {
             let deadline: UInt64
             switch random.below(6) {
-            case 0: deadline = lastNow - min(lastNow, random.below(3 * revolution))  // in the past
+            case 0: deadline = lastNow - min(lastNow, random.below(3 * revolution)) // in the past
             case 1: deadline = lastNow + random.below(2 * tick)
             case 2: deadline = lastNow + random.below(revolution)
-            case 3: deadline = lastNow + random.below(6 * revolution)  // several rounds
+            case 3: deadline = lastNow + random.below(6 * revolution) // several rounds
             case 4: deadline = origin + ((lastNow - origin) / tick + random.below(3 * UInt64(slots))) * tick
-            default: deadline = random.below(origin + 1)  // at or before the origin
+            default: deadline = random.below(origin + 1) // at or before the origin
             }
             let payload = nextPayload
             nextPayload += 1
@@ -358,9 +402,9 @@ func randomOperationsAgainstModel(seed: UInt64, slots: Int) {
             switch random.below(10) {
             case 0...4: advance(to: expiry ?? lastNow + random.below(revolution))
             case 5...6: advance(to: lastNow + random.below((expiry ?? lastNow + tick) - lastNow + 1))
-            case 7: advance(to: lastNow + random.below(3 * tick))  // may overshoot
+            case 7: advance(to: lastNow + random.below(3 * tick)) // may overshoot
             case 8: advance(to: lastNow + revolution * (1 + random.below(4)) + random.below(tick))
-            default: advance(to: lastNow - min(lastNow - origin, random.below(2 * tick)))  // backwards
+            default: advance(to: lastNow - min(lastNow - origin, random.below(2 * tick))) // backwards
             }
         }
     }

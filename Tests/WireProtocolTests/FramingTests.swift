@@ -26,31 +26,63 @@ private let framingCases: [FramingCase] = [
     FramingCase(name: "lone CR", input: bytes("PI\rNG\n"), expected: .failed(.badLine("byte 0x0D at column 3"))),
     FramingCase(name: "CR CR LF", input: bytes("\r\r\n"), expected: .failed(.badLine("byte 0x0D at column 1"))),
     FramingCase(name: "NUL", input: bytes("PING\u{0}\n"), expected: .failed(.badLine("byte 0x00 at column 5"))),
-    FramingCase(name: "NUL before the newline arrived", input: bytes("P\u{0}"), expected: .failed(.badLine("byte 0x00 at column 2"))),
+    FramingCase(
+        name: "NUL before the newline arrived", input: bytes("P\u{0}"),
+        expected: .failed(.badLine("byte 0x00 at column 2"))),
     FramingCase(name: "tab", input: bytes("PING\ta\n"), expected: .failed(.badLine("byte 0x09 at column 5"))),
     FramingCase(name: "DEL", input: bytes("PING \u{7F}\n"), expected: .failed(.badLine("byte 0x7F at column 6"))),
-    FramingCase(name: "byte 0x80", input: bytes("PING ") + [0x80] + bytes("\n"), expected: .failed(.badLine("byte 0x80 at column 6"))),
+    FramingCase(
+        name: "byte 0x80", input: bytes("PING ") + [0x80] + bytes("\n"),
+        expected: .failed(.badLine("byte 0x80 at column 6"))),
     FramingCase(name: "byte 0xFF", input: [0xFF], expected: .failed(.badLine("byte 0xFF at column 1"))),
-    FramingCase(name: "bad byte after the newline is the next line's", input: bytes("PING\n\u{0}"), expected: .line(0..<4, next: 5)),
-    FramingCase(name: "exactly maxLine with LF", input: bytes("PING ab\n"), maxLine: 8, expected: .line(0..<7, next: 8)),
-    FramingCase(name: "exactly maxLine with CR LF", input: bytes("PING a\r\n"), maxLine: 8, expected: .line(0..<6, next: 8)),
-    FramingCase(name: "maxLine + 1 with LF", input: bytes("PING abc\n"), maxLine: 8, expected: .failed(.lineTooLong(limit: 8))),
-    FramingCase(name: "maxLine + 1 with CR LF", input: bytes("PING ab\r\n"), maxLine: 8, expected: .failed(.lineTooLong(limit: 8))),
-    FramingCase(name: "maxLine bytes, no LF yet", input: bytes("PING abc"), maxLine: 8, expected: .failed(.lineTooLong(limit: 8))),
-    FramingCase(name: "maxLine bytes ending in CR", input: bytes("PING ab\r"), maxLine: 8, expected: .failed(.lineTooLong(limit: 8))),
+    FramingCase(
+        name: "bad byte after the newline is the next line's", input: bytes("PING\n\u{0}"),
+        expected: .line(0..<4, next: 5)),
+    FramingCase(
+        name: "exactly maxLine with LF", input: bytes("PING ab\n"), maxLine: 8, expected: .line(0..<7, next: 8)),
+    FramingCase(
+        name: "exactly maxLine with CR LF", input: bytes("PING a\r\n"), maxLine: 8, expected: .line(0..<6, next: 8)),
+    FramingCase(
+        name: "maxLine + 1 with LF", input: bytes("PING abc\n"), maxLine: 8, expected: .failed(.lineTooLong(limit: 8))),
+    FramingCase(
+        name: "maxLine + 1 with CR LF", input: bytes("PING ab\r\n"), maxLine: 8,
+        expected: .failed(.lineTooLong(limit: 8))),
+    FramingCase(
+        name: "maxLine bytes, no LF yet", input: bytes("PING abc"), maxLine: 8,
+        expected: .failed(.lineTooLong(limit: 8))),
+    FramingCase(
+        name: "maxLine bytes ending in CR", input: bytes("PING ab\r"), maxLine: 8,
+        expected: .failed(.lineTooLong(limit: 8))),
     FramingCase(name: "maxLine - 1 bytes, no LF yet", input: bytes("PING ab"), maxLine: 8, expected: .incomplete),
-    FramingCase(name: "bad byte past maxLine is not looked at", input: bytes("PING abc\u{0}\n"), maxLine: 8, expected: .failed(.lineTooLong(limit: 8))),
-    FramingCase(name: "maxLine 1 allows only an empty line", input: bytes("\n"), maxLine: 1, expected: .line(0..<0, next: 1)),
-    FramingCase(name: "maxLine 1 and one byte", input: bytes("a"), maxLine: 1, expected: .failed(.lineTooLong(limit: 1))),
-    FramingCase(name: "default maxLine, 255 bytes + LF", input: Array(repeating: 0x61, count: 255) + [0x0A], expected: .line(0..<255, next: 256)),
-    FramingCase(name: "default maxLine, 256 bytes + LF", input: Array(repeating: 0x61, count: 256) + [0x0A], expected: .failed(.lineTooLong(limit: 256))),
+    FramingCase(
+        name: "bad byte past maxLine is not looked at", input: bytes("PING abc\u{0}\n"), maxLine: 8,
+        expected: .failed(.lineTooLong(limit: 8))),
+    FramingCase(
+        name: "maxLine 1 allows only an empty line", input: bytes("\n"), maxLine: 1, expected: .line(0..<0, next: 1)),
+    FramingCase(
+        name: "maxLine 1 and one byte", input: bytes("a"), maxLine: 1, expected: .failed(.lineTooLong(limit: 1))),
+    FramingCase(
+        name: "default maxLine, 255 bytes + LF", input: Array(repeating: 0x61, count: 255) + [0x0A],
+        expected: .line(0..<255, next: 256)),
+    FramingCase(
+        name: "default maxLine, 256 bytes + LF", input: Array(repeating: 0x61, count: 256) + [0x0A],
+        expected: .failed(.lineTooLong(limit: 256))),
     FramingCase(name: "start in the middle", input: bytes("xxPING\nPONG"), start: 2, expected: .line(2..<6, next: 7)),
-    FramingCase(name: "start in the middle, rest partial", input: bytes("xxPING\nPONG"), start: 7, expected: .incomplete),
+    FramingCase(
+        name: "start in the middle, rest partial", input: bytes("xxPING\nPONG"), start: 7, expected: .incomplete),
     FramingCase(name: "start at the end", input: bytes("PING\n"), start: 5, expected: .incomplete),
-    FramingCase(name: "maxLine counts from start", input: bytes("0123456789PING\n"), start: 10, maxLine: 5, expected: .line(10..<14, next: 15)),
-    FramingCase(name: "maxLine counts from start, too long", input: bytes("0123456789PING\n"), start: 10, maxLine: 4, expected: .failed(.lineTooLong(limit: 4))),
-    FramingCase(name: "bytes before start are not looked at", input: bytes("\u{0}\tPING\n"), start: 2, expected: .line(2..<6, next: 7)),
-    FramingCase(name: "column counts from start", input: bytes("abc\nPI\tNG\n"), start: 4, expected: .failed(.badLine("byte 0x09 at column 3"))),
+    FramingCase(
+        name: "maxLine counts from start", input: bytes("0123456789PING\n"), start: 10, maxLine: 5,
+        expected: .line(10..<14, next: 15)),
+    FramingCase(
+        name: "maxLine counts from start, too long", input: bytes("0123456789PING\n"), start: 10, maxLine: 4,
+        expected: .failed(.lineTooLong(limit: 4))),
+    FramingCase(
+        name: "bytes before start are not looked at", input: bytes("\u{0}\tPING\n"), start: 2,
+        expected: .line(2..<6, next: 7)),
+    FramingCase(
+        name: "column counts from start", input: bytes("abc\nPI\tNG\n"), start: 4,
+        expected: .failed(.badLine("byte 0x09 at column 3"))),
 ]
 
 @Suite struct FramingTests {
@@ -84,7 +116,8 @@ private let framingCases: [FramingCase] = [
         let alphabet: [UInt8] = [0x61, 0x50, 0x20, 0x0D, 0x0A, 0x00, 0x09, 0x7F, 0x80]
         var random = SplitMix64(seed: 0x6865_6172_7462_6561)
         for _ in 0..<20_000 {
-            let input = (0..<Int.random(in: 0...24, using: &random)).map { _ in alphabet.randomElement(using: &random)! }
+            let input = (0..<Int.random(in: 0...24, using: &random)).map { _ in alphabet.randomElement(using: &random)!
+            }
             let start = Int.random(in: 0...input.count, using: &random)
             let maxLine = Int.random(in: 1...10, using: &random)
             let frame = input.withUnsafeBytes { Framing.next(in: $0, from: start, maxLine: maxLine) }
@@ -177,7 +210,8 @@ struct StreamCase: Sendable, CustomTestStringConvertible {
 private let streamCases: [StreamCase] = [
     StreamCase(
         name: "a session",
-        stream: "HELLO node-1 interval=5000\r\nPING\nPING t1\n\n  \nSTATUS x\nPING 0123456789abcdef0123456789abcdef\nBYE\n",
+        stream:
+            "HELLO node-1 interval=5000\r\nPING\nPING t1\n\n  \nSTATUS x\nPING 0123456789abcdef0123456789abcdef\nBYE\n",
         expected: [
             .hello(Hello(id: "node-1", intervalMS: 5000)), .ping(nil), .ping("t1"), .empty, .empty,
             .other("STATUS"), .ping("0123456789abcdef0123456789abcdef"), .bye,

@@ -106,7 +106,10 @@ private let parserCases: [(String, Parsed)] = [
     ("HELLO a Interval=1", .error(.badHello("unknown option 'Interval'"))),
     ("HELLO a intervals=1", .error(.badHello("unknown option 'intervals'"))),
     ("HELLO a =1", .error(.badHello("unknown option ''"))),
-    ("HELLO a \(String(repeating: "k", count: 40))=1", .error(.badHello("unknown option '\(String(repeating: "k", count: 32))...'"))),
+    (
+        "HELLO a \(String(repeating: "k", count: 40))=1",
+        .error(.badHello("unknown option '\(String(repeating: "k", count: 32))...'"))
+    ),
     ("HELLO a b", .error(.badHello("unexpected word 'b'"))),
     ("HELLO a interval=5 b", .error(.badHello("unexpected word 'b'"))),
     ("HELLO a b interval=5", .error(.badHello("unexpected word 'b'"))),

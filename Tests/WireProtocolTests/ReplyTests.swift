@@ -24,11 +24,14 @@ private func withBuffer<Result>(_ text: String, _ body: (UnsafeRawBufferPointer)
         (UInt64.max, UInt64.max - 1, "OK node-1 interval=18446744073709551615 timeout=18446744073709551614\n"),
     ])
     func ok(intervalMS: UInt64, timeoutMS: UInt64, expected: String) {
-        #expect(reply { Reply.appendOK(id: "node-1", intervalMS: intervalMS, timeoutMS: timeoutMS, to: &$0) } == expected)
+        #expect(
+            reply { Reply.appendOK(id: "node-1", intervalMS: intervalMS, timeoutMS: timeoutMS, to: &$0) } == expected)
     }
 
     @Test func okCutsAnOverlongID() {
-        let line = reply { Reply.appendOK(id: String(repeating: "a", count: 100), intervalMS: 1, timeoutMS: 3, to: &$0) }
+        let line = reply {
+            Reply.appendOK(id: String(repeating: "a", count: 100), intervalMS: 1, timeoutMS: 3, to: &$0)
+        }
         #expect(line == "OK \(String(repeating: "a", count: 64)) interval=1 timeout=3\n")
     }
 
@@ -69,7 +72,9 @@ private func withBuffer<Result>(_ text: String, _ body: (UnsafeRawBufferPointer)
         ("", "ERR unknown-command\n"),
     ])
     func unknownCommandEchoesTheVerb(verb: String, expected: String) {
-        #expect(withBuffer(verb) { verb in reply { Reply.appendError(.unknownCommand, detail: verb, to: &$0) } } == expected)
+        #expect(
+            withBuffer(verb) { verb in reply { Reply.appendError(.unknownCommand, detail: verb, to: &$0) } } == expected
+        )
     }
 
     @Test func errorWithDetailBytes() {
@@ -131,7 +136,9 @@ private func withBuffer<Result>(_ text: String, _ body: (UnsafeRawBufferPointer)
         var out: [UInt8] = []
         Reply.appendOK(id: huge, intervalMS: .max, timeoutMS: .max, to: &out)
         lines.append(out)
-        for code in [ErrorCode.badHello, .authFailed, .serverFull, .helloTimeout, .lineTooLong, .badLine, .unknownCommand] {
+        for code in [
+            ErrorCode.badHello, .authFailed, .serverFull, .helloTimeout, .lineTooLong, .badLine, .unknownCommand,
+        ] {
             out = []
             Reply.appendError(code, text: huge, to: &out)
             lines.append(out)

@@ -25,7 +25,9 @@ private func encoded(_ encode: (inout [UInt8]) throws(ProtocolError) -> Void) ->
         (Hello(id: "web-7.eu:x@y_z", intervalMS: 5, token: "ab"), "kept:HELLO web-7.eu:x@y_z interval=5 token=ab\n"),
     ])
     func hello(hello: Hello, expected: String) {
-        #expect(encoded { (out: inout [UInt8]) throws(ProtocolError) in try RequestLine.appendHello(hello, to: &out) } == .success(expected))
+        #expect(
+            encoded { (out: inout [UInt8]) throws(ProtocolError) in try RequestLine.appendHello(hello, to: &out) }
+                == .success(expected))
     }
 
     @Test(arguments: [
@@ -41,7 +43,9 @@ private func encoded(_ encode: (inout [UInt8]) throws(ProtocolError) -> Void) ->
         (Hello(id: "a", token: ""), .badHello("token must be 1 to 128 hex digits")),
     ])
     func refusedHello(hello: Hello, error: ProtocolError) {
-        #expect(encoded { (out: inout [UInt8]) throws(ProtocolError) in try RequestLine.appendHello(hello, to: &out) } == .failure(error))
+        #expect(
+            encoded { (out: inout [UInt8]) throws(ProtocolError) in try RequestLine.appendHello(hello, to: &out) }
+                == .failure(error))
     }
 
     @Test func pingAndBye() {

@@ -88,8 +88,10 @@ enum Decoded: Equatable, CustomStringConvertible {
                 start = next
             }
         }
-        #expect(lines == [
-            .ok("node-1", 10_000, 30_000), .pong("t-1"), .pong(nil), .error("auth-failed", "token mismatch"), .bye("timeout"),
-        ])
+        #expect(
+            lines == [
+                .ok("node-1", 10_000, 30_000), .pong("t-1"), .pong(nil), .error("auth-failed", "token mismatch"),
+                .bye("timeout"),
+            ])
     }
 }

@@ -67,15 +67,22 @@ let benchmarks: @Sendable () -> Void = {
 
     // Framing and parsing, as a worker does it: lines found in one buffer and parsed in place. A sample
     // is 1000 lines (scaling factor kilo); the tool reports time, throughput and mallocs per line.
-    let parseConfiguration = Benchmark.Configuration(metrics: [.wallClock, .throughput, .mallocCountTotal], scalingFactor: .kilo)
-    for (name, line) in [("PING", "PING\n"), ("PING tag", "PING 1700000000123\n"), ("HELLO", "HELLO web-7.eu_west interval=10000 token=3f2a9c\n")] {
+    let parseConfiguration = Benchmark.Configuration(
+        metrics: [.wallClock, .throughput, .mallocCountTotal], scalingFactor: .kilo)
+    for (name, line) in [
+        ("PING", "PING\n"), ("PING tag", "PING 1700000000123\n"),
+        ("HELLO", "HELLO web-7.eu_west interval=10000 token=3f2a9c\n"),
+    ] {
         let bytes = Array(String(repeating: line, count: 1_000).utf8)
         Benchmark("Framing+Parser \(name)", configuration: parseConfiguration) { benchmark in
             bytes.withUnsafeBytes { buffer in
                 var start = 0
                 var parsed = 0
                 for _ in benchmark.scaledIterations {
-                    guard case .line(let range, let next) = Framing.next(in: buffer, from: start, maxLine: Framing.defaultMaxLine) else {
+                    guard
+                        case .line(let range, let next) = Framing.next(
+                            in: buffer, from: start, maxLine: Framing.defaultMaxLine)
+                    else {
                         preconditionFailure("no line at \(start)")
                     }
                     if let request = try? Parser.parse(buffer, line: range) { blackHole(request) }
@@ -92,7 +99,9 @@ let benchmarks: @Sendable () -> Void = {
     // The malloc count covers the worker's thread too: zero means the heartbeat path allocates nothing.
     Benchmark(
         "ServerCore PING→PONG over loopback",
-        configuration: .init(metrics: [.wallClock, .mallocCountTotal, .syscalls, .contextSwitches], warmupIterations: 100, maxDuration: .seconds(5), maxIterations: 20_000)
+        configuration: .init(
+            metrics: [.wallClock, .mallocCountTotal, .syscalls, .contextSwitches], warmupIterations: 100,
+            maxDuration: .seconds(5), maxIterations: 20_000)
     ) { benchmark, connection in
         for _ in benchmark.scaledIterations { connection.heartbeat() }
     } setup: {
@@ -111,11 +120,13 @@ final class LoopbackSession: @unchecked Sendable {
         // The config file's defaults, as heartbeatd's Settings+Config.swift translates them.
         let config = Config.defaults
         func nanoseconds(_ duration: Duration) -> UInt64 {
-            UInt64(duration.components.seconds) * 1_000_000_000 + UInt64(duration.components.attoseconds / 1_000_000_000)
+            UInt64(duration.components.seconds) * 1_000_000_000
+                + UInt64(duration.components.attoseconds / 1_000_000_000)
         }
         let settings = Settings(
             interval: nanoseconds(config.heartbeat.interval), intervalMin: nanoseconds(config.heartbeat.intervalMin),
-            intervalMax: nanoseconds(config.heartbeat.intervalMax), timeoutFactor: UInt64(config.heartbeat.timeoutFactor),
+            intervalMax: nanoseconds(config.heartbeat.intervalMax),
+            timeoutFactor: UInt64(config.heartbeat.timeoutFactor),
             helloTimeout: nanoseconds(config.heartbeat.helloTimeout), pong: config.heartbeat.pong,
             maxLine: config.limits.maxLine, maxClients: config.limits.maxClients,
             maxClientsPerAddress: config.limits.maxClientsPerAddress, logSessions: false, logLevel: .critical,
@@ -124,7 +135,9 @@ final class LoopbackSession: @unchecked Sendable {
         )
         var logger = Logger(label: "heartbeatd-benchmark")
         logger.logLevel = .critical
-        guard let loopback = SocketAddress(host: "127.0.0.1", port: 0) else { fatalError("127.0.0.1 is not an address") }
+        guard let loopback = SocketAddress(host: "127.0.0.1", port: 0) else {
+            fatalError("127.0.0.1 is not an address")
+        }
         let server = try Server(
             settings: settings, listen: [loopback], workers: 1, tick: nanoseconds(config.heartbeat.tick), activated: [],
             logger: logger
@@ -174,7 +187,9 @@ final class LoopbackSession: @unchecked Sendable {
         address.sin_port = port.bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let status = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard status == 0 else { fatalError("connect to 127.0.0.1:\(port) failed: errno \(errno)") }
         var one: Int32 = 1

@@ -1,9 +1,9 @@
+import Glibc
 // A process of its own for the SystemdEdge tests: they run it inside a journald sandbox (Tests/Support/
 // journald-sandbox.sh) and under systemd-socket-activate, and read back what it did.
 //   systemd-edge-probe journal <client id>   logs the three entries JournalLogHandlerTests expects
 //   systemd-edge-probe listen-fds            prints the activated descriptors and what LISTEN_FDS is left
 import Logging
-import Glibc
 import Posix
 import SystemdEdge
 
@@ -15,10 +15,12 @@ case "journal" where arguments.count == 2:
     var logger = Logger(label: "heartbeatd") { JournalLogHandler(label: $0) }
     logger.logLevel = .trace
     logger.info("client online", metadata: ["client.id": client, "peer": "127.0.0.1:5000", "event": "online"])
-    logger.warning("client offline", metadata: [
-        "client.id": client, "reason": "timeout", "session.duration_ms": "30012", "worker": "1",
-        "event": "offline",
-    ])
+    logger.warning(
+        "client offline",
+        metadata: [
+            "client.id": client, "reason": "timeout", "session.duration_ms": "30012", "worker": "1",
+            "event": "offline",
+        ])
     logger.critical("two\nlines", metadata: ["client.id": client, "9lives": "first\nsecond", "seq": "7"])
 
 case "listen-fds" where arguments.count == 1:
