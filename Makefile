@@ -3,7 +3,7 @@ SWIFT ?= swift
 BUILD_DIR ?= .build/release
 CONFIG ?=
 
-.PHONY: deps test-deps build release run test unit-tests system-tests clean
+.PHONY: deps test-deps build release run test unit-tests system-tests chaos clean
 
 deps:
 	@scripts/install-deps.sh build
@@ -21,13 +21,20 @@ release: deps
 run: build
 	.build/debug/heartbeatd $(if $(CONFIG),--config $(CONFIG),)
 
-# Every test: the Swift Testing suites (real daemon over loopback), then the system tests under a
+# Every test: the Swift Testing suites (real daemon over loopback), the C/Python client tests, the short
+# network chaos run (Tests/chaos/, root only), then the system tests under a
 # real systemd when that is possible here (see Tests/system/).
 test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 	python3 clients/test/run.py --bin .build/debug
+	python3 Tests/chaos/run.py --bin .build/debug
 	@if [ -x Tests/system/run.sh ]; then Tests/system/run.sh; fi
+
+# The network chaos conditions at full length (2 s delay, 10 s link down, 44 clients; about two minutes):
+# root, `ip` and /dev/net/tun. `make test` runs the short version. See docs/tuning.md.
+chaos: build
+	python3 Tests/chaos/run.py --bin .build/debug --long
 
 clean:
 	rm -rf .build .build-*

@@ -20,9 +20,15 @@ def _alive(run, name, impairment):
         run.link.set(Impairment())
         time.sleep(0.5)
         events = scene.reaps(start)
-        others = [(e["client.id"], e.get("reason"), e.get("error")) for e in events if e.get("reason") != "timeout"]
-        run.check(f"{name}: no client reaped for any other reason", not others, others)
+        # eof: a Python client gave up on the server itself (no PONG within its timeout) and closed.
+        left = [e for e in events if e.get("reason") in ("eof", "bye")]
+        others = [(e["client.id"], e.get("reason"), e.get("error")) for e in events
+                  if e.get("reason") not in ("timeout", "eof", "bye")]
+        run.check(f"{name}: the server ended no session except by a timeout", not others, others)
         scene.judge_timeouts(events, "live")
+        if left:
+            run.measure(name, f"{len(left)} Python clients gave up on the server themselves and closed (eof); "
+                              f"they saw: {scene.client_saw(start)}")
         dropped = run.link.counts["dropped"] - before["dropped"]
         passed = run.link.counts["passed"] - before["passed"]
         run.measure(name, f"{run.profile['window']} s window, {len(events)} of {scene.expected} sessions reaped; "
@@ -61,6 +67,9 @@ def blackhole(run):
         if spent:
             run.measure("blackhole", f"blackhole to reap {min(spent):.2f}..{max(spent):.2f} s (timeout {scene.timeout:g} s, "
                                      f"interval {run.profile['interval_ms']} ms)")
+        # What reaping a dead peer leaves in the kernel: the BYE and FIN it will never acknowledge.
+        run.measure("blackhole", f"after the reaps: {run.sockets('fin-wait-1')} sockets in FIN-WAIT-1, "
+                                 f"{run.sockets('time-wait')} in TIME-WAIT, {run.sockets('close-wait')} in CLOSE-WAIT")
     finally:
         scene.close()
 
@@ -74,6 +83,7 @@ def link_down(run):
         run.lab.link(False)
         try:
             eventually(lambda: len(scene.reaps(start)) >= scene.expected, down)
+            time.sleep(max(0.0, start + down - time.monotonic()))  # the whole outage, reaped or not
         finally:
             run.lab.link(True)
         back = time.monotonic()
@@ -166,5 +176,27 @@ def keepalive(run):
         scene.close()
 
 
+def unreachable(run):
+    """As one-way, but a router answers each of the server's packets with ICMP host unreachable. TCP
+    keeps that as a soft error (only for a segment in flight: ICMP about a keepalive probe, whose
+    sequence number lies before snd_una, is ignored) and reports it instead of ETIMEDOUT when
+    TCP_USER_TIMEOUT gives up: reason=reset error=EHOSTUNREACH."""
+    user_timeout = run.profile["user_timeout"]
+    scene = run.scene("unreachable", tcp={"user_timeout": f'"{user_timeout}s"'})
+    try:
+        start = time.monotonic()
+        run.link.set(Impairment(unreachable=True))
+        events = _all_gone(run, scene, start, scene.timeout + 10)
+        kinds = sorted({(e.get("reason"), e.get("error")) for e in events})
+        run.check("unreachable: every reap is reason=reset error=EHOSTUNREACH", kinds == [("reset", "EHOSTUNREACH")],
+                  kinds)
+        spent = [e["at"] - start for e in events]
+        run.measure("unreachable", f"user_timeout {user_timeout} s: reaped {min(spent, default=0):.2f}.."
+                                   f"{max(spent, default=0):.2f} s after the first ICMP, reasons {kinds}")
+    finally:
+        scene.close()
+
+
 CONDITIONS = {"loss": loss, "delay": delay, "blackhole": blackhole, "link-down": link_down,
-              "nat-reset": nat_reset, "one-way": one_way, "keepalive": keepalive}
+              "nat-reset": nat_reset, "one-way": one_way, "keepalive": keepalive,
+              "unreachable": unreachable}

@@ -31,6 +31,7 @@ class Impairment:
     reorder_spread: float = 0.3
     blackhole: bool = False  # drop everything, both ways, silently
     drop_to_client: bool = False  # one-way: server->client packets vanish, client->server pass
+    unreachable: bool = False  # server->client packets are answered by ICMP host unreachable, as a router would
     nat_forgot: frozenset = frozenset()  # client ports whose NAT mapping was forgotten (see `forget`)
 
 
@@ -42,8 +43,7 @@ class Flow:
         self.isn = isn
         self.frontier = 1  # the SYN takes one sequence number
         self.pending = []
-        self.advanced_at = now
-        self.opened_at = now
+        self.advances = [now]  # when the frontier moved: one entry per beat, a few hundred per run
 
     def deliver(self, seq, length, now):
         start = (seq - self.isn) % 2**32
@@ -58,7 +58,10 @@ class Flow:
                 self.frontier = end
                 moved = True
         if moved:
-            self.advanced_at = now
+            self.advances.append(now)
+
+    def heard_before(self, instant):
+        return max((t for t in self.advances if t <= instant), default=None)
 
 
 class Link:
@@ -97,11 +100,12 @@ class Link:
             ports = frozenset(self.flows)
         self.impairment = Impairment(nat_forgot=ports)
 
-    def last_heard(self, port):
-        """When new client bytes from `port` last reached the server, or None for an unknown flow."""
+    def last_heard(self, port, before):
+        """When new client bytes from `port` last reached the server before the instant `before`
+        (bytes a client retransmits after its session was reaped do not count), or None."""
         with self.lock:
             flow = self.flows.get(port)
-            return flow.advanced_at if flow else None
+            return flow.heard_before(before) if flow else None
 
     def _run(self):
         poller = select.poll()
@@ -126,6 +130,10 @@ class Link:
 
     def _route(self, side, packet, now):
         imp = self.impairment
+        if side == CLIENT and imp.unreachable:
+            self.counts["dropped"] += 1
+            self._write(SERVER, _host_unreachable(packet), now)
+            return
         if imp.blackhole or (side == CLIENT and imp.drop_to_client):
             self.counts["dropped"] += 1
             return
@@ -197,6 +205,17 @@ def _tcp(packet):
         return None
     header = (packet[0] & 0x0F) * 4
     return header, header
+
+
+def _host_unreachable(packet):
+    """ICMP destination unreachable, code 1 (host), about `packet`, from its destination back to its source."""
+    quoted = packet[:(packet[0] & 0x0F) * 4 + 8]
+    icmp = bytearray(struct.pack("!BBHI", 3, 1, 0, 0) + quoted)
+    struct.pack_into("!H", icmp, 2, _checksum(bytes(icmp)))
+    header = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), 0, 0, 64, 1, 0,
+                                   packet[16:20], packet[12:16]))
+    struct.pack_into("!H", header, 10, _checksum(bytes(header)))
+    return bytes(header + icmp)
 
 
 def _with_port(packet, offset, at, port):

@@ -41,12 +41,14 @@ class Scene:
 
     def __init__(self, run, name, interval_ms, factor, tcp, clients, observers):
         self.run, self.name = run, name
+        self.closed = False
         run.port += 1
         run.link.set(Impairment())
         server = run.lab.run_in(run.lab.server_ns)
         client = run.lab.run_in(run.lab.client_ns)
         self.daemon = Daemon(run.bin, server, run.workdir, run.port, tcp, interval_ms, factor)
         self.children = [self.daemon]
+        run.scenes.append(self)  # closed by main's `finally` too, should a check below raise
         self.ready = eventually(lambda: any("event=ready" in t for _, t in self.daemon.snapshot()), 10)
         self.bench = bench(run.bin, client, run.port, clients, interval_ms, f"{name}-b")
         self.observers = [python_client(client, run.port, f"{name}-py{k}", interval_ms) for k in range(observers)]
@@ -66,7 +68,7 @@ class Scene:
 
     def silence(self, event):
         """How long the server had heard no new byte from that client when it was reaped."""
-        heard = self.run.link.last_heard(event["port"])
+        heard = self.run.link.last_heard(event["port"], event["at"])
         return None if heard is None else event["at"] - heard
 
     def judge_timeouts(self, events, label):
@@ -94,6 +96,12 @@ class Scene:
         return sorted(set(seen))
 
     def close(self):
+        if self.daemon.process.poll() is None and not self.closed:
+            # CLOSE-WAIT would mean the daemon missed a peer's FIN: it must never hold one.
+            stuck = eventually(lambda: self.run.sockets("close-wait") == 0, 2)
+            self.run.check(f"{self.name}: no socket in CLOSE-WAIT on the server side", stuck,
+                           f"{self.run.sockets('close-wait')} sockets")
+        self.closed = True
         for child in reversed(self.children):
             child.stop()
 
@@ -103,7 +111,7 @@ class Run:
         self.bin, self.lab, self.link, self.workdir = args.bin, lab, link, workdir
         self.profile = PROFILES["long" if args.long else "short"]
         self.port = 7700
-        self.results, self.measured = [], []
+        self.results, self.measured, self.scenes = [], [], []
 
     def check(self, name, ok, detail=""):
         self.results.append(bool(ok))
@@ -112,6 +120,12 @@ class Run:
     def measure(self, condition, text):
         self.measured.append(f"{condition}: {text}")
         print(f"     measured: {condition}: {text}", flush=True)
+
+    def sockets(self, state):
+        """How many TCP sockets in the server's namespace are in `state` (an `ss` state filter)."""
+        argv = self.lab.run_in(self.lab.server_ns) + ["ss", "-Htan", "state", state]
+        listed = subprocess.run(argv, capture_output=True, text=True, timeout=10).stdout
+        return len([line for line in listed.splitlines() if line.strip()])
 
     def scene(self, name, interval_ms=None, factor=None, tcp=None, clients=None, observers=None):
         p = self.profile
@@ -161,6 +175,8 @@ def main():
         run = run or Run(args, lab, link, workdir)
         run.results.append(False)
     finally:
+        for scene in run.scenes if run else []:
+            scene.close()
         if link:
             link.stop()
         problems = lab.close()
