@@ -55,7 +55,10 @@ def _all_gone(run, scene, start, within):
 
 
 def blackhole(run):
-    scene = run.scene("blackhole")
+    # user_timeout above the heartbeat timeout, so it never races the timer, and short enough to
+    # watch the orphans that reaping leaves behind drain within the run.
+    orphan_limit = run.profile["user_timeout"] + 3
+    scene = run.scene("blackhole", tcp={"user_timeout": f'"{orphan_limit}s"'})
     try:
         start = time.monotonic()
         run.link.set(Impairment(blackhole=True))
@@ -68,8 +71,14 @@ def blackhole(run):
             run.measure("blackhole", f"blackhole to reap {min(spent):.2f}..{max(spent):.2f} s (timeout {scene.timeout:g} s, "
                                      f"interval {run.profile['interval_ms']} ms)")
         # What reaping a dead peer leaves in the kernel: the BYE and FIN it will never acknowledge.
+        reaped = max(e["at"] for e in events) if events else start
         run.measure("blackhole", f"after the reaps: {run.sockets('fin-wait-1')} sockets in FIN-WAIT-1, "
                                  f"{run.sockets('time-wait')} in TIME-WAIT, {run.sockets('close-wait')} in CLOSE-WAIT")
+        drained = eventually(lambda: run.sockets("fin-wait-1") == 0, orphan_limit + 3, step=0.2)
+        run.check(f"blackhole: the orphaned FIN-WAIT-1 sockets go by user_timeout ({orphan_limit} s)", drained,
+                  f"{run.sockets('fin-wait-1')} left")
+        run.measure("blackhole", f"FIN-WAIT-1 orphans gone {time.monotonic() - reaped:.1f} s after the last reap "
+                                 f"(user_timeout {orphan_limit} s)")
     finally:
         scene.close()
 
