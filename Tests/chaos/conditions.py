@@ -20,12 +20,19 @@ def _alive(run, name, impairment):
         run.link.set(Impairment())
         time.sleep(0.5)
         events = scene.reaps(start)
-        # eof: a Python client gave up on the server itself (no PONG within its timeout) and closed.
-        left = [e for e in events if e.get("reason") in ("eof", "bye")]
+        # eof, replaced: a Python client gave up on the server itself (no PONG within its timeout), closed,
+        # and maybe came back. reset ETIMEDOUT: the kernel's TCP_USER_TIMEOUT, checked below.
+        left = [e for e in events if e.get("reason") in ("eof", "bye", "replaced")]
+        kernel = [e for e in events if (e.get("reason"), e.get("error")) == ("reset", "ETIMEDOUT")]
         others = [(e["client.id"], e.get("reason"), e.get("error")) for e in events
-                  if e.get("reason") not in ("timeout", "eof", "bye")]
-        run.check(f"{name}: the server ended no session except by a timeout", not others, others)
+                  if e not in left and e not in kernel and e.get("reason") != "timeout"]
+        run.check(f"{name}: the server ended no session except by a timeout or TCP_USER_TIMEOUT", not others, others)
         scene.judge_timeouts(events, "live")
+        unacked = [round(e["at"] - (run.link.last_acked(e["port"], e["at"]) or e["at"]), 2) for e in kernel]
+        run.check(f"{name}: TCP_USER_TIMEOUT ({scene.user_timeout:g} s) only where the server's data really went "
+                  f"unacknowledged that long", all(u >= scene.user_timeout - 0.05 for u in unacked), unacked)
+        if kernel:
+            run.measure(name, f"{len(kernel)} sessions ended by TCP_USER_TIMEOUT after {unacked} s without an ACK")
         if left:
             run.measure(name, f"{len(left)} Python clients gave up on the server themselves and closed (eof); "
                               f"they saw: {scene.client_saw(start)}")
@@ -68,8 +75,8 @@ def blackhole(run):
         scene.judge_timeouts(events, "dead")
         spent = [e["at"] - start for e in events]
         if spent:
-            run.measure("blackhole", f"blackhole to reap {min(spent):.2f}..{max(spent):.2f} s (timeout {scene.timeout:g} s, "
-                                     f"interval {run.profile['interval_ms']} ms)")
+            run.measure("blackhole", f"blackhole to reap {min(spent):.2f}..{max(spent):.2f} s "
+                                     f"(timeout {scene.timeout:g} s, interval {run.profile['interval_ms']} ms)")
         # What reaping a dead peer leaves in the kernel: the BYE and FIN it will never acknowledge.
         reaped = max(e["at"] for e in events) if events else start
         run.measure("blackhole", f"after the reaps: {run.sockets('fin-wait-1')} sockets in FIN-WAIT-1, "
@@ -129,7 +136,8 @@ def nat_reset(run):
         if replaced:
             spent = [e["at"] - start for e in replaced]
             run.measure("nat-reset", f"old session replaced {min(spent):.2f}..{max(spent):.2f} s after the NAT "
-                                     f"forgot it (timeout {scene.timeout:g} s); the clients saw: {scene.client_saw(start)}")
+                                     f"forgot it (timeout {scene.timeout:g} s); "
+                                     f"the clients saw: {scene.client_saw(start)}")
     finally:
         scene.close()
 
@@ -146,12 +154,16 @@ def one_way(run):
         kernel = [e for e in events if e.get("reason") == "reset" and e.get("error") == "ETIMEDOUT"]
         run.check("one-way: TCP_USER_TIMEOUT ends every session (reason=reset error=ETIMEDOUT)",
                   len(kernel) == len(events), sorted({(e.get("reason"), e.get("error")) for e in events}))
+        unacked = [round(e["at"] - (run.link.last_acked(e["port"], e["at"]) or e["at"]), 2) for e in kernel]
+        run.check("one-way: only after the server's data went unacknowledged for user_timeout",
+                  all(u >= user_timeout - 0.05 for u in unacked), unacked)
         bound = user_timeout + run.profile["interval_ms"] / 1000 + 1.0
         spent = [e["at"] - start for e in events]
         run.check(f"one-way: within user_timeout + interval + 1 s ({bound:g} s)", max(spent, default=0) <= bound,
                   f"{max(spent, default=0):.2f} s")
         run.measure("one-way", f"user_timeout {user_timeout} s, heartbeat timeout {scene.timeout:g} s: reaped "
-                               f"{min(spent, default=0):.2f}..{max(spent, default=0):.2f} s after the return path died, "
+                               f"{min(spent, default=0):.2f}..{max(spent, default=0):.2f} s "
+                               f"after the return path died, "
                                f"reasons {sorted({(e.get('reason'), e.get('error')) for e in events})}")
     finally:
         scene.close()
@@ -179,7 +191,8 @@ def keepalive(run):
         run.check(f"keepalive: within idle + interval x count + 1 s ({bound:g} s)", max(spent, default=0) <= bound,
                   f"{max(spent, default=0):.2f} s")
         run.measure("keepalive", f"idle {idle} s, interval {interval} s, count {count}, heartbeat timeout "
-                                 f"{scene.timeout:g} s: reaped {min(spent, default=0):.2f}..{max(spent, default=0):.2f} s "
+                                 f"{scene.timeout:g} s: reaped "
+                                 f"{min(spent, default=0):.2f}..{max(spent, default=0):.2f} s "
                                  f"after the blackhole")
     finally:
         scene.close()

@@ -44,6 +44,8 @@ class Flow:
         self.frontier = 1  # the SYN takes one sequence number
         self.pending = []
         self.advances = [now]  # when the frontier moved: one entry per beat, a few hundred per run
+        self.ack = None  # the highest acknowledgment of server data that reached the server
+        self.acked = [now]  # when it moved: what TCP_USER_TIMEOUT measures from
 
     def deliver(self, seq, length, now):
         start = (seq - self.isn) % 2**32
@@ -62,6 +64,15 @@ class Flow:
 
     def heard_before(self, instant):
         return max((t for t in self.advances if t <= instant), default=None)
+
+    def acknowledge(self, ack, now):
+        if self.ack is None or 0 < (ack - self.ack) % 2**32 < 2**31:
+            if self.ack is not None:
+                self.acked.append(now)
+            self.ack = ack
+
+    def acked_before(self, instant):
+        return max((t for t in self.acked if t <= instant), default=None)
 
 
 class Link:
@@ -106,6 +117,12 @@ class Link:
         with self.lock:
             flow = self.flows.get(port)
             return flow.heard_before(before) if flow else None
+
+    def last_acked(self, port, before):
+        """When an acknowledgment of new server data from `port` last reached the server before `before`."""
+        with self.lock:
+            flow = self.flows.get(port)
+            return flow.acked_before(before) if flow else None
 
     def _run(self):
         poller = select.poll()
@@ -171,13 +188,19 @@ class Link:
         if tcp is None:
             return
         header, offset = tcp
-        sport, _, seq, _, data_offset, flags = struct.unpack_from("!HHIIBB", packet, offset)
+        sport, _, seq, ack, data_offset, flags = struct.unpack_from("!HHIIBB", packet, offset)
         payload = len(packet) - offset - (data_offset >> 4) * 4
         with self.lock:
             if flags & 0x02:  # SYN: a new connection from this port
                 self.flows[sport] = Flow(seq, now)
-            elif sport in self.flows and payload > 0:
-                self.flows[sport].deliver(seq, payload, now)
+                return
+            flow = self.flows.get(sport)
+            if flow is None:
+                return
+            if payload > 0:
+                flow.deliver(seq, payload, now)
+            if flags & 0x10:
+                flow.acknowledge(ack, now)
 
     def _translate(self, side, packet, forgotten):
         """NAT rewriting after `forget`: client->server packets of forgotten flows leave from the new
