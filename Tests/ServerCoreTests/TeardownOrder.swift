@@ -56,7 +56,8 @@ extension Rig {
         }
         // 3. out of the table, the registry and the admission counts.
         #expect(!moment.isSlotOpen, "the slot still holds the session", sourceLocation: sourceLocation)
-        #expect(moment.owner == newOwner, "registry: \(String(describing: moment.owner))", sourceLocation: sourceLocation)
+        #expect(moment.owner == newOwner, "registry: \(String(describing: moment.owner))",
+                sourceLocation: sourceLocation)
         #expect(moment.admitted == watch.admittedBefore - 1, sourceLocation: sourceLocation)
         // 4. and 5. the farewell, then our FIN, had reached the client before the line was written.
         if watch.peer.isOpen {

@@ -61,7 +61,9 @@ import Testing
         first.finish()
         #expect(try rig.turnsUntilReaped(watch))
         let reason = try #require(rig.reapLines(of: first).first?.metadata["reason"])
-        rig.expectTornDown(watch, reason: reason == "eof" ? .eof : .replaced, farewell: reason == "eof" ? nil : "BYE replaced", newOwner: owner)
+        let isEOF = reason == "eof"
+        rig.expectTornDown(
+            watch, reason: isEOF ? .eof : .replaced, farewell: isEOF ? nil : "BYE replaced", newOwner: owner)
         #expect(rig.reapLines(of: first).first?.metadata["event"] == "replaced")
         #expect(rig.shared.registry.owner(of: "racer") == owner)
     }
