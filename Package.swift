@@ -119,7 +119,13 @@ let package = Package(
         .testTarget(name: "PosixTests", dependencies: ["Posix", "TestSupport"]),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop", "Posix"]),
         .testTarget(name: "BufferedIOTests", dependencies: ["BufferedIO", "EventLoop", "Posix"]),
-        .testTarget(name: "ServerCoreTests", dependencies: ["ServerCore", "Posix"]),
+        .testTarget(
+            name: "ServerCoreTests",
+            dependencies: [
+                "ServerCore", "Posix", "EventLoop", "DeviceKeys", "ControlProtocol", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "HeartbeatConfigTests", dependencies: ["HeartbeatConfig"]),
         .testTarget(
             name: "SystemdEdgeTests",

@@ -72,8 +72,15 @@ final class Worker {
 
     deinit { input.deallocate() }
 
-    /// Registers listeners, the mailbox and the handlers, then runs until drained.
+    /// Runs until drained: `prepare`, then the loop's turns.
     func run() throws(SystemError) {
+        try prepare()
+        try loop.run()
+    }
+
+    /// Registers listeners, the mailbox and the handlers, once, before the first turn. Apart from `run`,
+    /// a test calls it and then drives `loop.runTurn()` itself, turn by turn, on its own clock.
+    func prepare() throws(SystemError) {
         sessionHandler = loop.addHandler { [unowned self] descriptor, readiness in
             self.sessionReady(descriptor, readiness)
         }
@@ -98,7 +105,6 @@ final class Worker {
             self.stats.turns.record(nanoseconds: self.clock() &- self.loop.now)
         }
         stats.lastTurn.store(loop.now, ordering: .relaxed)
-        try loop.run()
     }
 
     // MARK: Accepting
@@ -115,11 +121,15 @@ final class Worker {
                 return
             }
             guard let accepted else { return }
-            admit(accepted, peer: peer)
+            adopt(accepted, peer: peer)
         }
     }
 
-    private func admit(_ socket: consuming Socket, peer: SocketAddress) {
+    /// Makes a connected client socket one of this worker's sessions: everything accept does after
+    /// accept4. The socket must be non-blocking and carry its options already (an accepted one inherits
+    /// them from the listener). Used by `acceptReady`, and by whatever else hands this worker a
+    /// connection (a test, a restart's hand-off); past `max_clients` it is reaped `overload` at once.
+    func adopt(_ socket: consuming Socket, peer: SocketAddress) {
         let now = loop.now
         let descriptor = socket.id
         let slot = descriptor.index
