@@ -65,7 +65,8 @@ let package = Package(
         // One buffered connection on an EventLoop: the control socket's and the metrics endpoint's.
         .target(name: "BufferedIO", dependencies: ["EventLoop", "Posix", "TimerWheel"]),
         .target(
-            name: "HeartbeatConfig", dependencies: ["Primitives", "Posix", "ClusterSchema", "TOMLKit"], swiftSettings: noLeakedMembers
+            name: "HeartbeatConfig", dependencies: ["Primitives", "Posix", "ClusterSchema", "TOMLKit"],
+            swiftSettings: noLeakedMembers
         ),
         // hiredis's replies as Swift values, Redis endpoints, and the blocking client of heartbeatctl and tests.
         .target(name: "Hiredis", dependencies: ["CHiredis", "Primitives"]),
@@ -165,7 +166,8 @@ let package = Package(
         .testTarget(name: "PrimitivesTests", dependencies: ["Primitives"]),
         .testTarget(name: "ClusterSchemaTests", dependencies: ["ClusterSchema"]),
         .testTarget(
-            name: "ClusterTests", dependencies: ["Cluster", "Hiredis", "ClusterSchema", "EventLoop", "Posix", "TestSupport"]),
+            name: "ClusterTests",
+            dependencies: ["Cluster", "Hiredis", "ClusterSchema", "EventLoop", "Posix", "TestSupport"]),
         // Real Redis, real daemons: a redis-server of its own on a free port and two or three heartbeatd nodes.
         .testTarget(
             name: "ClusterDaemonTests",

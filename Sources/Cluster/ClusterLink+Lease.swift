@@ -110,7 +110,9 @@ extension ClusterLink {
             }
             // Replies come in order: this one follows every drop above.
             send(["DEL", keys.ids(node)]) { [unowned self] _ in
-                append(StreamEntry(event: "node-lost", node: node, seq: 0, timeMS: wallNow, by: settings.node, count: count))
+                append(
+                    StreamEntry(
+                        event: "node-lost", node: node, seq: 0, timeMS: wallNow, by: settings.node, count: count))
                 send(["SREM", keys.nodes, node])
                 send(["DEL", keys.reaper(node)])
                 logger.notice(

@@ -214,7 +214,8 @@ public final class ClusterLink {
 
     /// EVALSHA, or EVAL with the source when Redis does not know the script (it restarted, or the
     /// SCRIPT LOAD is still in flight); Redis caches it again either way.
-    func run(_ script: Script, keys scriptKeys: [String], _ arguments: [String], reply: @escaping RedisConnection.Reply) {
+    func run(_ script: Script, keys scriptKeys: [String], _ arguments: [String], reply: @escaping RedisConnection.Reply)
+    {
         let tail = ["\(scriptKeys.count)"] + scriptKeys + arguments
         guard let sha = shas[script] else {
             send(["EVAL", script.source] + tail, reply: reply)

@@ -80,7 +80,8 @@ final class RedisConnection {
         }
         _ = redisAsyncSetDisconnectCallback(made) { context, status in
             guard let owner = context?.pointee.data else { return }
-            let why = status == REDIS_OK ? "closed" : (context.map { RedisConnection.text($0.pointee.errstr) } ?? "lost")
+            let why =
+                status == REDIS_OK ? "closed" : (context.map { RedisConnection.text($0.pointee.errstr) } ?? "lost")
             RedisConnection.from(owner).ended(why)
         }
         return .success(())
@@ -126,17 +127,18 @@ final class RedisConnection {
 
     // MARK: hiredis's hooks
 
-    private static let callback: @convention(c) (
-        UnsafeMutablePointer<redisAsyncContext>?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?
-    ) -> Void = { _, reply, privdata in
-        guard let privdata else { return }
-        let unmanaged = Unmanaged<ReplyBox>.fromOpaque(privdata)
-        let box = unmanaged.takeUnretainedValue()
-        let value = reply.map { RedisValue(reply: $0.assumingMemoryBound(to: redisReply.self)) }
-        // A one-shot callback is released now; a subscription's when hiredis says it is over (nil).
-        if !box.isPersistent || value == nil { unmanaged.release() }
-        box.reply?(value)
-    }
+    private static let callback:
+        @convention(c) (
+            UnsafeMutablePointer<redisAsyncContext>?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?
+        ) -> Void = { _, reply, privdata in
+            guard let privdata else { return }
+            let unmanaged = Unmanaged<ReplyBox>.fromOpaque(privdata)
+            let box = unmanaged.takeUnretainedValue()
+            let value = reply.map { RedisValue(reply: $0.assumingMemoryBound(to: redisReply.self)) }
+            // A one-shot callback is released now; a subscription's when hiredis says it is over (nil).
+            if !box.isPersistent || value == nil { unmanaged.release() }
+            box.reply?(value)
+        }
 
     private static func from(_ data: UnsafeMutableRawPointer?) -> RedisConnection {
         Unmanaged<RedisConnection>.fromOpaque(data!).takeUnretainedValue()

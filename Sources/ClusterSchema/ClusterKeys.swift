@@ -38,9 +38,10 @@ public struct ClusterKeys: Sendable, Equatable {
     /// move the hash tag), spaces or glob characters. Node names are at most 64 bytes, prefixes 64.
     public static func isValidName(_ text: String, allowEmpty: Bool = false) -> Bool {
         if text.isEmpty { return allowEmpty }
-        return text.utf8.count <= 64 && text.utf8.allSatisfy { byte in
-            byte > 0x20 && byte < 0x7F && !"{}*?[]\\\"'".utf8.contains(byte)
-        }
+        return text.utf8.count <= 64
+            && text.utf8.allSatisfy { byte in
+                byte > 0x20 && byte < 0x7F && !"{}*?[]\\\"'".utf8.contains(byte)
+            }
     }
 
     private static func globEscaped(_ text: String) -> String {

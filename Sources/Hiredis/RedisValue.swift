@@ -44,7 +44,9 @@ public indirect enum RedisValue: Sendable, Equatable {
 
     private static func bytes(_ pointer: UnsafeMutablePointer<CChar>?, _ count: Int) -> [UInt8] {
         guard let pointer, count > 0 else { return [] }
-        return pointer.withMemoryRebound(to: UInt8.self, capacity: count) { Array(UnsafeBufferPointer(start: $0, count: count)) }
+        return pointer.withMemoryRebound(to: UInt8.self, capacity: count) {
+            Array(UnsafeBufferPointer(start: $0, count: count))
+        }
     }
 
     /// A bulk string or status as text (invalid UTF-8 repaired); nil for other types.

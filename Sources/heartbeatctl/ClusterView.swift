@@ -11,7 +11,8 @@ struct ClusterOptions: ParsableArguments {
     @Flag(name: .long, help: "Read the cluster's view from Redis instead of asking this daemon.")
     var cluster = false
 
-    @Option(name: .long, help: ArgumentHelp("Redis: host:port or unix:/path ($HEARTBEATD_REDIS).", valueName: "address"))
+    @Option(
+        name: .long, help: ArgumentHelp("Redis: host:port or unix:/path ($HEARTBEATD_REDIS).", valueName: "address"))
     var redis = environment("HEARTBEATD_REDIS") ?? "127.0.0.1:6379"
 
     @Option(name: .long, help: ArgumentHelp("The cluster's key prefix ([cluster] prefix).", valueName: "prefix"))
@@ -45,7 +46,9 @@ struct ClusterOptions: ParsableArguments {
 
 enum ClusterView {
     /// Every client record, sorted by id.
-    static func records(_ redis: BlockingRedis, keys: ClusterKeys) throws(HeartbeatctlError) -> [(String, PresenceRecord)] {
+    static func records(_ redis: BlockingRedis, keys: ClusterKeys) throws(HeartbeatctlError) -> [(
+        String, PresenceRecord
+    )] {
         var cursor = "0"
         var found: [String] = []
         repeat {
@@ -69,7 +72,9 @@ enum ClusterView {
         return records.sorted { $0.0 < $1.0 }
     }
 
-    static func record(_ redis: BlockingRedis, keys: ClusterKeys, id: String) throws(HeartbeatctlError) -> PresenceRecord? {
+    static func record(_ redis: BlockingRedis, keys: ClusterKeys, id: String) throws(HeartbeatctlError)
+        -> PresenceRecord?
+    {
         let reply = try ask(redis, ["HGETALL", keys.client(id)])
         if reply.elements?.isEmpty == true { return nil }
         return decode(keys.client(id), reply)

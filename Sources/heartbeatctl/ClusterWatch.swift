@@ -12,7 +12,8 @@ enum ClusterWatch {
         guard let group else {
             var last = "$"
             while true {
-                let reply = try ClusterView.ask(redis, ["XREAD", "COUNT", "500", "BLOCK", "2000", "STREAMS", keys.events, last])
+                let reply = try ClusterView.ask(
+                    redis, ["XREAD", "COUNT", "500", "BLOCK", "2000", "STREAMS", keys.events, last])
                 for (entryID, fields) in entries(reply) {
                     last = entryID
                     show(entryID, fields, json: json)
@@ -20,13 +21,16 @@ enum ClusterWatch {
             }
         }
         let created = try? ClusterView.ask(redis, ["XGROUP", "CREATE", keys.events, group, "$", "MKSTREAM"])
-        _ = created  // BUSYGROUP: the group exists, which is what a resumed reader wants
+        _ = created // BUSYGROUP: the group exists, which is what a resumed reader wants
         // First what this consumer was given before and did not acknowledge, then new entries.
         var position = "0"
         while true {
             let reply = try ClusterView.ask(
                 redis,
-                ["XREADGROUP", "GROUP", group, consumer, "COUNT", "500", "BLOCK", "2000", "STREAMS", keys.events, position])
+                [
+                    "XREADGROUP", "GROUP", group, consumer, "COUNT", "500", "BLOCK", "2000", "STREAMS", keys.events,
+                    position,
+                ])
             let batch = entries(reply)
             if position == "0", batch.isEmpty { position = ">" }
             for (entryID, fields) in batch {

@@ -160,7 +160,9 @@ struct Client: ParsableCommand {
                 guard let record = try ClusterView.record(redis, keys: ClusterKeys(prefix: cluster.prefix), id: id)
                 else { throw .control(.notConnected(id: id)) }
                 if options.json { return Output.line(bytes: ClusterView.line(id, record)) }
-                return Output.line("\(id) on node \(record.node), peer \(record.peer), since \(TimeText.timestamp(milliseconds: record.sinceMS))")
+                return Output.line(
+                    "\(id) on node \(record.node), peer \(record.peer), since \(TimeText.timestamp(milliseconds: record.sinceMS))"
+                )
             }
             var client = try ControlClient(path: options.socket)
             let answer = try client.ask(request)
@@ -222,7 +224,8 @@ struct Watch: ParsableCommand {
 
     @OptionGroup var cluster: ClusterOptions
 
-    @Option(name: .long, help: ArgumentHelp("With --cluster: read as this consumer group (resumable).", valueName: "name"))
+    @Option(
+        name: .long, help: ArgumentHelp("With --cluster: read as this consumer group (resumable).", valueName: "name"))
     var group: String?
 
     @Option(name: .long, help: ArgumentHelp("With --group: this reader's name in the group.", valueName: "name"))

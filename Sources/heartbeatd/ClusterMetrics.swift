@@ -30,12 +30,14 @@ extension ClusterStatus {
         family(
             "events_dropped_total", "counter", "Presence events dropped because the buffer was full.", "\(dropped)")
         family("sessions_held", "gauge", "Sessions this node holds, as the link knows them.", "\(heldSessions)")
-        family("reconciles_total", "counter", "Reconciliations with Redis (reconnects, leases retaken).", "\(reconciles)")
+        family(
+            "reconciles_total", "counter", "Reconciliations with Redis (reconnects, leases retaken).", "\(reconciles)")
         family("takeovers_total", "counter", "Sessions ended because another node took their id.", "\(takeovers)")
         family(
             "node_lost_clients_total", "counter", "Clients of lost nodes this node took offline.",
             "\(nodeLostClients)")
-        family("bad_replies_total", "counter", "Unexpected Redis replies or records, logged and skipped.", "\(badReplies)")
+        family(
+            "bad_replies_total", "counter", "Unexpected Redis replies or records, logged and skipped.", "\(badReplies)")
         return Array(text.utf8)
     }
 }

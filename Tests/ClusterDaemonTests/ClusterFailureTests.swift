@@ -39,7 +39,7 @@ import Testing
         #expect(await eventually { (try? rig.records()) == ["stays": "a", "leaves": "b"] })
 
         rig.redis.stop()
-        leaves.closeSocket()  // goes offline while Redis is away
+        leaves.closeSocket() // goes offline while Redis is away
         let arrives = try await identifiedClient("arrives", port: b.port)
         try await rig.redis.restart()
         #expect(await eventually(within: 10) { (try? rig.records()) == ["stays": "a", "arrives": "b"] })
@@ -77,7 +77,7 @@ import Testing
             return (child, pipe)
         }
         var (first, firstPipe) = try reader()
-        try await Task.sleep(for: .milliseconds(500))  // the group is created at "$"
+        try await Task.sleep(for: .milliseconds(500)) // the group is created at "$"
         for index in 0..<10 { try await identifiedClient("g-\(index)", port: node.port).closeSocket() }
         try await Task.sleep(for: .milliseconds(300))
         kill(first.processIdentifier, SIGKILL)

@@ -15,16 +15,22 @@ import Testing
         #expect(ids.elements?.compactMap(\.text) == ["dev-1"])
         #expect(try rig.client().command(["PTTL", rig.keys.lease("n1")]).integer.map { $0 > 0 } == true)
 
-        let view = try rig.heartbeatctl(["clients", "--cluster", "--redis", rig.redis.address, "--prefix", rig.prefix, "--json"])
+        let view = try rig.heartbeatctl([
+            "clients", "--cluster", "--redis", rig.redis.address, "--prefix", rig.prefix, "--json",
+        ])
         #expect(view.status == 0 && view.output.contains("\"id\":\"dev-1\",\"node\":\"n1\""))
-        let one = try rig.heartbeatctl(["client", "dev-1", "--cluster", "--redis", rig.redis.address, "--prefix", rig.prefix])
+        let one = try rig.heartbeatctl([
+            "client", "dev-1", "--cluster", "--redis", rig.redis.address, "--prefix", rig.prefix,
+        ])
         #expect(one.status == 0 && one.output.contains("on node n1"))
 
         client.closeSocket()
         #expect(await eventually { (try? rig.records()) == [:] })
         let kinds = try rig.events().map(\.event)
         #expect(kinds == ["online", "offline"])
-        let missing = try rig.heartbeatctl(["client", "dev-1", "--cluster", "--redis", rig.redis.address, "--prefix", rig.prefix])
+        let missing = try rig.heartbeatctl([
+            "client", "dev-1", "--cluster", "--redis", rig.redis.address, "--prefix", rig.prefix,
+        ])
         #expect(missing.status == 1)
     }
 

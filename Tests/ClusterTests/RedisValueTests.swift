@@ -16,8 +16,9 @@ import Testing
         #expect(try redis.command(["INCR", "k"]).errorText?.hasPrefix("ERR") == true)
         _ = try redis.command(bytes: [Array("SET".utf8), Array("bin".utf8), [0, 0xFF, 0x0A, 0]])
         #expect(try redis.command(["GET", "bin"]) == .string([0, 0xFF, 0x0A, 0]))
-        #expect(try redis.command(["EVAL", "return {1, {'a', {2}}}", "0"])
-            == .array([.integer(1), .array([.string(Array("a".utf8)), .array([.integer(2)])])]))
+        #expect(
+            try redis.command(["EVAL", "return {1, {'a', {2}}}", "0"])
+                == .array([.integer(1), .array([.string(Array("a".utf8)), .array([.integer(2)])])]))
         let replies = try redis.pipeline([["HSET", "h", "a", "1", "b", "2"], ["HGETALL", "h"]])
         #expect(replies.last?.fieldMap == ["a": "1", "b": "2"])
     }

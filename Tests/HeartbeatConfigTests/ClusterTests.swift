@@ -28,7 +28,8 @@ import Testing
     @Test(arguments: [
         ("redis = \"localhost\"", "cluster.redis"), ("redis = \"h:0\"", "cluster.redis"),
         ("redis = \"unix:rel\"", "cluster.redis"), ("node = \"a b\"", "cluster.node"),
-        ("node = \"x{y}\"", "cluster.node"), ("prefix = \"{p}\"", "cluster.prefix"), ("lease = \"1s\"", "cluster.lease"),
+        ("node = \"x{y}\"", "cluster.node"), ("prefix = \"{p}\"", "cluster.prefix"),
+        ("lease = \"1s\"", "cluster.lease"),
         ("lease = \"6m\"", "cluster.lease"), ("password_file = \"rel\"", "cluster.password_file"),
         ("stream_maxlen = 10", "cluster.stream_maxlen"), ("buffer = 0", "cluster.buffer"),
         ("colour = 1", "cluster.colour"),
