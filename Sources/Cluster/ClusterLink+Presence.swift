@@ -37,27 +37,25 @@ extension ClusterLink {
             guard isSending else { return keep(entry(event)) }
             claim(event.id, held[event.id]!)
             append(entry(event))
+            return
         case .offline:
             guard let mine = held[event.id], mine.seq < event.seq else { return append(entry(event)) }
             held[event.id] = nil
             evicting[event.id] = nil
             guard isSending else { return keep(entry(event)) }
-            release(event, session: mine.session)
-        case .replaced:
-            // Our own takeover (a newer local session holds the id) leaves the record alone; a session
-            // ended because another node took its id over also leaves this node's set.
-            if let evicted = evicting[event.id], let mine = held[event.id], mine.seq == evicted {
-                held[event.id] = nil
-                evicting[event.id] = nil
-                if isSending { send(["SREM", keys.ids(settings.node), event.id]) }
-            }
-            guard isSending else { return keep(entry(event)) }
-            append(entry(event))
+            return release(event, session: mine.session)
         default:
-            // Kinds added later (restarted): into the stream as they are.
-            guard isSending else { return keep(entry(event)) }
-            append(entry(event))
+            break
         }
+        // replaced, and kinds added later (restarted), go to the stream as they are. Our own takeover
+        // (a newer local session holds the id) leaves the record alone; a session ended because another
+        // node took its id over also leaves this node's set.
+        if event.kind == .replaced, let evicted = evicting[event.id], let mine = held[event.id], mine.seq == evicted {
+            held[event.id] = nil
+            evicting[event.id] = nil
+            if isSending { send(["SREM", keys.ids(settings.node), event.id]) }
+        }
+        append(entry(event))
     }
 
     /// Writes the record; when another node held the id, the script has told it to let go.
