@@ -46,6 +46,12 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        // hiredis: Redis's own C client; the cluster link drives its asynchronous API on an EventLoop.
+        .systemLibrary(
+            name: "CHiredis",
+            pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
         // Pure: no Glibc, no Foundation, no clock.
         .target(name: "TimerWheel"),
         // Durations as text, host:port endpoints, client ids: shared by the daemon, its config and the CLIs.
@@ -59,7 +65,20 @@ let package = Package(
         // One buffered connection on an EventLoop: the control socket's and the metrics endpoint's.
         .target(name: "BufferedIO", dependencies: ["EventLoop", "Posix", "TimerWheel"]),
         .target(
-            name: "HeartbeatConfig", dependencies: ["Primitives", "Posix", "TOMLKit"], swiftSettings: noLeakedMembers
+            name: "HeartbeatConfig", dependencies: ["Primitives", "Posix", "ClusterSchema", "TOMLKit"],
+            swiftSettings: noLeakedMembers
+        ),
+        // hiredis's replies as Swift values, Redis endpoints, and the blocking client of heartbeatctl and tests.
+        .target(name: "Hiredis", dependencies: ["CHiredis", "Primitives"]),
+        // The cluster's layout in Redis (keys, records, stream entries, scripts): pure, shared with heartbeatctl.
+        .target(name: "ClusterSchema", dependencies: ["Primitives"]),
+        // The daemon's link to Redis: presence, leases, takeover, the event stream, on the supervisor's loop.
+        .target(
+            name: "Cluster",
+            dependencies: [
+                "CHiredis", "Hiredis", "ClusterSchema", "EventLoop", "Posix", "ControlProtocol",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // The control socket's requests and answers, shared by the daemon and heartbeatctl.
         .target(name: "ControlProtocol", dependencies: ["Primitives"]),
@@ -94,7 +113,7 @@ let package = Package(
         .executableTarget(
             name: "heartbeatctl",
             dependencies: [
-                "ControlProtocol", "DeviceKeys", "Posix", "Primitives",
+                "ControlProtocol", "DeviceKeys", "Posix", "Primitives", "Hiredis", "ClusterSchema",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -106,7 +125,7 @@ let package = Package(
             name: "heartbeatd",
             dependencies: [
                 "ServerCore", "SystemdEdge", "HeartbeatConfig", "DeviceKeys", "Posix", "EventLoop", "Primitives",
-                "BufferedIO",
+                "BufferedIO", "Cluster", "Hiredis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -145,6 +164,14 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["CLinux"], path: "Tests/TestSupport"),
         .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"]),
         .testTarget(name: "PrimitivesTests", dependencies: ["Primitives"]),
+        .testTarget(name: "ClusterSchemaTests", dependencies: ["ClusterSchema"]),
+        .testTarget(
+            name: "ClusterTests",
+            dependencies: ["Cluster", "Hiredis", "ClusterSchema", "EventLoop", "Posix", "TestSupport"]),
+        // Real Redis, real daemons: a redis-server of its own on a free port and two or three heartbeatd nodes.
+        .testTarget(
+            name: "ClusterDaemonTests",
+            dependencies: ["heartbeatd", "heartbeatctl", "Hiredis", "ClusterSchema", "Posix", "TestSupport"]),
         .testTarget(name: "DeviceKeysTests", dependencies: ["DeviceKeys"]),
         .testTarget(
             name: "HeartbeatClientTests",

@@ -135,6 +135,14 @@ public final class Server: Sendable {
         for mailbox in shared.mailboxes { mailbox.post(.settings(settings)) }
     }
 
+    /// Another node took `id` over (the cluster link heard so): the session whose `online` event had
+    /// `onlineSeq` ends with `BYE replaced` and a `replaced` event, not `offline`. A newer local session
+    /// of the same id is left alone.
+    public func evict(id: String, onlineSeq: UInt64) {
+        guard let owner = shared.registry.owner(of: id, claimedAt: onlineSeq) else { return }
+        shared.mailboxes[owner.worker].post(.replace(slot: owner.slot, serial: owner.serial))
+    }
+
     /// SIGTERM: every worker stops accepting and drains.
     public func drain() {
         for mailbox in shared.mailboxes { mailbox.post(.drain) }

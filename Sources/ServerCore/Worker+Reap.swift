@@ -38,8 +38,10 @@ extension Worker {
 
         logReap(session, reason: reason, error: error, lateness: lateness, departure: departure, note: note)
         if let departure {
-            announce(
-                departure.isReleased ? .offline : .replaced, session, seq: departure.seq, reason: reason, note: note)
+            // Reason `replaced` with the id released: another node took it over (Server.evict); the id is
+            // still online, elsewhere.
+            let isGone = departure.isReleased && reason != .replaced
+            announce(isGone ? .offline : .replaced, session, seq: departure.seq, reason: reason, note: note)
         }
         if isDraining, stats.connected.load(ordering: .relaxed) == 0 { loop.stop() }
     }
@@ -80,7 +82,7 @@ extension Worker {
             logSession(session, event: "closed", message: "connection closed", level: .info, metadata: metadata)
             return
         }
-        if departure?.isReleased == false {
+        if departure?.isReleased == false || reason == .replaced {
             logSession(
                 session, event: "replaced", message: "client replaced by a newer session", level: .info,
                 metadata: metadata)

@@ -2,6 +2,7 @@
 // (docs/control.md). Human output by default, the daemon's JSON lines with --json; any failure is one
 // line on stderr and exit status 1 (a usage error is the argument parser's 64, EX_USAGE).
 import ArgumentParser
+import ClusterSchema
 import ControlProtocol
 import Posix
 import Primitives
@@ -98,11 +99,25 @@ struct Clients: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Only ids matching this shell pattern (* ? [a-z]).", valueName: "glob"))
     var match: String?
 
+    @OptionGroup var cluster: ClusterOptions
+
     func run() throws {
         try reporting { () throws(HeartbeatctlError) in
             let pattern: Glob?
             do throws(ControlError) { pattern = try match.map { text throws(ControlError) in try Glob(text) } } catch {
                 throw .control(error)
+            }
+            if cluster.cluster {
+                let redis = try cluster.connect()
+                let records = try ClusterView.records(redis, keys: ClusterKeys(prefix: cluster.prefix))
+                    .filter { pattern?.matches($0.0) ?? true }
+                if options.json {
+                    for (id, record) in records { Output.line(bytes: ClusterView.line(id, record)) }
+                    return
+                }
+                guard !records.isEmpty else { return Output.line("no clients online in the cluster") }
+                for line in Output.table(ClusterView.table(records)) { Output.line(line) }
+                return
             }
             let request = try checked(.clients(match: pattern))
             var client = try ControlClient(path: options.socket)
@@ -135,9 +150,20 @@ struct Client: ParsableCommand {
     @Argument(help: "The client id.")
     var id: String
 
+    @OptionGroup var cluster: ClusterOptions
+
     func run() throws {
         try reporting { () throws(HeartbeatctlError) in
             let request = try checked(.client(id: id))
+            if cluster.cluster {
+                let redis = try cluster.connect()
+                guard let record = try ClusterView.record(redis, keys: ClusterKeys(prefix: cluster.prefix), id: id)
+                else { throw .control(.notConnected(id: id)) }
+                if options.json { return Output.line(bytes: ClusterView.line(id, record)) }
+                return Output.line(
+                    "\(id) on node \(record.node), peer \(record.peer), since \(TimeText.timestamp(milliseconds: record.sinceMS))"
+                )
+            }
             var client = try ControlClient(path: options.socket)
             let answer = try client.ask(request)
             if options.json { return Output.line(bytes: answer.line) }
@@ -196,8 +222,20 @@ struct Watch: ParsableCommand {
 
     @OptionGroup var options: ControlOptions
 
+    @OptionGroup var cluster: ClusterOptions
+
+    @Option(
+        name: .long, help: ArgumentHelp("With --cluster: read as this consumer group (resumable).", valueName: "name"))
+    var group: String?
+
+    @Option(name: .long, help: ArgumentHelp("With --group: this reader's name in the group.", valueName: "name"))
+    var consumer = "heartbeatctl"
+
     func run() throws {
         try reporting { () throws(HeartbeatctlError) in
+            if cluster.cluster {
+                return try ClusterWatch.run(cluster, group: group, consumer: consumer, json: options.json)
+            }
             var client = try ControlClient(path: options.socket)
             _ = try client.ask(.watch)
             while true {

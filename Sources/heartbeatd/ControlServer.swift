@@ -63,6 +63,9 @@ final class ControlServer {
         socket.onAdmit = { [unowned self] socket, peer in admit(socket, peer: peer) }
     }
 
+    /// The cluster link's part of `status`, when the daemon is a cluster node.
+    var clusterReport: (() -> ClusterReport?)?
+
     /// Hands presence events from the workers' threads to this loop. Give it to Server.start.
     var presenceSink: @Sendable (PresenceEvent) -> Void {
         { [mailbox] event in mailbox.post(.presence(event)) }
@@ -191,7 +194,7 @@ final class ControlServer {
 
     private func statusReport() -> StatusReport {
         let snapshot = server.snapshot()
-        return StatusReport(
+        var report = StatusReport(
             version: heartbeatdVersion, pid: Int(processID()), startedAtMS: startedAtWall,
             uptimeMS: (Clock.monotonicNanoseconds() - startedAt) / 1_000_000, workers: server.workerCount,
             clients: snapshot.identified, connected: snapshot.connected, sessionsTotal: snapshot.sessionsTotal,
@@ -202,6 +205,8 @@ final class ControlServer {
             offlineHeld: watchers.feed.heldCount,
             watchers: watchers.count
         )
+        report.cluster = clusterReport?()
+        return report
     }
 
     // MARK: Answers from the workers

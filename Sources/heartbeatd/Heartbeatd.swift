@@ -1,5 +1,6 @@
 // The heartbeatd command: parse flags, load and check the configuration, then hand over to the Supervisor.
 import ArgumentParser
+import Cluster
 import HeartbeatConfig
 import Logging
 import SystemdEdge
@@ -47,6 +48,13 @@ struct Heartbeatd: ParsableCommand {
             printError("heartbeatd: \(error)")
             throw ExitCode(1)
         }
+        let cluster: ClusterSettings?
+        do {
+            cluster = try ClusterSetup.settings(loaded.cluster)
+        } catch {
+            printError("heartbeatd: \(error)")
+            throw ExitCode(1)
+        }
         if checkConfig {
             print(loaded.rendered(), terminator: "")
             printError("heartbeatd: configuration ok")
@@ -57,7 +65,7 @@ struct Heartbeatd: ParsableCommand {
             toJournal ? JournalLogHandler(label: label) : StderrLogHandler(label: label)
         }
         let source = ConfigSource(path: config, listenOverrides: listen)
-        let status = Supervisor(config: loaded, source: source, authSecret: authSecret).run()
+        let status = Supervisor(config: loaded, source: source, authSecret: authSecret, cluster: cluster).run()
         if status != 0 { throw ExitCode(status) }
     }
 }

@@ -1,5 +1,6 @@
 // The main thread: signals, sd_notify (READY, STATUS, WATCHDOG, RELOADING, STOPPING) and the
 // lifecycle, on an event loop of its own. It steers the workers only through Server.
+import Cluster
 import ControlProtocol
 import EventLoop
 import HeartbeatConfig
@@ -24,6 +25,9 @@ final class Supervisor {
     private var lastWorkerPing: UInt64 = 0
     private var metrics: MetricsEndpoint?
     private var control: ControlServer?
+    /// The Redis link when `[cluster] redis` is set (made once, at start).
+    private let clusterSettings: ClusterSettings?
+    private var cluster: ClusterLink?
 
     // Timer kinds on the loop `serve` makes: STATUS= once a second, and the watchdog's period.
     private var statusTimer: EventLoop.TimerHandlerID!
@@ -33,10 +37,11 @@ final class Supervisor {
         case workerFailed(Int, SystemError)
     }
 
-    init(config: Config, source: ConfigSource, authSecret: [UInt8]? = nil) {
+    init(config: Config, source: ConfigSource, authSecret: [UInt8]? = nil, cluster: ClusterSettings? = nil) {
         self.config = config
         self.source = source
         self.authSecret = authSecret
+        clusterSettings = cluster
         logger.logLevel = Logger.Level(config.log.level)
     }
 
@@ -101,10 +106,26 @@ final class Supervisor {
             logger.notice("metrics: serving http://\(metrics?.address ?? "")/metrics")
         }
 
+        var onPresence = control.presenceSink
+        if let clusterSettings {
+            let link = try ClusterLink(settings: clusterSettings, loop: loop, logger: logger) { id, seq in
+                server.evict(id: id, onlineSeq: seq)
+            }
+            cluster = link
+            control.clusterReport = { [unowned link] in link.snapshot.report }
+            metrics?.extraText = { [unowned link] in link.snapshot.prometheusText }
+            let toControl = onPresence
+            let toCluster = link.presenceSink
+            onPresence = { event in
+                toControl(event)
+                toCluster(event)
+            }
+            link.start()
+        }
         try server.start(
             onStopped: { worker in mailbox.post(.workerStopped(worker)) },
             onFailure: { worker, error in mailbox.post(.workerFailed(worker, error)) },
-            onPresence: control.presenceSink
+            onPresence: onPresence
         )
         let capacity = descriptorLimit > 32 ? descriptorLimit - 32 : 0
         logger.notice(
@@ -127,6 +148,7 @@ final class Supervisor {
             _ = loop.arm(watchdogTimer, at: loop.now + period)
         }
         try loop.run()
+        try cluster?.finish(on: loop)
         server.join()
         logger.notice("stopped", metadata: ["event": "stopped"])
         return exitStatus
