@@ -17,6 +17,7 @@ public struct Config: Sendable, Equatable {
     public var events: Events
     public var metrics: Metrics
     public var auth: Auth
+    public var restart: Restart = .defaults
 
     /// What the daemon runs with when there is no file; config/heartbeatd.toml documents the same values.
     public static let defaults = Config(
@@ -59,13 +60,15 @@ public struct Config: Sendable, Equatable {
         let events = try top.section("events", Events.init(reading:))
         let metrics = try top.section("metrics", Metrics.init(reading:))
         let auth = try top.section("auth", Auth.init(reading:))
-        let config = Config(
+        let restart = try top.section("restart", Restart.init(reading:))
+        var config = Config(
             listen: listen ?? defaults.listen,
             workers: workers ?? defaults.workers,
             drainTimeout: drainTimeout ?? defaults.drainTimeout,
             heartbeat: heartbeat, limits: limits, tcp: tcp, log: log,
             control: control, events: events, metrics: metrics, auth: auth
         )
+        config.restart = restart
         try top.refuseUnknownKeys()
         return config
     }
@@ -88,6 +91,7 @@ public struct Config: Sendable, Equatable {
         events.render(into: &writer)
         metrics.render(into: &writer)
         auth.render(into: &writer)
+        restart.render(into: &writer)
         return writer.text
     }
 

@@ -56,4 +56,28 @@ final class Registry: Sendable {
     func owner(of id: String) -> Owner? {
         state.withLock { $0.owners[id] }
     }
+
+    /// A session handed over from the previous process takes its id back without an event: nobody
+    /// saw it leave. Returns the owner it displaced (none, unless the state was inconsistent).
+    func resume(_ id: String, for owner: Owner) -> Owner? {
+        state.withLock { state in
+            defer { state.owners[id] = owner }
+            return state.owners[id]
+        }
+    }
+
+    /// Continues the predecessor's numbering: the next event gets `seq + 1`.
+    func continueSeq(after seq: UInt64) {
+        state.withLock { $0.lastSeq = max($0.lastSeq, seq) }
+    }
+
+    /// A seq for an event that is no session's (`restarted`).
+    func nextSeq() -> UInt64 {
+        state.withLock { state in
+            state.lastSeq += 1
+            return state.lastSeq
+        }
+    }
+
+    var lastSeq: UInt64 { state.withLock { $0.lastSeq } }
 }

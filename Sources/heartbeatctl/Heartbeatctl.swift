@@ -13,7 +13,9 @@ struct Heartbeatctl: ParsableCommand {
         abstract: "Ask a running heartbeatd who is connected, watch clients come and go, kick one, reload.",
         discussion:
             "Every command but `token` talks to the control socket; heartbeatd admits root, its own user and members of its [control] group.",
-        subcommands: [Status.self, Clients.self, Client.self, Kick.self, Reload.self, Watch.self, Token.self]
+        subcommands: [
+            Status.self, Clients.self, Client.self, Kick.self, Reload.self, Watch.self, Upgrade.self, Token.self,
+        ]
     )
 
     // Given before the subcommand (`heartbeatctl --socket PATH status`, as `systemctl -H` takes its
@@ -196,12 +198,28 @@ struct Watch: ParsableCommand {
 
     @OptionGroup var options: ControlOptions
 
+    @Flag(
+        name: .long,
+        help: "When the daemon goes away (a restart, an upgrade), connect again for up to 60 s and go on watching.")
+    var reconnect = false
+
     func run() throws {
         try reporting { () throws(HeartbeatctlError) in
             var client = try ControlClient(path: options.socket)
             _ = try client.ask(.watch)
             while true {
-                let next = try client.nextObject()
+                let next: (head: AnswerHead, line: [UInt8])
+                do throws(HeartbeatctlError) {
+                    next = try client.nextObject()
+                } catch .connectionLost(let error) where reconnect {
+                    Output.error(
+                        "the daemon closed the watch (\(error.map { "\($0)" } ?? "end of stream")); reconnecting")
+                    client = try Reconnecting.connect(path: options.socket, seconds: 60)
+                    _ = try client.ask(.watch)
+                    continue
+                } catch {
+                    throw error
+                }
                 if options.json {
                     Output.line(bytes: next.line)
                     continue

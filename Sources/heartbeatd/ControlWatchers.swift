@@ -56,6 +56,10 @@ final class ControlWatchers {
         watchers[connection.key.slot] = nil
     }
 
+    func resume(after seq: UInt64) {
+        feed.resume(after: seq)
+    }
+
     /// An event from a worker: shown now, or held by the feed until its grace or gap runs out.
     func receive(_ event: PresenceEvent) {
         publish(feed.receive(event, now: loop.now))
