@@ -112,7 +112,7 @@ extension PresenceEvent: Decodable {
         reason = try members.decodeIfPresent(String.self, forKey: .reason)
         durationMS = try members.count(.durationMS)
         note = try members.decodeIfPresent(String.self, forKey: .note)
-        if kind == .restarted {
+        if kind == .restarted, members.contains(.restored) {
             restart = Restart(
                 restored: Int(try members.count(.restored)), orphaned: Int(try members.count(.orphaned)),
                 lost: Int(try members.count(.lost)))

@@ -214,8 +214,8 @@ struct Watch: ParsableCommand {
                 } catch .connectionLost(let error) where reconnect {
                     Output.error(
                         "the daemon closed the watch (\(error.map { "\($0)" } ?? "end of stream")); reconnecting")
-                    client = try Reconnecting.connect(path: options.socket, seconds: 60)
-                    _ = try client.ask(.watch)
+                    var acknowledged: [UInt8] = []
+                    client = try Reconnecting.ask(.watch, path: options.socket, seconds: 60, answer: &acknowledged)
                     continue
                 } catch {
                     throw error

@@ -24,10 +24,10 @@ struct Upgrade: ParsableCommand {
             } catch {
                 throw error
             }
-            var fresh = try Reconnecting.connect(path: options.socket, seconds: 60)
-            let answer = try fresh.ask(.status)
-            if options.json { return Output.line(bytes: answer.line) }
-            let after = try AnswerDecoder.decode(StatusReport.self, from: answer.line)
+            var line: [UInt8] = []
+            _ = try Reconnecting.ask(.status, path: options.socket, seconds: 60, answer: &line)
+            if options.json { return Output.line(bytes: line) }
+            let after = try AnswerDecoder.decode(StatusReport.self, from: line)
             Output.line(
                 "upgraded: heartbeatd \(before.version) → \(after.version), pid \(after.pid)\(after.pid == before.pid ? " (same process)" : ""), \(after.clients) clients connected (were \(before.clients))"
             )
@@ -35,16 +35,28 @@ struct Upgrade: ParsableCommand {
     }
 }
 
-/// Connecting again while a daemon restarts: its socket file is gone or refuses for a moment.
+/// Connecting again while a daemon restarts: its socket file is gone, refuses, or (made by the old
+/// process, gone with it) resets a connection for a moment.
 enum Reconnecting {
-    static func connect(path: String, seconds: Int) throws(HeartbeatctlError) -> ControlClient {
+    /// A new connection that answered `request`, and that answer.
+    static func ask(
+        _ request: ControlRequest, path: String, seconds: Int, answer: inout [UInt8]
+    ) throws(HeartbeatctlError) -> ControlClient {
         var attempts = seconds * 20
         while true {
             do {
-                return try ControlClient(path: path)
+                var client = try ControlClient(path: path)
+                answer = try client.ask(request).line
+                return client
             } catch {
                 attempts -= 1
-                if attempts <= 0 { throw error }
+                guard attempts > 0, case .connectionLost = error else {
+                    if attempts > 0, case .cannotConnect = error {
+                        Program.pause(milliseconds: 50)
+                        continue
+                    }
+                    throw error
+                }
                 Program.pause(milliseconds: 50)
             }
         }
