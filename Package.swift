@@ -80,12 +80,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The state a restart or upgrade hands to the next process: a versioned, checksummed blob. Pure.
+        .target(name: "Handoff"),
         // The control socket's requests and answers, shared by the daemon and heartbeatctl.
         .target(name: "ControlProtocol", dependencies: ["Primitives"]),
         .target(
             name: "ServerCore",
             dependencies: [
-                "EventLoop", "Posix", "TimerWheel", "WireProtocol", "ControlProtocol",
+                "EventLoop", "Posix", "TimerWheel", "WireProtocol", "ControlProtocol", "Handoff",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -125,7 +127,7 @@ let package = Package(
             name: "heartbeatd",
             dependencies: [
                 "ServerCore", "SystemdEdge", "HeartbeatConfig", "DeviceKeys", "Posix", "EventLoop", "Primitives",
-                "BufferedIO", "Cluster", "Hiredis",
+                "BufferedIO", "Cluster", "Hiredis", "Handoff",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -141,7 +143,7 @@ let package = Package(
         .testTarget(
             name: "ServerCoreTests",
             dependencies: [
-                "ServerCore", "Posix", "EventLoop", "DeviceKeys", "ControlProtocol", "TestSupport",
+                "ServerCore", "Posix", "EventLoop", "DeviceKeys", "ControlProtocol", "TestSupport", "Handoff",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -163,6 +165,7 @@ let package = Package(
         // Process, and the one harness that runs the real heartbeatd.
         .target(name: "TestSupport", dependencies: ["CLinux"], path: "Tests/TestSupport"),
         .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"]),
+        .testTarget(name: "HandoffTests", dependencies: ["Handoff"]),
         .testTarget(name: "PrimitivesTests", dependencies: ["Primitives"]),
         .testTarget(name: "ClusterSchemaTests", dependencies: ["ClusterSchema"]),
         .testTarget(

@@ -18,6 +18,7 @@ public struct Config: Sendable, Equatable {
     public var metrics: Metrics
     public var auth: Auth
     public var cluster: Cluster
+    public var restart: Restart = .defaults
 
     /// What the daemon runs with when there is no file; config/heartbeatd.toml documents the same values.
     public static let defaults = Config(
@@ -62,13 +63,15 @@ public struct Config: Sendable, Equatable {
         let metrics = try top.section("metrics", Metrics.init(reading:))
         let auth = try top.section("auth", Auth.init(reading:))
         let cluster = try top.section("cluster", Cluster.init(reading:))
-        let config = Config(
+        let restart = try top.section("restart", Restart.init(reading:))
+        var config = Config(
             listen: listen ?? defaults.listen,
             workers: workers ?? defaults.workers,
             drainTimeout: drainTimeout ?? defaults.drainTimeout,
             heartbeat: heartbeat, limits: limits, tcp: tcp, log: log,
             control: control, events: events, metrics: metrics, auth: auth, cluster: cluster
         )
+        config.restart = restart
         try top.refuseUnknownKeys()
         return config
     }
@@ -92,6 +95,7 @@ public struct Config: Sendable, Equatable {
         metrics.render(into: &writer)
         auth.render(into: &writer)
         cluster.render(into: &writer)
+        restart.render(into: &writer)
         return writer.text
     }
 

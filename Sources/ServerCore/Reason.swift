@@ -13,11 +13,13 @@ public enum Reason: String, Sendable, CaseIterable {
     case overload
     case shutdown
     case bye
+    /// The daemon restarts and cannot hand this session over (TLS): come back (paced, Worker+Handoff).
+    case restart
 
     /// The line a client is told before the teardown, when there is one to tell.
     var farewell: Farewell {
         switch self {
-        case .timeout, .replaced, .kicked, .shutdown, .bye: .bye(rawValue)
+        case .timeout, .replaced, .kicked, .shutdown, .bye, .restart: .bye(rawValue)
         case .helloTimeout: .error(.helloTimeout, "")
         case .eof, .reset, .protocol, .overload: .silent
         }

@@ -65,4 +65,29 @@ final class Registry: Sendable {
             return entry.owner
         }
     }
+
+    /// A session handed over from the previous process takes its id back without an event: nobody
+    /// saw it leave. Returns the owner it displaced (none, unless the state was inconsistent).
+    /// It is named by the seq current at the hand-off (its own `online` was the old process's).
+    func resume(_ id: String, for owner: Owner) -> Owner? {
+        state.withLock { state in
+            defer { state.owners[id] = (owner, state.lastSeq) }
+            return state.owners[id]?.owner
+        }
+    }
+
+    /// Continues the predecessor's numbering: the next event gets `seq + 1`.
+    func continueSeq(after seq: UInt64) {
+        state.withLock { $0.lastSeq = max($0.lastSeq, seq) }
+    }
+
+    /// A seq for an event that is no session's (`restarted`).
+    func nextSeq() -> UInt64 {
+        state.withLock { state in
+            state.lastSeq += 1
+            return state.lastSeq
+        }
+    }
+
+    var lastSeq: UInt64 { state.withLock { $0.lastSeq } }
 }

@@ -2,6 +2,7 @@
 // executable steers them (reload, drain) and reads them (snapshot, watchdog liveness).
 import ControlProtocol
 import EventLoop
+import Handoff
 import Logging
 import Posix
 import Synchronization
@@ -36,17 +37,21 @@ public final class Server: Sendable {
     private let stats: [WorkerStats]
     private let pending: Mutex<[Worker]>
     private let threads = Mutex<[Thread.Joinable]>([])
-    private let sharedListeners: [Listener]
+    let sharedListeners: [Listener]
+    /// What was taken over from a predecessor; nil on a clean start.
+    public let takeover: TakeoverCounts?
 
     /// Binds every `listen` address once per each of `workers` workers (SO_REUSEPORT), or adopts
     /// `activated` sockets (socket activation) instead. Nothing is accepted until `start`. `tick` is the
     /// timer wheel's, in nanoseconds; a `listen` port of 0 lets the kernel pick (the same for every worker).
     public init(
         settings: Settings, listen: [SocketAddress], workers count: Int, tick: UInt64, activated: [Int32],
-        logger: Logger
+        logger: Logger, inheritance: Inheritance? = nil
     ) throws(ServerError) {
+        var inherited = Takeover(inheritance, workers: count, now: Clock.monotonicNanoseconds())
         var adopted: [Listener] = []
-        for descriptor in activated {
+        let keptShared = inherited.listeners[nil]?.map(\.descriptor.rawValue) ?? []
+        for descriptor in activated + keptShared {
             do {
                 let socket = try Socket(adoptingListener: descriptor)
                 try socket.setKeepalive(settings.keepalive)
@@ -64,6 +69,14 @@ public final class Server: Sendable {
                 continue
             }
             var listeners: [Listener] = []
+            if let kept = inherited.takeListeners(for: perWorker.count, wanted: listen) {
+                for (descriptor, address) in kept {
+                    guard let socket = try? Socket(adoptingListener: descriptor.rawValue) else { continue }
+                    listeners.append(Listener(socket: socket, address: address, isShared: false))
+                }
+                perWorker.append(listeners)
+                continue
+            }
             for (position, wanted) in listen.enumerated() {
                 // Port 0: the first worker lets the kernel pick, the others join that same port.
                 var address = wanted
@@ -80,6 +93,7 @@ public final class Server: Sendable {
             }
             perWorker.append(listeners)
         }
+        inherited.closeUnused()
         addresses = (perWorker.first ?? []).map { "\($0.address)" }
         sharedListeners = adopted
 
@@ -95,10 +109,16 @@ public final class Server: Sendable {
                         mailbox: mailboxes[index], logger: logger))
             }
             self.shared = shared
+            shared.registry.continueSeq(after: inherited.lastSeq)
+            for (index, worker) in workers.enumerated() {
+                worker.handoff.inherited = inherited.sessions[index]
+                if index < inherited.nextSerials.count { worker.nextSerial = inherited.nextSerials[index] }
+            }
         } catch {
             throw .cannotStart(error)
         }
         workerCount = count
+        takeover = inheritance == nil ? nil : inherited.counts
         stats = workers.map(\.stats)
         pending = Mutex(workers)
     }
@@ -114,6 +134,7 @@ public final class Server: Sendable {
             defer { workers = [] }
             return workers
         }
+        if let takeover { announceTakeover(takeover, to: onPresence) }
         for worker in workers {
             worker.onPresence = onPresence
             let handOver = HandOver(worker)
@@ -153,6 +174,15 @@ public final class Server: Sendable {
         for thread in threads.withLock({ $0 }) { thread.join() }
         for listener in sharedListeners {
             if let socket = listener.socket.take() { socket.close() }
+        }
+    }
+
+    /// The listeners every worker shares (socket activation), kept open across exec, as hand-off records.
+    func sharedHandoffListeners() -> [HandoffState.Listener] {
+        sharedListeners.compactMap { listener in
+            guard (try? listener.socket?.keepAcrossExec()) != nil else { return nil }
+            return HandoffState.Listener(
+                descriptor: listener.id.rawValue, worker: nil, address: HandoffAddress(listener.address))
         }
     }
 

@@ -22,6 +22,7 @@ extension Worker {
         guard var session = sessions.remove(slot), let socket = session.socket.take() else { return }
         let unsentBytes = unsent.removeValue(forKey: slot) ?? []
         partials[slot] = nil
+        handoff.cannotHandOver.remove(slot)
         var departure: (isReleased: Bool, seq: UInt64)?
         if let id = session.id {
             departure = shared.registry.release(

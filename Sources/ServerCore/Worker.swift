@@ -31,6 +31,8 @@ final class Worker {
     var authFailures = AuthFailureLog()
     /// Where presence events go (Server.start sets it before the thread starts; see Presence.swift).
     var onPresence: @Sendable (PresenceEvent) -> Void = { _ in }
+    /// Restart and upgrade: sessions waiting to be restored, the pacing of `BYE restart`, frozen sessions.
+    var handoff = HandoffWork()
 
     /// One read buffer for all sessions: a partial line is copied to its front, then the socket is read after it.
     let input: UnsafeMutableRawBufferPointer
@@ -75,6 +77,7 @@ final class Worker {
     /// Runs until drained: `prepare`, then the loop's turns.
     func run() throws(SystemError) {
         try prepare()
+        restoreInherited()
         try loop.run()
     }
 
@@ -97,7 +100,8 @@ final class Worker {
             drain: loop.addTimerHandler { [unowned self] _ in self.drainExpired() },
             logSummary: loop.addTimerHandler { [unowned self] _ in self.logSuppressedSummary() },
             authSummary: loop.addTimerHandler { [unowned self] _ in self.logAuthFailures() },
-            acceptResume: loop.addTimerHandler { [unowned self] position in self.resumeAccepting(Int(position)) }
+            acceptResume: loop.addTimerHandler { [unowned self] position in self.resumeAccepting(Int(position)) },
+            restartPace: loop.addTimerHandler { [unowned self] _ in self.paceRestarts() }
         )
         loop.onTurnEnd = { [unowned self] in
             self.stats.lastTurn.store(self.loop.now, ordering: .relaxed)
@@ -131,26 +135,35 @@ final class Worker {
     /// connection (a test, a restart's hand-off); past `max_clients` it is reaped `overload` at once.
     func adopt(_ socket: consuming Socket, peer: SocketAddress) {
         let now = loop.now
-        let descriptor = socket.id
-        let slot = descriptor.index
-        sessions.insert(Session(socket: socket, peer: peer, serial: nextSerial, now: now), at: slot)
+        let slot = socket.id.index
+        let serial = nextSerial
         nextSerial = (nextSerial + 1) % Owner.serialLimit
+        guard enroll(Session(socket: socket, peer: peer, serial: serial, now: now), at: slot) else { return }
+        sessions[slot].timer = loop.arm(timers.session, UInt64(slot), at: now + settings.helloTimeout)
+    }
+
+    /// The steps every new session takes, accepted or handed over (`restore`): into the table, counted,
+    /// admitted against the limits, watched by epoll. False when it was reaped instead (over the limits,
+    /// or epoll refused it).
+    func enroll(_ session: consuming Session, at slot: Int, interest: Readiness = [.readable, .peerClosed]) -> Bool {
+        let peer = session.peer
+        sessions.insert(session, at: slot)
         stats.connected.add(1, ordering: .relaxed)
         stats.sessionsTotal.add(1, ordering: .relaxed)
         let isWithinLimits = shared.admission.enter(
             peer.host, maxClients: settings.maxClients, maxPerAddress: settings.maxClientsPerAddress)
         do {
-            try loop.register(descriptor, interest: [.readable, .peerClosed], handler: sessionHandler)
+            try loop.register(DescriptorID(number: Int32(slot)), interest: interest, handler: sessionHandler)
         } catch {
             logger.error("cannot watch a new connection", metadata: ["peer": "\(peer)", "error": "\(error)"])
             reap(slot, because: .overload, farewell: .silent)
-            return
+            return false
         }
         guard isWithinLimits else {
             reap(slot, because: .overload, farewell: .error(.serverFull, ""))
-            return
+            return false
         }
-        sessions[slot].timer = loop.arm(timers.session, UInt64(slot), at: now + settings.helloTimeout)
+        return true
     }
 
     /// EMFILE/ENFILE: stop watching the listener for a moment instead of spinning on it.
@@ -199,7 +212,7 @@ final class Worker {
     }
 
     /// The pause after EMFILE and the like is over: watch listener `position` again.
-    private func resumeAccepting(_ position: Int) {
+    func resumeAccepting(_ position: Int) {
         guard !isDraining, position < listeners.count else { return }
         let listener = listeners[position]
         try? loop.modify(listener.id, interest: listener.isShared ? [.readable, .exclusive] : .readable)
@@ -226,6 +239,10 @@ final class Worker {
             break
         case .control(let query):
             answer(query)
+        case .handOff(let pacing, let reply):
+            beginHandOff(pacing: pacing, reply: reply)
+        case .resume:
+            resumeAfterHandOff()
         }
     }
 
@@ -267,5 +284,6 @@ extension Worker {
         let logSummary: EventLoop.TimerHandlerID
         let authSummary: EventLoop.TimerHandlerID
         let acceptResume: EventLoop.TimerHandlerID
+        let restartPace: EventLoop.TimerHandlerID
     }
 }

@@ -14,7 +14,9 @@ struct Heartbeatctl: ParsableCommand {
         abstract: "Ask a running heartbeatd who is connected, watch clients come and go, kick one, reload.",
         discussion:
             "Every command but `token` talks to the control socket; heartbeatd admits root, its own user and members of its [control] group.",
-        subcommands: [Status.self, Clients.self, Client.self, Kick.self, Reload.self, Watch.self, Token.self]
+        subcommands: [
+            Status.self, Clients.self, Client.self, Kick.self, Reload.self, Watch.self, Upgrade.self, Token.self,
+        ]
     )
 
     // Given before the subcommand (`heartbeatctl --socket PATH status`, as `systemctl -H` takes its
@@ -231,6 +233,11 @@ struct Watch: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("With --group: this reader's name in the group.", valueName: "name"))
     var consumer = "heartbeatctl"
 
+    @Flag(
+        name: .long,
+        help: "When the daemon goes away (a restart, an upgrade), connect again for up to 60 s and go on watching.")
+    var reconnect = false
+
     func run() throws {
         try reporting { () throws(HeartbeatctlError) in
             if cluster.cluster {
@@ -239,7 +246,18 @@ struct Watch: ParsableCommand {
             var client = try ControlClient(path: options.socket)
             _ = try client.ask(.watch)
             while true {
-                let next = try client.nextObject()
+                let next: (head: AnswerHead, line: [UInt8])
+                do throws(HeartbeatctlError) {
+                    next = try client.nextObject()
+                } catch .connectionLost(let error) where reconnect {
+                    Output.error(
+                        "the daemon closed the watch (\(error.map { "\($0)" } ?? "end of stream")); reconnecting")
+                    var acknowledged: [UInt8] = []
+                    client = try Reconnecting.ask(.watch, path: options.socket, seconds: 60, answer: &acknowledged)
+                    continue
+                } catch {
+                    throw error
+                }
                 if options.json {
                     Output.line(bytes: next.line)
                     continue

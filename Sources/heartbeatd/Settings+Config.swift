@@ -43,7 +43,9 @@ extension Settings {
 extension Server {
     /// Binds `config.listen` with `config.workers` workers ("auto": one per core, up to the 256 an
     /// explicit count may ask for), or adopts the sockets systemd passed.
-    convenience init(config: Config, authSecret: [UInt8]?, activated: [Int32], logger: Logger) throws(ServerError) {
+    convenience init(
+        config: Config, authSecret: [UInt8]?, activated: [Int32], logger: Logger, inheritance: Inheritance? = nil
+    ) throws(ServerError) {
         let count: Int
         switch config.workers {
         case .auto: count = min(max(1, Int(Posix.onlineProcessors())), 256)
@@ -58,7 +60,8 @@ extension Server {
         }
         try self.init(
             settings: Settings(config, authSecret: authSecret), listen: listen, workers: count,
-            tick: nanosecondsOf(config.heartbeat.tick), activated: activated, logger: logger
+            tick: nanosecondsOf(config.heartbeat.tick), activated: activated, logger: logger,
+            inheritance: inheritance
         )
     }
 

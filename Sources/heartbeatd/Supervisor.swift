@@ -3,6 +3,7 @@
 import Cluster
 import ControlProtocol
 import EventLoop
+import Handoff
 import HeartbeatConfig
 import Logging
 import Posix
@@ -10,15 +11,15 @@ import ServerCore
 import SystemdEdge
 
 final class Supervisor {
-    private var config: Config
+    var config: Config
     private let source: ConfigSource
     /// The auth secret in force; re-read with the config on every reload.
     private var authSecret: [UInt8]?
-    private var logger = Logger(label: "heartbeatd")
-    private let notifier = Notifier.fromEnvironment()
-    private var status = StatusLine()
+    var logger = Logger(label: "heartbeatd")
+    let notifier = Notifier.fromEnvironment()
+    var status = StatusLine()
     private var stoppedWorkers = 0
-    private var isStopping = false
+    var isStopping = false
     private var exitStatus: Int32 = 0
     // Watchdog: WATCHDOG=1 only when every worker has turned since the last ping we sent them.
     private var watchdogPeriod: UInt64?
@@ -28,13 +29,18 @@ final class Supervisor {
     /// The Redis link when `[cluster] redis` is set (made once, at start).
     private let clusterSettings: ClusterSettings?
     private var cluster: ClusterLink?
+    /// The binary's path as it was at start (an upgrade execs the file now at that path).
+    let ownPath = Program.ownPath()
+    var handoffPurpose: HandoffPurpose?
+    var mailbox: Mailbox<Message>?
 
     // Timer kinds on the loop `serve` makes: STATUS= once a second, and the watchdog's period.
     private var statusTimer: EventLoop.TimerHandlerID!
     private var watchdogTimer: EventLoop.TimerHandlerID!
-    private enum Message: Sendable {
+    enum Message: Sendable {
         case workerStopped(Int)
         case workerFailed(Int, SystemError)
+        case handedOff(HandoffState)
     }
 
     init(config: Config, source: ConfigSource, authSecret: [UInt8]? = nil, cluster: ClusterSettings? = nil) {
@@ -58,13 +64,19 @@ final class Supervisor {
 
     private func serve() throws -> Int32 {
         // Signals are blocked before any worker thread exists, so only the signalfd sees them.
+        // First: what a predecessor left, before this process opens descriptors of its own.
+        let (inheritance, activated) = try Succession.inherit()
         let signals = try SignalFD([.terminate, .interrupt, .hangUp])
         let descriptorLimit = try DescriptorLimit.raiseToHardLimit()
-        let activated = try SocketActivation.listeningDescriptors()
-        let server = try Server(config: config, authSecret: authSecret, activated: activated, logger: logger)
+        let server = try Server(
+            config: config, authSecret: authSecret, activated: activated, logger: logger, inheritance: inheritance)
+        if let inheritance, let takeover = server.takeover {
+            Succession.report(inheritance, takeover, logger: logger)
+        }
 
         let loop = try EventLoop(tick: 10_000_000, slots: 256)
         let mailbox = try Mailbox<Message>()
+        self.mailbox = mailbox
         try mailbox.attach(to: loop) { [unowned self] message in
             switch message {
             case .workerStopped:
@@ -74,6 +86,8 @@ final class Supervisor {
                 logger.critical("worker \(worker) failed: \(error)")
                 exitStatus = 1
                 if !isStopping { stop(server, loop: loop, signal: "worker failure") }
+            case .handedOff(let state):
+                handedOff(state, server: server)
             }
         }
         let signalHandler = loop.addHandler { [unowned self] _, _ in
@@ -95,6 +109,8 @@ final class Supervisor {
             reload: { [unowned self] in reload(server) }
         )
         self.control = control
+        control.upgrade = { [unowned self] reply in upgrade(server, reply: reply) }
+        if let lastSeq = inheritance?.state?.lastSeq { control.resumePresence(after: lastSeq) }
         control.open(config.control)
         defer { control.close() }
         if let listen = config.metrics.listen {
@@ -227,8 +243,9 @@ final class Supervisor {
 
     /// SIGTERM/SIGINT: STOPPING=1, then every worker drains; the loop ends when the last one stops.
     private func stop(_ server: Server, loop: EventLoop, signal: String) {
-        guard !isStopping else { return }
+        guard !isStopping, handoffPurpose == nil else { return }
         isStopping = true
+        if signal == "SIGTERM", handOffAtStop(server) { return }
         let snapshot = server.snapshot()
         notifier?.stopping(status: "stopping: draining \(snapshot.connected) clients")
         logger.notice(

@@ -23,6 +23,13 @@ extern int pthread_setname_np(pthread_t thread, const char *name);
 // Test support spawns children with every descriptor above stderr closed (glibc 2.34+).
 extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int from);
 
+// memfd_create needs _GNU_SOURCE in glibc's header; the hand-off state travels in one (linux/memfd.h values).
+extern int memfd_create(const char *name, unsigned int flags);
+static const unsigned int clinux_MFD_CLOEXEC = 0x0001U;
+static const unsigned int clinux_MFD_ALLOW_SEALING = 0x0002U;
+static const int clinux_F_ADD_SEALS = 1033;
+static const int clinux_F_SEALS_ALL = 0x0001 | 0x0002 | 0x0004 | 0x0008;
+
 // Macro constants Swift cannot import as values.
 static const int clinux_SOCK_NONBLOCK = SOCK_NONBLOCK;
 static const int clinux_SOCK_CLOEXEC = SOCK_CLOEXEC;
