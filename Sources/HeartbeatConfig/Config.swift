@@ -17,6 +17,7 @@ public struct Config: Sendable, Equatable {
     public var events: Events
     public var metrics: Metrics
     public var auth: Auth
+    public var proxy: Proxy
 
     /// What the daemon runs with when there is no file; config/heartbeatd.toml documents the same values.
     public static let defaults = Config(
@@ -30,7 +31,8 @@ public struct Config: Sendable, Equatable {
         control: .defaults,
         events: .defaults,
         metrics: .defaults,
-        auth: .defaults
+        auth: .defaults,
+        proxy: .defaults
     )
 
     /// Reads a config file's text. Keys it leaves out keep their defaults; unknown keys, wrong types
@@ -59,14 +61,16 @@ public struct Config: Sendable, Equatable {
         let events = try top.section("events", Events.init(reading:))
         let metrics = try top.section("metrics", Metrics.init(reading:))
         let auth = try top.section("auth", Auth.init(reading:))
+        let proxy = try top.section("proxy", Proxy.init(reading:))
         let config = Config(
             listen: listen ?? defaults.listen,
             workers: workers ?? defaults.workers,
             drainTimeout: drainTimeout ?? defaults.drainTimeout,
             heartbeat: heartbeat, limits: limits, tcp: tcp, log: log,
-            control: control, events: events, metrics: metrics, auth: auth
+            control: control, events: events, metrics: metrics, auth: auth, proxy: proxy
         )
         try top.refuseUnknownKeys()
+        try config.checkProxyListeners()
         return config
     }
 
@@ -88,12 +92,13 @@ public struct Config: Sendable, Equatable {
         events.render(into: &writer)
         metrics.render(into: &writer)
         auth.render(into: &writer)
+        proxy.render(into: &writer)
         return writer.text
     }
 
     /// The keys that differ from `old` but only take effect on a restart: the listening sockets (for
     /// clients, control and metrics) and the worker threads are made once, and the control socket's
-    /// group is given to its file when it is made. Everything else (heartbeat.*, limits.*, tcp.*,
+    /// group is given to its file when it is made, and so is each listener's PROXY flag. Everything else (heartbeat.*, limits.*, tcp.*,
     /// log.*, events.*, auth.*, drain_timeout) a reload applies.
     public func restartRequiredChanges(comparedTo old: Config) -> [String] {
         var keys: [String] = []
@@ -102,6 +107,7 @@ public struct Config: Sendable, Equatable {
         if control.socket != old.control.socket { keys.append("control.socket") }
         if control.group != old.control.group { keys.append("control.group") }
         if metrics.listen != old.metrics.listen { keys.append("metrics.listen") }
+        if proxy != old.proxy { keys.append("proxy.listeners") }
         return keys
     }
 

@@ -13,11 +13,13 @@ public enum Reason: String, Sendable, CaseIterable {
     case overload
     case shutdown
     case bye
+    /// The id is in `[auth] revoked` as of a reload.
+    case revoked
 
     /// The line a client is told before the teardown, when there is one to tell.
     var farewell: Farewell {
         switch self {
-        case .timeout, .replaced, .kicked, .shutdown, .bye: .bye(rawValue)
+        case .timeout, .replaced, .kicked, .shutdown, .bye, .revoked: .bye(rawValue)
         case .helloTimeout: .error(.helloTimeout, "")
         case .eof, .reset, .protocol, .overload: .silent
         }

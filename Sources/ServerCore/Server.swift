@@ -41,9 +41,12 @@ public final class Server: Sendable {
     /// Binds every `listen` address once per each of `workers` workers (SO_REUSEPORT), or adopts
     /// `activated` sockets (socket activation) instead. Nothing is accepted until `start`. `tick` is the
     /// timer wheel's, in nanoseconds; a `listen` port of 0 lets the kernel pick (the same for every worker).
+    /// A listener whose address (as given in `listen`, or a passed socket's own) is in `proxied` expects a
+    /// PROXY header on every connection. (A TLS listener will take the same flag: the header comes before
+    /// the ClientHello, so the TLS path reads it first, then hands the rest to the handshake.)
     public init(
-        settings: Settings, listen: [SocketAddress], workers count: Int, tick: UInt64, activated: [Int32],
-        logger: Logger
+        settings: Settings, listen: [SocketAddress], proxied: [SocketAddress] = [], workers count: Int, tick: UInt64,
+        activated: [Int32], logger: Logger
     ) throws(ServerError) {
         var adopted: [Listener] = []
         for descriptor in activated {
@@ -52,7 +55,10 @@ public final class Server: Sendable {
                 try socket.setKeepalive(settings.keepalive)
                 try socket.setSendBufferSize(Worker.sendBufferBytes)
                 let address = try socket.localAddress()
-                adopted.append(Listener(socket: socket, address: address, isShared: true))
+                adopted.append(
+                    Listener(
+                        socket: socket, address: address, isShared: true, expectsProxyHeader: proxied.contains(address))
+                )
             } catch {
                 throw .cannotAdopt(descriptor: descriptor, error)
             }
@@ -73,7 +79,10 @@ public final class Server: Sendable {
                     try socket.setKeepalive(settings.keepalive)
                     try socket.setSendBufferSize(Worker.sendBufferBytes)
                     let bound = try socket.localAddress()
-                    listeners.append(Listener(socket: socket, address: bound, isShared: false))
+                    listeners.append(
+                        Listener(
+                            socket: socket, address: bound, isShared: false,
+                            expectsProxyHeader: proxied.contains(wanted)))
                 } catch {
                     throw .cannotListen(address: wanted.description, error)
                 }

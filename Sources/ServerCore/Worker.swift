@@ -24,6 +24,10 @@ final class Worker {
     /// would not take yet (past max_line the client is reaped for overload). An entry is never empty.
     var partials: [Int: [UInt8]] = [:]
     var unsent: [Int: [UInt8]] = [:]
+    /// Challenge auth: the HELLO and nonce of a session between CHALLENGE and AUTH (Worker+Auth.swift).
+    var challenges: [Int: PendingChallenge] = [:]
+    /// Sessions on a listener behind a proxy whose PROXY header has not arrived yet (Worker+Proxy.swift).
+    var awaitingProxyHeader: Set<Int> = []
     var nextSerial: UInt32 = 1
     var isDraining = false
     var logBudget = SessionLogBudget()
@@ -115,11 +119,12 @@ final class Worker {
                 return
             }
             guard let accepted else { return }
-            admit(accepted, peer: peer)
+            admit(accepted, peer: peer, expectsProxyHeader: listener.expectsProxyHeader)
         }
     }
 
-    private func admit(_ socket: consuming Socket, peer: SocketAddress) {
+    /// Behind a proxy the per-address limit waits for the header's address (Worker+Proxy.swift).
+    private func admit(_ socket: consuming Socket, peer: SocketAddress, expectsProxyHeader: Bool) {
         let now = loop.now
         let descriptor = socket.id
         let slot = descriptor.index
@@ -128,7 +133,9 @@ final class Worker {
         stats.connected.add(1, ordering: .relaxed)
         stats.sessionsTotal.add(1, ordering: .relaxed)
         let isWithinLimits = shared.admission.enter(
-            peer.host, maxClients: settings.maxClients, maxPerAddress: settings.maxClientsPerAddress)
+            peer.host, maxClients: settings.maxClients,
+            maxPerAddress: expectsProxyHeader ? 0 : settings.maxClientsPerAddress)
+        if expectsProxyHeader { awaitingProxyHeader.insert(slot) }
         do {
             try loop.register(descriptor, interest: [.readable, .peerClosed], handler: sessionHandler)
         } catch {
@@ -205,6 +212,7 @@ final class Worker {
         case .settings(let settings):
             self.settings = settings
             logger.logLevel = settings.logLevel
+            endRevokedSessions()
             for listener in listeners {
                 do { try listener.socket?.setKeepalive(settings.keepalive) } catch {
                     logger.warning("cannot apply TCP keepalive settings", metadata: ["error": "\(error)"])
