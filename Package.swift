@@ -127,7 +127,8 @@ let package = Package(
                 "SystemdEdge", "systemd-edge-probe", "TestSupport", .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(
-            name: "DaemonTests", dependencies: ["heartbeatd", "heartbeatctl", "Posix", "CLinux", "TestSupport"]),
+            name: "DaemonTests",
+            dependencies: ["heartbeatd", "heartbeatctl", "DeviceKeys", "Posix", "CLinux", "TestSupport"]),
         // Test support: the process SystemdEdgeTests run inside a journald sandbox and under systemd-socket-activate.
         .executableTarget(
             name: "systemd-edge-probe",

@@ -127,7 +127,11 @@ private func metricsDaemon() async throws -> (daemon: Daemon, metricsPort: UInt1
         #expect(families["heartbeatd_sessions"]?.value("heartbeatd_sessions_total") == 3)
         // PING, PING, BYE: every line from an identified client is a heartbeat.
         #expect(families["heartbeatd_heartbeats"]?.value("heartbeatd_heartbeats_total") == 3)
-        #expect(families["heartbeatd_auth_failures"]?.value("heartbeatd_auth_failures_total") == 1)
+        #expect(
+            families["heartbeatd_auth_failures"]?.value("heartbeatd_auth_failures_total", ["reason": "missing-token"])
+                == 1)
+        #expect(
+            families["heartbeatd_auth_failures"]?.value("heartbeatd_auth_failures_total", ["reason": "bad-mac"]) == 0)
         let reaps = try #require(families["heartbeatd_reaps"])
         #expect(reaps.type == "counter")
         #expect(reaps.help == "Sessions ended, by reason.")
