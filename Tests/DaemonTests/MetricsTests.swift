@@ -138,7 +138,7 @@ private func metricsDaemon() async throws -> (daemon: Daemon, metricsPort: UInt1
         #expect(
             Set(reaps.samples.compactMap { $0.labels["reason"] }) == [
                 "eof", "reset", "timeout", "hello-timeout", "replaced", "kicked", "protocol", "overload", "shutdown",
-                "bye",
+                "bye", "revoked",
             ])
         #expect(reaps.value("heartbeatd_reaps_total", ["reason": "bye"]) == 1)
         #expect(reaps.value("heartbeatd_reaps_total", ["reason": "protocol"]) == 1)
