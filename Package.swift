@@ -107,7 +107,7 @@ let package = Package(
         .executableTarget(
             name: "heartbeat-bench",
             dependencies: [
-                "EventLoop", "Posix", "Primitives", "WireProtocol",
+                "DeviceKeys", "EventLoop", "Posix", "Primitives", "WireProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
@@ -154,7 +154,8 @@ let package = Package(
                 "SystemdEdge", "systemd-edge-probe", "TestSupport", .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(
-            name: "DaemonTests", dependencies: ["heartbeatd", "heartbeatctl", "Posix", "CLinux", "TestSupport"]),
+            name: "DaemonTests",
+            dependencies: ["heartbeatd", "heartbeatctl", "DeviceKeys", "Posix", "CLinux", "TestSupport"]),
         // Test support: the process SystemdEdgeTests run inside a journald sandbox and under systemd-socket-activate.
         .executableTarget(
             name: "systemd-edge-probe",

@@ -18,6 +18,7 @@ public struct Config: Sendable, Equatable {
     public var metrics: Metrics
     public var auth: Auth
     public var cluster: Cluster
+    public var proxy: Proxy
     public var restart: Restart = .defaults
 
     /// What the daemon runs with when there is no file; config/heartbeatd.toml documents the same values.
@@ -33,7 +34,8 @@ public struct Config: Sendable, Equatable {
         events: .defaults,
         metrics: .defaults,
         auth: .defaults,
-        cluster: .defaults
+        cluster: .defaults,
+        proxy: .defaults
     )
 
     /// Reads a config file's text. Keys it leaves out keep their defaults; unknown keys, wrong types
@@ -64,15 +66,18 @@ public struct Config: Sendable, Equatable {
         let auth = try top.section("auth", Auth.init(reading:))
         let cluster = try top.section("cluster", Cluster.init(reading:))
         let restart = try top.section("restart", Restart.init(reading:))
+        let proxy = try top.section("proxy", Proxy.init(reading:))
         var config = Config(
             listen: listen ?? defaults.listen,
             workers: workers ?? defaults.workers,
             drainTimeout: drainTimeout ?? defaults.drainTimeout,
             heartbeat: heartbeat, limits: limits, tcp: tcp, log: log,
-            control: control, events: events, metrics: metrics, auth: auth, cluster: cluster
+            control: control, events: events, metrics: metrics, auth: auth, cluster: cluster,
+            proxy: proxy
         )
         config.restart = restart
         try top.refuseUnknownKeys()
+        try config.checkProxyListeners()
         return config
     }
 
@@ -96,12 +101,13 @@ public struct Config: Sendable, Equatable {
         auth.render(into: &writer)
         cluster.render(into: &writer)
         restart.render(into: &writer)
+        proxy.render(into: &writer)
         return writer.text
     }
 
     /// The keys that differ from `old` but only take effect on a restart: the listening sockets (for
     /// clients, control and metrics) and the worker threads are made once, and the control socket's
-    /// group is given to its file when it is made; the cluster link is made once. Everything else (heartbeat.*, limits.*, tcp.*,
+    /// group is given to its file when it is made; the cluster link is made once, and so is each listener's PROXY flag. Everything else (heartbeat.*, limits.*, tcp.*,
     /// log.*, events.*, auth.*, drain_timeout) a reload applies.
     public func restartRequiredChanges(comparedTo old: Config) -> [String] {
         var keys: [String] = []
@@ -111,6 +117,7 @@ public struct Config: Sendable, Equatable {
         if control.group != old.control.group { keys.append("control.group") }
         if metrics.listen != old.metrics.listen { keys.append("metrics.listen") }
         if cluster != old.cluster { keys.append("cluster") }
+        if proxy != old.proxy { keys.append("proxy.listeners") }
         return keys
     }
 

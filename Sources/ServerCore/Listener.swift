@@ -8,12 +8,16 @@ final class Listener: @unchecked Sendable {
     var socket: Socket?
     let address: SocketAddress
     let isShared: Bool
+    /// Its peers are a proxy that opens each connection with a PROXY header (v1 or v2): the session's peer
+    /// is the address in the header (Worker+Proxy.swift). Set per address by `Server.init(proxied:)`.
+    let expectsProxyHeader: Bool
     let id: DescriptorID
 
-    init(socket: consuming Socket, address: SocketAddress, isShared: Bool) {
+    init(socket: consuming Socket, address: SocketAddress, isShared: Bool, expectsProxyHeader: Bool = false) {
         id = socket.id
         self.socket = .some(socket)
         self.address = address
         self.isShared = isShared
+        self.expectsProxyHeader = expectsProxyHeader
     }
 }

@@ -44,9 +44,12 @@ public final class Server: Sendable {
     /// Binds every `listen` address once per each of `workers` workers (SO_REUSEPORT), or adopts
     /// `activated` sockets (socket activation) instead. Nothing is accepted until `start`. `tick` is the
     /// timer wheel's, in nanoseconds; a `listen` port of 0 lets the kernel pick (the same for every worker).
+    /// A listener whose address (as given in `listen`, or a passed socket's own) is in `proxied` expects a
+    /// PROXY header on every connection. (A TLS listener will take the same flag: the header comes before
+    /// the ClientHello, so the TLS path reads it first, then hands the rest to the handshake.)
     public init(
-        settings: Settings, listen: [SocketAddress], workers count: Int, tick: UInt64, activated: [Int32],
-        logger: Logger, inheritance: Inheritance? = nil
+        settings: Settings, listen: [SocketAddress], proxied: [SocketAddress] = [], workers count: Int, tick: UInt64,
+        activated: [Int32], logger: Logger, inheritance: Inheritance? = nil
     ) throws(ServerError) {
         var inherited = Takeover(inheritance, workers: count, now: Clock.monotonicNanoseconds())
         var adopted: [Listener] = []
@@ -57,7 +60,10 @@ public final class Server: Sendable {
                 try socket.setKeepalive(settings.keepalive)
                 try socket.setSendBufferSize(Worker.sendBufferBytes)
                 let address = try socket.localAddress()
-                adopted.append(Listener(socket: socket, address: address, isShared: true))
+                adopted.append(
+                    Listener(
+                        socket: socket, address: address, isShared: true, expectsProxyHeader: proxied.contains(address))
+                )
             } catch {
                 throw .cannotAdopt(descriptor: descriptor, error)
             }
@@ -86,7 +92,10 @@ public final class Server: Sendable {
                     try socket.setKeepalive(settings.keepalive)
                     try socket.setSendBufferSize(Worker.sendBufferBytes)
                     let bound = try socket.localAddress()
-                    listeners.append(Listener(socket: socket, address: bound, isShared: false))
+                    listeners.append(
+                        Listener(
+                            socket: socket, address: bound, isShared: false,
+                            expectsProxyHeader: proxied.contains(wanted)))
                 } catch {
                     throw .cannotListen(address: wanted.description, error)
                 }

@@ -7,16 +7,21 @@ final class WorkerStats: Sendable {
     let identified = Atomic<Int>(0)
     let sessionsTotal = Atomic<UInt64>(0)
     let heartbeats = Atomic<UInt64>(0)
-    let authFailures = Atomic<UInt64>(0)
     let turns = TurnHistogram()
     /// Monotonic instant of the end of this worker's last loop turn (the watchdog reads it).
     let lastTurn = Atomic<UInt64>(0)
     private let reaps = Mutex<[UInt64]>(Array(repeating: 0, count: Reason.allCases.count))
     private let acceptErrors = Mutex<[String: UInt64]>([:])
+    private let authFailures = Mutex<[UInt64]>(Array(repeating: 0, count: AuthFailure.allCases.count))
 
     func countReap(_ reason: Reason) {
         let index = Reason.allCases.firstIndex(of: reason)!
         reaps.withLock { $0[index] += 1 }
+    }
+
+    func countAuthFailure(_ failure: AuthFailure) {
+        let index = AuthFailure.allCases.firstIndex(of: failure)!
+        authFailures.withLock { $0[index] += 1 }
     }
 
     func countAcceptError(_ name: String) {
@@ -28,7 +33,10 @@ final class WorkerStats: Sendable {
         snapshot.identified += identified.load(ordering: .relaxed)
         snapshot.sessionsTotal += sessionsTotal.load(ordering: .relaxed)
         snapshot.heartbeats += heartbeats.load(ordering: .relaxed)
-        snapshot.authFailures += authFailures.load(ordering: .relaxed)
+        let failures = authFailures.withLock { $0 }
+        for (index, failure) in AuthFailure.allCases.enumerated() {
+            snapshot.authFailures[failure, default: 0] += failures[index]
+        }
         turns.add(to: &snapshot)
         let reaps = reaps.withLock { $0 }
         for (index, reason) in Reason.allCases.enumerated() { snapshot.reaps[reason, default: 0] += reaps[index] }
@@ -44,8 +52,8 @@ public struct Snapshot: Sendable, Equatable {
     public var identified = 0
     public var sessionsTotal: UInt64 = 0
     public var heartbeats: UInt64 = 0
-    /// HELLOs refused with `ERR auth-failed`.
-    public var authFailures: UInt64 = 0
+    /// Connections refused with `ERR auth-failed`, by why.
+    public var authFailures: [AuthFailure: UInt64] = [:]
     /// Loop turns per TurnHistogram bucket (not cumulative; the last is over every bound), all workers.
     public var turnCounts: [UInt64] = []
     /// The time all those turns took together.

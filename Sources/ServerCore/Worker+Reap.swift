@@ -6,7 +6,8 @@ import WireProtocol
 extension Worker {
     /// Ends the session at `slot` for `reason`, in this order (DESIGN §4):
     ///  1. cancel its wheel entry;           2. remove its descriptor from epoll;
-    ///  3. remove it from the table (with any partial line or unsent bytes) and its id from the registry
+    ///  3. remove it from the table (with its side-table entries: partial line, unsent bytes, pending
+    ///     challenge, awaited PROXY header) and its id from the registry
     ///     (unless a newer session owns it);
     ///  4. write the farewell line if the socket takes it without blocking;
     ///  5. shutdown(SHUT_WR), then close;    6. log one line with reason, id, peer and duration
@@ -23,6 +24,8 @@ extension Worker {
         let unsentBytes = unsent.removeValue(forKey: slot) ?? []
         partials[slot] = nil
         handoff.cannotHandOver.remove(slot)
+        challenges[slot] = nil
+        awaitingProxyHeader.remove(slot)
         var departure: (isReleased: Bool, seq: UInt64)?
         if let id = session.id {
             departure = shared.registry.release(

@@ -24,6 +24,10 @@ final class Worker {
     /// would not take yet (past max_line the client is reaped for overload). An entry is never empty.
     var partials: [Int: [UInt8]] = [:]
     var unsent: [Int: [UInt8]] = [:]
+    /// Challenge auth: the HELLO and nonce of a session between CHALLENGE and AUTH (Worker+Auth.swift).
+    var challenges: [Int: PendingChallenge] = [:]
+    /// Sessions on a listener behind a proxy whose PROXY header has not arrived yet (Worker+Proxy.swift).
+    var awaitingProxyHeader: Set<Int> = []
     var nextSerial: UInt32 = 1
     var isDraining = false
     var logBudget = SessionLogBudget()
@@ -125,7 +129,7 @@ final class Worker {
                 return
             }
             guard let accepted else { return }
-            adopt(accepted, peer: peer)
+            adopt(accepted, peer: peer, expectsProxyHeader: listener.expectsProxyHeader)
         }
     }
 
@@ -133,25 +137,32 @@ final class Worker {
     /// accept4. The socket must be non-blocking and carry its options already (an accepted one inherits
     /// them from the listener). Used by `acceptReady`, and by whatever else hands this worker a
     /// connection (a test, a restart's hand-off); past `max_clients` it is reaped `overload` at once.
-    func adopt(_ socket: consuming Socket, peer: SocketAddress) {
+    /// Behind a proxy the per-address limit waits for the header's address (Worker+Proxy.swift).
+    func adopt(_ socket: consuming Socket, peer: SocketAddress, expectsProxyHeader: Bool = false) {
         let now = loop.now
         let slot = socket.id.index
         let serial = nextSerial
         nextSerial = (nextSerial + 1) % Owner.serialLimit
-        guard enroll(Session(socket: socket, peer: peer, serial: serial, now: now), at: slot) else { return }
+        let session = Session(socket: socket, peer: peer, serial: serial, now: now)
+        guard enroll(session, at: slot, expectsProxyHeader: expectsProxyHeader) else { return }
         sessions[slot].timer = loop.arm(timers.session, UInt64(slot), at: now + settings.helloTimeout)
     }
 
     /// The steps every new session takes, accepted or handed over (`restore`): into the table, counted,
     /// admitted against the limits, watched by epoll. False when it was reaped instead (over the limits,
     /// or epoll refused it).
-    func enroll(_ session: consuming Session, at slot: Int, interest: Readiness = [.readable, .peerClosed]) -> Bool {
+    func enroll(
+        _ session: consuming Session, at slot: Int, interest: Readiness = [.readable, .peerClosed],
+        expectsProxyHeader: Bool = false
+    ) -> Bool {
         let peer = session.peer
         sessions.insert(session, at: slot)
         stats.connected.add(1, ordering: .relaxed)
         stats.sessionsTotal.add(1, ordering: .relaxed)
         let isWithinLimits = shared.admission.enter(
-            peer.host, maxClients: settings.maxClients, maxPerAddress: settings.maxClientsPerAddress)
+            peer.host, maxClients: settings.maxClients,
+            maxPerAddress: expectsProxyHeader ? 0 : settings.maxClientsPerAddress)
+        if expectsProxyHeader { awaitingProxyHeader.insert(slot) }
         do {
             try loop.register(DescriptorID(number: Int32(slot)), interest: interest, handler: sessionHandler)
         } catch {
@@ -228,6 +239,7 @@ final class Worker {
         case .settings(let settings):
             self.settings = settings
             logger.logLevel = settings.logLevel
+            endRevokedSessions()
             for listener in listeners {
                 do { try listener.socket?.setKeepalive(settings.keepalive) } catch {
                     logger.warning("cannot apply TCP keepalive settings", metadata: ["error": "\(error)"])

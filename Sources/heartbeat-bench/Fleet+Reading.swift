@@ -87,6 +87,8 @@ extension Fleet {
                 end(client, .refused(code))
                 return false
             }
+        case .challenge(let nonce):
+            return answer(client, nonce: nonce)
         }
         return true
     }

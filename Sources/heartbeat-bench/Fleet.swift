@@ -1,10 +1,18 @@
 // Many protocol clients on one epoll loop, kept as parallel arrays indexed by client number:
 // connect from a spread of source addresses, HELLO, read and split the server's lines, send PINGs
 // tagged with their send time, close in one of three ways. The modes decide when to do what.
+import DeviceKeys
 import EventLoop
 import Histogram
 import Posix
 import WireProtocol
+
+/// Auth as the bench's clients do it: none, the replayable token in HELLO, or challenge-response.
+enum FleetAuth {
+    case off
+    case token(secret: [UInt8])
+    case challenge(secret: [UInt8])
+}
 
 final class Fleet {
     enum Phase: UInt8 {
@@ -70,6 +78,8 @@ final class Fleet {
     var onEnded: (Int, Ending, Phase) -> Void = { _, _, _ in }
     /// A `BYE <reason>` arrived, before the EOF that follows it; `at` is the monotonic instant of the read.
     var onBye: (Int, String, UInt64) -> Void = { _, _, _ in }
+    /// How clients prove their ids, when the server has auth on (`--secret-file`, `--challenge`).
+    var auth: FleetAuth = .off
 
     init(clients: Int, server: SocketAddress, sources: [SocketAddress], idPrefix: String, intervalMS: UInt64)
         throws(SystemError)
@@ -134,8 +144,9 @@ final class Fleet {
         }
         output.removeAll(keepingCapacity: true)
         do throws(ProtocolError) {
-            try RequestLine.appendHello(
-                Hello(id: "\(idPrefix)-\(helloNumber[client])", intervalMS: intervalMS), to: &output)
+            var hello = Hello(id: id(of: client), intervalMS: intervalMS)
+            if case .token(let secret) = auth { hello.token = DeviceKey.token(secret: secret, id: hello.id) }
+            try RequestLine.appendHello(hello, to: &output)
         } catch {
             // The server would refuse this HELLO the same way.
             end(client, .refused(error.code.rawValue))
@@ -148,6 +159,20 @@ final class Fleet {
         } catch {
             end(client, .socketError(error.errno))
         }
+    }
+
+    func id(of client: Int) -> String { "\(idPrefix)-\(helloNumber[client])" }
+
+    /// CHALLENGE: `AUTH <mac>` from the device key, as a device computes it. False if the client was ended.
+    func answer(_ client: Int, nonce: String) -> Bool {
+        guard case .challenge(let secret) = auth else {
+            end(client, .refused("unexpected-challenge"))
+            return false
+        }
+        output.removeAll(keepingCapacity: true)
+        let key = DeviceKey.token(secret: secret, id: id(of: client))
+        RequestLine.appendAuth(mac: DeviceKey.challengeResponse(deviceKey: key, nonce: nonce), to: &output)
+        return send(client)
     }
 
     // MARK: Sending

@@ -41,9 +41,9 @@ struct Heartbeatd: ParsableCommand {
             printError("heartbeatd: \(error)")
             throw ExitCode(1)
         }
-        let authSecret: [UInt8]?
+        let auth: AuthMaterial
         do {
-            authSecret = try SecretFile.load(for: loaded.auth)
+            auth = try SecretFile.material(for: loaded.auth)
         } catch {
             printError("heartbeatd: \(error)")
             throw ExitCode(1)
@@ -65,7 +65,7 @@ struct Heartbeatd: ParsableCommand {
             toJournal ? JournalLogHandler(label: label) : StderrLogHandler(label: label)
         }
         let source = ConfigSource(path: config, listenOverrides: listen)
-        let status = Supervisor(config: loaded, source: source, authSecret: authSecret, cluster: cluster).run()
+        let status = Supervisor(config: loaded, source: source, auth: auth, cluster: cluster).run()
         if status != 0 { throw ExitCode(status) }
     }
 }

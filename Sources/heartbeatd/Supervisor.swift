@@ -13,8 +13,8 @@ import SystemdEdge
 final class Supervisor {
     var config: Config
     private let source: ConfigSource
-    /// The auth secret in force; re-read with the config on every reload.
-    private var authSecret: [UInt8]?
+    /// The auth secrets and revoked ids in force; re-read with the config on every reload.
+    private var auth: AuthMaterial
     var logger = Logger(label: "heartbeatd")
     let notifier = Notifier.fromEnvironment()
     var status = StatusLine()
@@ -43,10 +43,10 @@ final class Supervisor {
         case handedOff(HandoffState)
     }
 
-    init(config: Config, source: ConfigSource, authSecret: [UInt8]? = nil, cluster: ClusterSettings? = nil) {
+    init(config: Config, source: ConfigSource, auth: AuthMaterial = .none, cluster: ClusterSettings? = nil) {
         self.config = config
         self.source = source
-        self.authSecret = authSecret
+        self.auth = auth
         clusterSettings = cluster
         logger.logLevel = Logger.Level(config.log.level)
     }
@@ -69,7 +69,7 @@ final class Supervisor {
         let signals = try SignalFD([.terminate, .interrupt, .hangUp])
         let descriptorLimit = try DescriptorLimit.raiseToHardLimit()
         let server = try Server(
-            config: config, authSecret: authSecret, activated: activated, logger: logger, inheritance: inheritance)
+            config: config, auth: auth, activated: activated, logger: logger, inheritance: inheritance)
         if let inheritance, let takeover = server.takeover {
             Succession.report(inheritance, takeover, logger: logger)
         }
@@ -151,6 +151,13 @@ final class Supervisor {
                 "socket_activated": "\(!activated.isEmpty)",
             ]
         )
+        logAuth()
+        if config.auth.mode == .hmac, !config.listen.isEmpty {
+            // Every `listen` address is plain TCP: a TLS listener list would be exempt from this warning.
+            logger.warning(
+                "auth.mode \"hmac\" on plain TCP listeners: whoever sees one HELLO can replay its token and take the id over; use mode = \"challenge\"",
+                metadata: ["event": "auth-replayable"])
+        }
         notifier?.ready(status: status.text(for: server.snapshot(), now: loop.now))
         logger.info("ready", metadata: ["event": "ready"])
 
@@ -210,9 +217,9 @@ final class Supervisor {
                 metadata: ["event": "reloaded", "outcome": "failed"])
             return .failure(.reloadFailed("\(error)"))
         }
-        let nextSecret: [UInt8]?
+        let nextAuth: AuthMaterial
         do {
-            nextSecret = try SecretFile.load(for: next.auth)
+            nextAuth = try SecretFile.material(for: next.auth)
         } catch {
             logger.error(
                 "reload failed, keeping the running configuration: \(error)",
@@ -229,16 +236,26 @@ final class Supervisor {
         applied.workers = config.workers
         applied.control = config.control
         applied.metrics = config.metrics
+        applied.proxy = config.proxy
         config = applied
         logger.logLevel = Logger.Level(config.log.level)
-        authSecret = nextSecret
-        server.apply(config, authSecret: authSecret)
+        auth = nextAuth
+        logAuth()
+        server.apply(config, auth: auth)
         control?.apply(offlineGrace: config.events.offlineGrace)
         logger.notice("reloaded", metadata: ["event": "reloaded", "outcome": "applied"])
         let restart =
             needRestart.isEmpty
             ? "" : "; \(needRestart.joined(separator: ", ")) changed and take a restart, the running values stay"
         return .success(ReloadReport(restartRequired: needRestart, message: "configuration reloaded\(restart)"))
+    }
+
+    /// Which secret files are in force and how many ids are revoked: a rotation's steps show in the log.
+    private func logAuth() {
+        guard config.auth.isOn else { return }
+        logger.notice(
+            "auth: mode \(config.auth.mode.rawValue), secret from \(auth.secretPaths.joined(separator: " and previous from ")), \(auth.revoked.count) revoked id(s)",
+            metadata: ["event": "auth", "secrets": "\(auth.secretPaths.count)", "revoked": "\(auth.revoked.count)"])
     }
 
     /// SIGTERM/SIGINT: STOPPING=1, then every worker drains; the loop ends when the last one stops.

@@ -22,6 +22,7 @@ import Testing
         #expect(
             reaps.keys.sorted() == [
                 "bye", "eof", "hello-timeout", "kicked", "overload", "protocol", "replaced", "reset", "restart",
+                "revoked",
                 "shutdown", "timeout",
             ])
         client.send("BYE\n")

@@ -17,9 +17,9 @@ func testSettings(
     maxLine: Int = 256, maxClients: Int = 1_000, maxClientsPerAddress: Int = 0,
     drainTimeout: Duration = .seconds(5), requiresToken: Bool = false, authSecret: [UInt8]? = nil
 ) -> Settings {
-    var authenticate: Authenticate?
+    var auth = AuthPolicy.off
     if requiresToken {
-        authenticate = { id, token in authSecret.map { DeviceKey.matches(token, secret: $0, id: id) } ?? false }
+        auth = .token { id, token in authSecret.map { DeviceKey.matches(token, secret: $0, id: id) } ?? false }
     }
     return Settings(
         interval: nanoseconds(interval), intervalMin: 100_000_000, intervalMax: 300_000_000_000,
@@ -27,7 +27,7 @@ func testSettings(
         maxLine: maxLine, maxClients: maxClients, maxClientsPerAddress: maxClientsPerAddress, logSessions: true,
         logLevel: .debug,
         keepalive: TCPKeepalive(idleSeconds: 60, intervalSeconds: 10, count: 6, userTimeoutMilliseconds: 0),
-        drainTimeout: nanoseconds(drainTimeout), authenticate: authenticate
+        drainTimeout: nanoseconds(drainTimeout), auth: auth
     )
 }
 

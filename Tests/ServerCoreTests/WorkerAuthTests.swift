@@ -54,7 +54,7 @@ import Testing
             })
         var snapshot = Snapshot()
         rig.worker.stats.add(to: &snapshot)
-        #expect(snapshot.authFailures == 1 && snapshot.reaps[.replaced, default: 0] == 0)
+        #expect(snapshot.authFailures[.badToken] == 1 && snapshot.reaps[.replaced, default: 0] == 0)
     }
 
     @Test func failuresAreSummedIntoOneWarningPerAddressAndSecond() throws {

@@ -1,4 +1,4 @@
-// Linux interfaces that Swift's Glibc module does not export: epoll, timerfd, signalfd, eventfd,
+// Linux interfaces that Swift's Glibc module does not export: epoll, timerfd, signalfd, eventfd, getrandom,
 // accept4, and the TCP socket options heartbeatd sets. Included as-is; no logic lives here.
 #ifndef CLINUX_H
 #define CLINUX_H
@@ -13,6 +13,7 @@
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <signal.h>
+#include <sys/random.h>
 #include <errno.h>
 #include <pthread.h>
 #include <spawn.h>
