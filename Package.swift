@@ -7,6 +7,11 @@ import PackageDescription
 // sees TOMLKit (a `contains(":")` once linked all of Foundation and ICU, ~40 MB, into heartbeatd).
 let noLeakedMembers: [SwiftSetting] = [.enableUpcomingFeature("MemberImportVisibility")]
 
+// The modules the client package (clients/swift) provides.
+func hbClient(_ name: String) -> Target.Dependency { .product(name: name, package: "heartbeat-client") }
+let primitives = hbClient("Primitives")
+let wireProtocol = hbClient("WireProtocol")
+
 let package = Package(
     name: "heartbeatd",
     platforms: [.macOS(.v15)],
@@ -15,10 +20,8 @@ let package = Package(
         .executable(name: "heartbeatctl", targets: ["heartbeatctl"]),
         .executable(name: "heartbeat-agent", targets: ["heartbeat-agent"]),
         .executable(name: "heartbeat-bench", targets: ["heartbeat-bench"]),
-        .library(name: "HeartbeatClient", targets: ["HeartbeatClient"]),
         // For the microbenchmarks package in Benchmarks/, which measures these modules from outside.
         .library(name: "TimerWheel", targets: ["TimerWheel"]),
-        .library(name: "WireProtocol", targets: ["WireProtocol"]),
         .library(name: "ServerCore", targets: ["ServerCore"]),
         // ServerCore's Settings and listen addresses are Posix values (TCPKeepalive, SocketAddress).
         .library(name: "Posix", targets: ["Posix"]),
@@ -30,6 +33,13 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        // The client library's package: HeartbeatClient and the pure modules the daemon shares with it
+        // (Primitives, WireProtocol) live there, so a client does not pull the daemon's dependencies.
+        .package(name: "heartbeat-client", path: "clients/swift"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // For HeartbeatClientTests only: a custom resolver (Happy Eyeballs, a DNS that never answers), TLS options.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // The kernel interfaces Swift's Glibc module does not export (epoll, timerfd, signalfd, eventfd, accept4).
@@ -48,9 +58,6 @@ let package = Package(
         ),
         // Pure: no Glibc, no Foundation, no clock.
         .target(name: "TimerWheel"),
-        // Durations as text, host:port endpoints, client ids: shared by the daemon, its config and the CLIs.
-        .target(name: "Primitives"),
-        .target(name: "WireProtocol", dependencies: ["Primitives"]),
         // The device-key derivation (token = HMAC-SHA256(secret, id)), compared in constant time.
         .target(name: "DeviceKeys", dependencies: ["COpenSSL"]),
         // The only place that calls libc.
@@ -59,34 +66,31 @@ let package = Package(
         // One buffered connection on an EventLoop: the control socket's and the metrics endpoint's.
         .target(name: "BufferedIO", dependencies: ["EventLoop", "Posix", "TimerWheel"]),
         .target(
-            name: "HeartbeatConfig", dependencies: ["Primitives", "Posix", "TOMLKit"], swiftSettings: noLeakedMembers
+            name: "HeartbeatConfig", dependencies: [primitives, "Posix", "TOMLKit"], swiftSettings: noLeakedMembers
         ),
         // The control socket's requests and answers, shared by the daemon and heartbeatctl.
-        .target(name: "ControlProtocol", dependencies: ["Primitives"]),
+        .target(name: "ControlProtocol", dependencies: [primitives]),
         .target(
             name: "ServerCore",
             dependencies: [
-                "EventLoop", "Posix", "TimerWheel", "WireProtocol", "ControlProtocol",
+                "EventLoop", "Posix", "TimerWheel", wireProtocol, "ControlProtocol",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The client side: a library other packages can use, the device agent and the load generator.
-        .target(
-            name: "HeartbeatClient",
-            dependencies: ["Posix", "Primitives", "WireProtocol", .product(name: "Logging", package: "swift-log")]
-        ),
+        // The client side (the library is clients/swift): the device agent and the load generator.
         .executableTarget(
             name: "heartbeat-agent",
             dependencies: [
-                "HeartbeatClient", "Primitives",
+                hbClient("HeartbeatClient"), primitives,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(
             name: "heartbeat-bench",
             dependencies: [
-                "EventLoop", "Posix", "Primitives", "WireProtocol",
+                "EventLoop", "Posix", primitives, wireProtocol,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
@@ -94,7 +98,7 @@ let package = Package(
         .executableTarget(
             name: "heartbeatctl",
             dependencies: [
-                "ControlProtocol", "DeviceKeys", "Posix", "Primitives",
+                "ControlProtocol", "DeviceKeys", "Posix", primitives,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -105,7 +109,7 @@ let package = Package(
         .executableTarget(
             name: "heartbeatd",
             dependencies: [
-                "ServerCore", "SystemdEdge", "HeartbeatConfig", "DeviceKeys", "Posix", "EventLoop", "Primitives",
+                "ServerCore", "SystemdEdge", "HeartbeatConfig", "DeviceKeys", "Posix", "EventLoop", primitives,
                 "BufferedIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -115,7 +119,7 @@ let package = Package(
         ),
 
         .testTarget(name: "TimerWheelTests", dependencies: ["TimerWheel", "TestSupport"]),
-        .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "TestSupport"]),
+        .testTarget(name: "WireProtocolTests", dependencies: [wireProtocol, "TestSupport"]),
         .testTarget(name: "PosixTests", dependencies: ["Posix", "TestSupport"]),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop", "Posix"]),
         .testTarget(name: "BufferedIOTests", dependencies: ["BufferedIO", "EventLoop", "Posix"]),
@@ -138,10 +142,16 @@ let package = Package(
         // Process, and the one harness that runs the real heartbeatd.
         .target(name: "TestSupport", dependencies: ["CLinux"], path: "Tests/TestSupport"),
         .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"]),
-        .testTarget(name: "PrimitivesTests", dependencies: ["Primitives"]),
+        .testTarget(name: "PrimitivesTests", dependencies: [primitives]),
         .testTarget(name: "DeviceKeysTests", dependencies: ["DeviceKeys"]),
         .testTarget(
             name: "HeartbeatClientTests",
-            dependencies: ["HeartbeatClient", "heartbeatd", "heartbeat-bench", "heartbeat-agent", "TestSupport"]),
+            dependencies: [
+                hbClient("HeartbeatClient"), "heartbeatd", "heartbeat-bench", "heartbeat-agent", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
     ]
 )
