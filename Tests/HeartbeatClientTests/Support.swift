@@ -1,11 +1,14 @@
+// Test support for the client side: run the agent and bench binaries SwiftPM built for this target,
+// a scripted fake server, and a recorder for client states. The daemon harness and the deadline poll
+// are TestSupport's.
 import Foundation
 import Glibc
 import HeartbeatClient
 import Synchronization
-// Test support for the client side: run the agent and bench binaries SwiftPM built for this target,
-// a scripted fake server, and a recorder for client states. The daemon harness and the deadline poll
-// are TestSupport's.
 import TestSupport
+
+typealias State = HeartbeatClient.State
+typealias Endpoint = HeartbeatClient.Endpoint
 
 /// A value shared between test threads, behind a lock.
 final class Shared<Value: Sendable>: Sendable {
@@ -26,8 +29,12 @@ final class Child: @unchecked Sendable {
     let process = ChildProcess()
     private let errorText = Shared("")
     private let outputText = Shared("")
+    private let input: Pipe?
 
-    init(executable: String, arguments: [String]) throws {
+    /// With `takesInput`, `write(_:)` feeds the child's stdin.
+    init(executable: String, arguments: [String], takesInput: Bool = false) throws {
+        input = takesInput ? Pipe() : nil
+        process.standardInput = input
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
@@ -55,6 +62,10 @@ final class Child: @unchecked Sendable {
     var standardError: String { errorText.value }
     var standardOutput: String { outputText.value }
     var pid: Int32 { process.processIdentifier }
+
+    func write(_ text: String) {
+        input?.fileHandleForWriting.write(Data(text.utf8))
+    }
 
     func signal(_ number: Int32) { Glibc.kill(process.processIdentifier, number) }
 
@@ -105,7 +116,9 @@ final class StateRecorder: Sendable {
 extension State {
     var isConnected: Bool { if case .connected = self { true } else { false } }
     var isStopped: Bool { if case .stopped = self { true } else { false } }
-    var disconnect: Disconnect? { if case .disconnected(let why) = self { why } else { nil } }
+    var disconnect: HeartbeatClient.Error? { if case .disconnected(let why) = self { why } else { nil } }
+    var isWaiting: Bool { if case .waiting = self { true } else { false } }
+    var isConnecting: Bool { if case .connecting = self { true } else { false } }
 }
 
 /// What the fake server does with one received line: send these lines, then maybe close.
@@ -125,7 +138,9 @@ final class FakeServer: @unchecked Sendable {
     private let received = Shared<[String]>([])
 
     /// `answer` maps each line the client sends to what the server does.
-    init(answer: @escaping @Sendable (String) -> Answer) throws {
+    /// With `serves: false` nothing is accepted: with a backlog of 0, one connection fills the queue and
+    /// the kernel drops later SYNs (a black hole on loopback).
+    init(backlog: Int32 = 16, serves: Bool = true, answer: @escaping @Sendable (String) -> Answer) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -135,7 +150,7 @@ final class FakeServer: @unchecked Sendable {
                 bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
         }
-        guard bound == 0, listen(fd, 16) == 0 else {
+        guard bound == 0, listen(fd, backlog) == 0 else {
             close(fd)
             throw SupportError("fake server cannot listen: errno \(errno)")
         }
@@ -146,6 +161,7 @@ final class FakeServer: @unchecked Sendable {
         listener = fd
         port = UInt16(bigEndian: address.sin_port)
         let received = received
+        guard serves else { return }
         Thread.detachNewThread {
             // Serves connections one after another until the listener is closed.
             while true {
@@ -189,3 +205,4 @@ final class FakeServer: @unchecked Sendable {
         }
     }
 }
+typealias Backoff = HeartbeatClient.Backoff
