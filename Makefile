@@ -32,13 +32,15 @@ lint:
 	python3 scripts/test_lint.py
 	scripts/lint.sh
 
-# Every test: the import check, the Swift Testing suites (real daemon over loopback), the C and Python
-# clients against the real daemon (clients/test/), then the system tests under a real systemd when
+# Every test: the import check, the Swift Testing suites (real daemon over loopback; the client package's
+# modules are tested there too), the C and Python clients against the real daemon (clients/test/), the
+# Swift example of docs/client.md built against clients/swift and run, then the system tests under a real systemd when
 # that is possible here (see Tests/system/).
 test: test-deps check-imports
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 	python3 clients/test/run.py --bin .build/debug
+	python3 scripts/test_doc_example.py --bin .build/debug
 	@if [ -x Tests/system/run.sh ]; then Tests/system/run.sh; fi
 
 clean:
