@@ -53,8 +53,8 @@ extension HeartbeatClient {
         /// What to do on `BYE replaced`.
         public var onReplaced: ReplacedPolicy = .stop
 
-        /// How long one attempt may take: resolving, connecting (Happy Eyeballs over every address), TLS
-        /// and the server's `OK`.
+        /// How long connecting may take (resolving, and Happy Eyeballs over every address), and then again how
+        /// long the server's `OK` may take after the connection is up (TLS included).
         public var connectTimeout: Duration = .seconds(10)
         /// After a graceful shutdown, how long to wait for the server's `BYE bye` before closing anyway.
         public var byeTimeout: Duration = .seconds(2)
