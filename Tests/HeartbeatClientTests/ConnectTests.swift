@@ -92,7 +92,7 @@ final class BlackHole: Sendable {
         let run = Task { try await client.run() }
         defer { run.cancel() }
         // The hole is real: nothing connects, and the resolver did answer, so it is a timeout.
-        #expect(await recorder.wait(upTo: 10) { $0.disconnect != nil })
+        #expect(await recorder.wait(upTo: 30) { $0.disconnect != nil })
         #expect(recorder.states.compactMap(\.disconnect).first?.code == .timeout)
     }
 
@@ -110,7 +110,7 @@ final class BlackHole: Sendable {
         let recorder = StateRecorder(client)
         let run = Task { try await client.run() }
         defer { run.cancel() }
-        #expect(await recorder.wait(upTo: 10) { $0.isConnected || $0.disconnect != nil })
+        #expect(await recorder.wait(upTo: 30) { $0.isConnected || $0.disconnect != nil })
         #expect(recorder.states.contains { $0.disconnect != nil } == false, "\(recorder.states)")
         #expect(
             recorder.states.contains {
@@ -127,18 +127,18 @@ final class BlackHole: Sendable {
             }
         }
         let first = try stuck(1)
-        #expect(await first[0].0.wait(upTo: 5) { $0.isConnecting })
+        #expect(await first[0].0.wait(upTo: 20) { $0.isConnecting })
         let before = threadCount()
         let many = try stuck(40)
         defer { for (_, run) in first + many { run.cancel() } }
-        for (recorder, _) in many { #expect(await recorder.wait(upTo: 5) { $0.isConnecting }) }
+        for (recorder, _) in many { #expect(await recorder.wait(upTo: 20) { $0.isConnecting }) }
         // An unrelated sleep completes while 41 lookups hang.
         try await Task.sleep(for: .milliseconds(100))
         // The old client held a blocked thread per lookup (1 → 15 threads); here a lookup is a promise. Other
         // suites run beside this one, so allow them a few threads.
         #expect(threadCount() < before + 10, "threads: \(before) → \(threadCount())")
         for (recorder, _) in first + many {
-            #expect(await recorder.wait(upTo: 10) { $0.disconnect != nil })
+            #expect(await recorder.wait(upTo: 30) { $0.disconnect != nil })
             #expect(recorder.states.compactMap(\.disconnect).first?.code == .resolution)
         }
     }

@@ -26,7 +26,7 @@ import Testing
         let recorder = StateRecorder(client)
         let run = Task { try await client.run() }
 
-        #expect(await recorder.wait(upTo: 5) { $0.isConnected })
+        #expect(await recorder.wait(upTo: 20) { $0.isConnected })
         // The server clamps 200 ms to its 1 s minimum; the client uses what was granted.
         let grant = recorder.states.compactMap { if case .connected(let grant) = $0 { grant } else { nil } }.first
         #expect(
@@ -41,7 +41,9 @@ import Testing
         try await run.value
         #expect(await recorder.untilStopped().last == .stopped(.shutDown))
         #expect(
-            await eventually(within: 5) { daemon.log.contains("reason=bye") && daemon.log.contains("client.id=beat-1") }
+            await eventually(within: 20) {
+                daemon.log.contains("reason=bye") && daemon.log.contains("client.id=beat-1")
+            }
         )
     }
 
@@ -52,16 +54,16 @@ import Testing
         let recorder = StateRecorder(client)
         let run = Task { try await client.run() }
         defer { run.cancel() }
-        #expect(await recorder.wait(upTo: 5) { $0.isConnected })
+        #expect(await recorder.wait(upTo: 20) { $0.isConnected })
 
         first.stop()
-        #expect(await recorder.wait(upTo: 5) { $0.disconnect != nil })
+        #expect(await recorder.wait(upTo: 20) { $0.disconnect != nil })
         // While nothing listens, attempts fail and back off.
-        #expect(await recorder.wait(upTo: 5) { $0.disconnect?.code == .refused })
+        #expect(await recorder.wait(upTo: 20) { $0.disconnect?.code == .refused })
 
         let second = try await Daemon(arguments: ["--listen", "127.0.0.1:\(port)"])
         defer { second.stop() }
-        #expect(await recorder.wait(upTo: 10, count: 2) { $0.isConnected })
+        #expect(await recorder.wait(upTo: 30, count: 2) { $0.isConnected })
         #expect(second.log.contains("client.id=restart-1"))
     }
 
@@ -73,16 +75,16 @@ import Testing
         let recorder = StateRecorder(client)
         let run = Task { try await client.run() }
         defer { run.cancel() }
-        #expect(await recorder.wait(upTo: 5) { $0.isConnected })
+        #expect(await recorder.wait(upTo: 20) { $0.isConnected })
 
         daemon.signal(SIGSTOP)
         // No PONG within the granted 3 s timeout: the server counts as dead.
-        #expect(await recorder.wait(upTo: 8) { $0.disconnect?.code == .serverSilent })
+        #expect(await recorder.wait(upTo: 20) { $0.disconnect?.code == .serverSilent })
         // Reconnecting with backoff while the server is stopped: each attempt's HELLO goes unanswered.
-        #expect(await recorder.wait(upTo: 5) { $0.isWaiting })
+        #expect(await recorder.wait(upTo: 20) { $0.isWaiting })
 
         daemon.signal(SIGCONT)
-        #expect(await recorder.wait(upTo: 10, count: 2) { $0.isConnected })
+        #expect(await recorder.wait(upTo: 30, count: 2) { $0.isConnected })
     }
 
     @Test func replacedClientStopsWithoutFightingBack() async throws {
@@ -92,7 +94,7 @@ import Testing
         let older = try HeartbeatClient(Self.configuration(endpoint, id: "twin"))
         let olderStates = StateRecorder(older)
         let olderRun = Task { try await older.run() }
-        #expect(await olderStates.wait(upTo: 5) { $0.isConnected })
+        #expect(await olderStates.wait(upTo: 20) { $0.isConnected })
 
         let newer = try HeartbeatClient(Self.configuration(endpoint, id: "twin"))
         let newerStates = StateRecorder(newer)
@@ -103,7 +105,7 @@ import Testing
         await #expect(throws: replaced) { try await olderRun.value }
         #expect(await olderStates.untilStopped().suffix(2) == [.disconnected(replaced), .stopped(.failed(replaced))])
         #expect(olderStates.count { $0.isConnected } == 1)
-        #expect(await newerStates.wait(upTo: 5) { $0.isConnected })
+        #expect(await newerStates.wait(upTo: 20) { $0.isConnected })
         // The newer one keeps the id: no disconnect follows.
         try await Task.sleep(for: .milliseconds(1_500))
         #expect(newerStates.count { $0.disconnect != nil } == 0)
@@ -118,12 +120,12 @@ import Testing
         let older = try HeartbeatClient(patient)
         let olderStates = StateRecorder(older)
         let olderRun = Task { try await older.run() }
-        #expect(await olderStates.wait(upTo: 5) { $0.isConnected })
+        #expect(await olderStates.wait(upTo: 20) { $0.isConnected })
 
         let newer = try HeartbeatClient(Self.configuration(endpoint, id: "failover"))
         let newerRun = Task { try await newer.run() }
         defer { newerRun.cancel() }
-        #expect(await olderStates.wait(upTo: 5) { $0 == .waiting(delay: .seconds(300), attempt: 0) })
+        #expect(await olderStates.wait(upTo: 20) { $0 == .waiting(delay: .seconds(300), attempt: 0) })
         #expect(olderStates.states.contains { $0.disconnect?.code == .replaced })
         olderRun.cancel()
         try await olderRun.value
@@ -147,15 +149,15 @@ import Testing
 
     @Test func backoffUsesTheInjectedRandomnessAndDoublesPerFailure() async throws {
         // A port with nothing listening: every attempt is refused at once.
-        let closed = try FakeServer { _ in .sayAndClose() }
-        let endpoint = closed.endpoint
-        _ = consume closed
+        let refusing = try RefusingPort()
+        let endpoint = refusing.endpoint
+        defer { withExtendedLifetime(refusing) {} }
         var configuration = Self.configuration(endpoint, id: "refused")
         configuration.backoff = HeartbeatClient.Backoff(base: .milliseconds(20), cap: .milliseconds(80))
         let client = try HeartbeatClient(configuration, randomFraction: { 1.0 })
         let recorder = StateRecorder(client)
         let run = Task { try await client.run() }
-        #expect(await recorder.wait(upTo: 5, count: 5) { if case .waiting = $0 { true } else { false } })
+        #expect(await recorder.wait(upTo: 20, count: 5) { if case .waiting = $0 { true } else { false } })
         run.cancel()
         try await run.value
         let waits = recorder.states.compactMap {
@@ -180,7 +182,7 @@ import Testing
         let client = try HeartbeatClient(configuration, randomFraction: { 1.0 })
         let recorder = StateRecorder(client)
         let run = Task { try await client.run() }
-        #expect(await recorder.wait(upTo: 5, count: 4) { if case .waiting = $0 { true } else { false } })
+        #expect(await recorder.wait(upTo: 20, count: 4) { if case .waiting = $0 { true } else { false } })
         run.cancel()
         try await run.value
         let delays = recorder.states.compactMap { if case .waiting(let delay, _) = $0 { delay } else { nil } }.prefix(4)
@@ -200,7 +202,7 @@ import Testing
             Self.configuration(Endpoint(host: host, port: daemon.port), id: "by-\(host == "::1" ? "v6" : "name")"))
         let recorder = StateRecorder(client)
         let run = Task { try await client.run() }
-        #expect(await recorder.wait(upTo: 5) { $0.isConnected }, "host \(host): \(recorder.states)")
+        #expect(await recorder.wait(upTo: 20) { $0.isConnected }, "host \(host): \(recorder.states)")
         #expect(
             recorder.states.contains {
                 if case .connected(let grant) = $0 { grant.address == "\(address):\(daemon.port)" } else { false }

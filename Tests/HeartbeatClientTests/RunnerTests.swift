@@ -25,14 +25,14 @@ import Testing
         let clock = TestClock()
         let (_, recorder, run) = try Self.start(server, clock: clock)
         defer { run.cancel() }
-        #expect(await recorder.wait(upTo: 5) { $0.isConnected })
+        #expect(await recorder.wait(upTo: 20) { $0.isConnected })
         // Asleep: the HELLO timer, the beat and the silence watchdog. No PING before the clock moves.
-        #expect(await eventually { clock.sleepers == 3 })
+        #expect(await eventually(within: 20) { clock.sleepers == 3 })
         #expect(server.lines == ["HELLO clocked"])
         for beats in 1...3 {
             clock.advance(by: .seconds(1))
-            #expect(await eventually { server.lines.count == 1 + beats })
-            #expect(await eventually { clock.sleepers == 3 })
+            #expect(await eventually(within: 20) { server.lines.count == 1 + beats })
+            #expect(await eventually(within: 20) { clock.sleepers == 3 })
         }
         #expect(server.lines == ["HELLO clocked", "PING", "PING", "PING"])
         #expect(recorder.count { $0.disconnect != nil } == 0)
@@ -43,17 +43,17 @@ import Testing
         let clock = TestClock()
         let (_, recorder, run) = try Self.start(server, clock: clock)
         defer { run.cancel() }
-        #expect(await recorder.wait(upTo: 5) { $0.isConnected })
-        #expect(await eventually { clock.sleepers == 3 })
+        #expect(await recorder.wait(upTo: 20) { $0.isConnected })
+        #expect(await eventually(within: 20) { clock.sleepers == 3 })
         for beats in 1...2 {
             clock.advance(by: .seconds(1))
-            #expect(await eventually { server.lines.count == 1 + beats })
-            #expect(await eventually { clock.sleepers == 3 })
+            #expect(await eventually(within: 20) { server.lines.count == 1 + beats })
+            #expect(await eventually(within: 20) { clock.sleepers == 3 })
         }
         // Two beats went out unanswered; 2 s of silence is not yet death.
         #expect(recorder.count { $0.disconnect != nil } == 0)
         clock.advance(by: .seconds(1))
-        #expect(await recorder.wait(upTo: 5) { $0.disconnect != nil })
+        #expect(await recorder.wait(upTo: 20) { $0.disconnect != nil })
         #expect(
             recorder.states.compactMap(\.disconnect).first
                 == HeartbeatClient.Error(.serverSilent, "server silent for 3.0 seconds"))
@@ -61,9 +61,9 @@ import Testing
 
     @Test func theBackoffSleepsOnTheClock() async throws {
         // Nothing listens on the port: every attempt is refused at once.
-        let closed = try FakeServer { _ in .sayAndClose() }
-        let endpoint = closed.endpoint
-        _ = consume closed
+        let refusing = try RefusingPort()
+        let endpoint = refusing.endpoint
+        defer { withExtendedLifetime(refusing) {} }
         let clock = TestClock()
         var configuration = HeartbeatClient.Configuration(server: endpoint, id: "clocked")
         configuration.backoff = Backoff(base: .milliseconds(20), cap: .milliseconds(80))
@@ -72,14 +72,14 @@ import Testing
         let run = Task { try await client.run() }
         defer { run.cancel() }
 
-        #expect(await recorder.wait(upTo: 5) { $0 == .waiting(delay: .milliseconds(20), attempt: 1) })
-        #expect(await eventually { clock.sleepers == 1 })
+        #expect(await recorder.wait(upTo: 20) { $0 == .waiting(delay: .milliseconds(20), attempt: 1) })
+        #expect(await eventually(within: 20) { clock.sleepers == 1 })
         #expect(recorder.states.first { $0.disconnect != nil }?.disconnect?.code == .refused)
         clock.advance(by: .milliseconds(19))
         #expect(clock.sleepers == 1)
         #expect(recorder.count { $0.isConnecting } == 1)
         clock.advance(by: .milliseconds(1))
-        #expect(await recorder.wait(upTo: 5) { $0 == .waiting(delay: .milliseconds(40), attempt: 2) })
+        #expect(await recorder.wait(upTo: 20) { $0 == .waiting(delay: .milliseconds(40), attempt: 2) })
         #expect(recorder.count { $0.isConnecting } == 2)
     }
 
@@ -89,12 +89,12 @@ import Testing
         let clock = TestClock()
         let (client, recorder, run) = try Self.start(server, clock: clock)
         defer { run.cancel() }
-        #expect(await recorder.wait(upTo: 5) { $0.isConnected })
-        #expect(await eventually { clock.sleepers == 3 })
+        #expect(await recorder.wait(upTo: 20) { $0.isConnected })
+        #expect(await eventually(within: 20) { clock.sleepers == 3 })
         client.shutDownGracefully()
-        #expect(await eventually { server.lines.last == "BYE" })
+        #expect(await eventually(within: 20) { server.lines.last == "BYE" })
         // Waiting for BYE bye on the clock (2 s by default) besides the session's other timers.
-        #expect(await eventually { clock.deadlines.contains(.seconds(2)) })
+        #expect(await eventually(within: 20) { clock.deadlines.contains(.seconds(2)) })
         #expect(!recorder.states.contains { $0.isStopped })
         clock.advance(by: .seconds(2))
         try await run.value

@@ -16,7 +16,7 @@ import Testing
         let recorder = StateRecorder(client)
         let group = ServiceGroup(services: [client], logger: Logger(label: "test"))
         let running = Task { try await group.run() }
-        #expect(await recorder.wait(upTo: 5) { $0.isConnected })
+        #expect(await recorder.wait(upTo: 20) { $0.isConnected })
 
         await group.triggerGracefulShutdown()
         try await running.value
@@ -31,7 +31,7 @@ import Testing
             HeartbeatClientTests.configuration(Endpoint(host: "127.0.0.1", port: daemon.port), id: "service-2"))
         let recorder = StateRecorder(client)
         let run = Task { try await client.run() }
-        #expect(await recorder.wait(upTo: 5) { $0.isConnected })
+        #expect(await recorder.wait(upTo: 20) { $0.isConnected })
         run.cancel()
         try await run.value
         #expect(await recorder.untilStopped().last == .stopped(.cancelled))
@@ -47,7 +47,7 @@ import Testing
             HeartbeatClientTests.configuration(Endpoint(host: "127.0.0.1", port: daemon.port), id: "service-3"))
         let recorder = StateRecorder(client)
         let first = Task { try await client.run() }
-        #expect(await recorder.wait(upTo: 5) { $0.isConnected })
+        #expect(await recorder.wait(upTo: 20) { $0.isConnected })
 
         // Even from a cancelled task.
         let second = Task {

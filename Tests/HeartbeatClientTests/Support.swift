@@ -102,12 +102,14 @@ final class StateRecorder: Sendable {
     func count(where predicate: (State) -> Bool) -> Int { states.filter(predicate).count }
 
     /// Every state up to and including `.stopped`: the stream delivers after `run()` has returned.
-    func untilStopped(upTo seconds: Double = 5) async -> [State] {
+    func untilStopped(upTo seconds: Double = 20) async -> [State] {
         _ = await wait(upTo: seconds) { $0.isStopped }
         return states
     }
 
-    /// Waits until `count` states satisfy `predicate`.
+    /// Waits until `count` states satisfy `predicate`. The deadlines callers pass are generous (20 s): the
+    /// client runs on Swift's cooperative pool, two threads here, which tests in other suites that block a
+    /// thread (polling synchronously) can hold for seconds while the whole suite runs.
     func wait(upTo seconds: Double, count: Int = 1, for predicate: @escaping (State) -> Bool) async -> Bool {
         await eventually(within: seconds) { self.count(where: predicate) >= count }
     }
@@ -206,3 +208,33 @@ final class FakeServer: @unchecked Sendable {
     }
 }
 typealias Backoff = HeartbeatClient.Backoff
+
+/// A loopback port that refuses connections for as long as this value lives: bound, never listening, so
+/// no other test's server can be given the same number while a client here keeps knocking on it.
+final class RefusingPort: Sendable {
+    let port: UInt16
+    private let socketFD: Int32
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+            }
+        }
+        guard bound else {
+            close(fd)
+            throw SupportError("cannot bind a refusing port: errno \(errno)")
+        }
+        socketFD = fd
+        port = UInt16(bigEndian: address.sin_port)
+    }
+
+    deinit { close(socketFD) }
+
+    var endpoint: Endpoint { Endpoint(host: "127.0.0.1", port: port) }
+}

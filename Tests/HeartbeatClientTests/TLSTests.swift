@@ -81,9 +81,9 @@ final class TLSServer: Sendable {
         let run = Task { try await client.run() }
         defer { run.cancel() }
         // The HELLO arrives decrypted on the server's side, after it verified our certificate.
-        #expect(await eventually(within: 10) { server.child.standardOutput.contains("HELLO tls-1 interval=1000") })
+        #expect(await eventually(within: 30) { server.child.standardOutput.contains("HELLO tls-1 interval=1000") })
         server.child.write("OK tls-1 interval=1000 timeout=3000\n")
-        #expect(await recorder.wait(upTo: 10) { $0.isConnected }, "\(recorder.states)")
+        #expect(await recorder.wait(upTo: 30) { $0.isConnected }, "\(recorder.states)")
     }
 
     @Test func refusesAServerItsCADidNotSign() async throws {
@@ -94,7 +94,7 @@ final class TLSServer: Sendable {
         let recorder = StateRecorder(client)
         let run = Task { try await client.run() }
         defer { run.cancel() }
-        #expect(await recorder.wait(upTo: 10) { $0.disconnect != nil })
+        #expect(await recorder.wait(upTo: 30) { $0.disconnect != nil })
         #expect(
             recorder.states.compactMap(\.disconnect).first?.code == .tls,
             "\(recorder.states.compactMap(\.disconnect).first.map { "\($0) \(String(reflecting: $0.underlying))" } ?? "")"
@@ -110,7 +110,7 @@ final class TLSServer: Sendable {
         let recorder = StateRecorder(client)
         let run = Task { try await client.run() }
         defer { run.cancel() }
-        #expect(await recorder.wait(upTo: 10) { $0.disconnect != nil })
+        #expect(await recorder.wait(upTo: 30) { $0.disconnect != nil })
         #expect(!recorder.states.contains { $0.isConnected })
         #expect(!server.child.standardOutput.contains("HELLO"))
     }
