@@ -7,6 +7,11 @@ import PackageDescription
 // sees TOMLKit (a `contains(":")` once linked all of Foundation and ICU, ~40 MB, into heartbeatd).
 let noLeakedMembers: [SwiftSetting] = [.enableUpcomingFeature("MemberImportVisibility")]
 
+// The modules the client package (clients/swift) provides.
+func hbClient(_ name: String) -> Target.Dependency { .product(name: name, package: "heartbeat-client") }
+let primitives = hbClient("Primitives")
+let wireProtocol = hbClient("WireProtocol")
+
 let package = Package(
     name: "heartbeatd",
     platforms: [.macOS(.v15)],
@@ -15,10 +20,8 @@ let package = Package(
         .executable(name: "heartbeatctl", targets: ["heartbeatctl"]),
         .executable(name: "heartbeat-agent", targets: ["heartbeat-agent"]),
         .executable(name: "heartbeat-bench", targets: ["heartbeat-bench"]),
-        .library(name: "HeartbeatClient", targets: ["HeartbeatClient"]),
         // For the microbenchmarks package in Benchmarks/, which measures these modules from outside.
         .library(name: "TimerWheel", targets: ["TimerWheel"]),
-        .library(name: "WireProtocol", targets: ["WireProtocol"]),
         .library(name: "ServerCore", targets: ["ServerCore"]),
         // ServerCore's Settings and listen addresses are Posix values (TCPKeepalive, SocketAddress).
         .library(name: "Posix", targets: ["Posix"]),
@@ -30,6 +33,13 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        // The client library's package: HeartbeatClient and the pure modules the daemon shares with it
+        // (Primitives, WireProtocol) live there, so a client does not pull the daemon's dependencies.
+        .package(name: "heartbeat-client", path: "clients/swift"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // For HeartbeatClientTests only: a custom resolver (Happy Eyeballs, a DNS that never answers), TLS options.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // The kernel interfaces Swift's Glibc module does not export (epoll, timerfd, signalfd, eventfd, accept4).
@@ -54,9 +64,6 @@ let package = Package(
         ),
         // Pure: no Glibc, no Foundation, no clock.
         .target(name: "TimerWheel"),
-        // Durations as text, host:port endpoints, client ids: shared by the daemon, its config and the CLIs.
-        .target(name: "Primitives"),
-        .target(name: "WireProtocol", dependencies: ["Primitives"]),
         // The device-key derivation (token = HMAC-SHA256(secret, id)), compared in constant time.
         .target(name: "DeviceKeys", dependencies: ["COpenSSL"]),
         // The only place that calls libc.
@@ -65,13 +72,13 @@ let package = Package(
         // One buffered connection on an EventLoop: the control socket's and the metrics endpoint's.
         .target(name: "BufferedIO", dependencies: ["EventLoop", "Posix", "TimerWheel"]),
         .target(
-            name: "HeartbeatConfig", dependencies: ["Primitives", "Posix", "ClusterSchema", "TOMLKit"],
+            name: "HeartbeatConfig", dependencies: [primitives, "Posix", "ClusterSchema", "TOMLKit"],
             swiftSettings: noLeakedMembers
         ),
         // hiredis's replies as Swift values, Redis endpoints, and the blocking client of heartbeatctl and tests.
-        .target(name: "Hiredis", dependencies: ["CHiredis", "Primitives"]),
+        .target(name: "Hiredis", dependencies: ["CHiredis", primitives]),
         // The cluster's layout in Redis (keys, records, stream entries, scripts): pure, shared with heartbeatctl.
-        .target(name: "ClusterSchema", dependencies: ["Primitives"]),
+        .target(name: "ClusterSchema", dependencies: [primitives]),
         // The daemon's link to Redis: presence, leases, takeover, the event stream, on the supervisor's loop.
         .target(
             name: "Cluster",
@@ -83,31 +90,28 @@ let package = Package(
         // The state a restart or upgrade hands to the next process: a versioned, checksummed blob. Pure.
         .target(name: "Handoff"),
         // The control socket's requests and answers, shared by the daemon and heartbeatctl.
-        .target(name: "ControlProtocol", dependencies: ["Primitives"]),
+        .target(name: "ControlProtocol", dependencies: [primitives]),
         .target(
             name: "ServerCore",
             dependencies: [
-                "EventLoop", "Posix", "TimerWheel", "WireProtocol", "ControlProtocol", "Handoff",
+                "EventLoop", "Posix", "TimerWheel", wireProtocol, "ControlProtocol", "Handoff",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The client side: a library other packages can use, the device agent and the load generator.
-        .target(
-            name: "HeartbeatClient",
-            dependencies: ["Posix", "Primitives", "WireProtocol", .product(name: "Logging", package: "swift-log")]
-        ),
+        // The client side (the library is clients/swift): the device agent and the load generator.
         .executableTarget(
             name: "heartbeat-agent",
             dependencies: [
-                "HeartbeatClient", "Primitives",
+                hbClient("HeartbeatClient"), primitives,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(
             name: "heartbeat-bench",
             dependencies: [
-                "DeviceKeys", "EventLoop", "Posix", "Primitives", "WireProtocol",
+                "DeviceKeys", "EventLoop", "Posix", primitives, wireProtocol,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
@@ -115,7 +119,7 @@ let package = Package(
         .executableTarget(
             name: "heartbeatctl",
             dependencies: [
-                "ControlProtocol", "DeviceKeys", "Posix", "Primitives", "Hiredis", "ClusterSchema",
+                "ControlProtocol", "DeviceKeys", "Posix", primitives, "Hiredis", "ClusterSchema",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -126,7 +130,7 @@ let package = Package(
         .executableTarget(
             name: "heartbeatd",
             dependencies: [
-                "ServerCore", "SystemdEdge", "HeartbeatConfig", "DeviceKeys", "Posix", "EventLoop", "Primitives",
+                "ServerCore", "SystemdEdge", "HeartbeatConfig", "DeviceKeys", "Posix", "EventLoop", primitives,
                 "BufferedIO", "Cluster", "Hiredis", "Handoff",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -136,7 +140,7 @@ let package = Package(
         ),
 
         .testTarget(name: "TimerWheelTests", dependencies: ["TimerWheel", "TestSupport"]),
-        .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "TestSupport"]),
+        .testTarget(name: "WireProtocolTests", dependencies: [wireProtocol, "TestSupport"]),
         .testTarget(name: "PosixTests", dependencies: ["Posix", "TestSupport"]),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop", "Posix"]),
         .testTarget(name: "BufferedIOTests", dependencies: ["BufferedIO", "EventLoop", "Posix"]),
@@ -167,7 +171,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["CLinux"], path: "Tests/TestSupport"),
         .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"]),
         .testTarget(name: "HandoffTests", dependencies: ["Handoff"]),
-        .testTarget(name: "PrimitivesTests", dependencies: ["Primitives"]),
+        .testTarget(name: "PrimitivesTests", dependencies: [primitives]),
         .testTarget(name: "ClusterSchemaTests", dependencies: ["ClusterSchema"]),
         .testTarget(
             name: "ClusterTests",
@@ -179,6 +183,12 @@ let package = Package(
         .testTarget(name: "DeviceKeysTests", dependencies: ["DeviceKeys"]),
         .testTarget(
             name: "HeartbeatClientTests",
-            dependencies: ["HeartbeatClient", "heartbeatd", "heartbeat-bench", "heartbeat-agent", "TestSupport"]),
+            dependencies: [
+                hbClient("HeartbeatClient"), "heartbeatd", "heartbeat-bench", "heartbeat-agent", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
     ]
 )

@@ -14,6 +14,7 @@ let package = Package(
     dependencies: [
         // Named, because a path dependency's identity is its folder's name, which differs per checkout.
         .package(name: "heartbeatd", path: ".."),
+        .package(name: "heartbeat-client", path: "../clients/swift"),
         .package(url: "https://github.com/ordo-one/benchmark", exact: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
@@ -22,7 +23,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "TimerWheel", package: "heartbeatd"),
-                .product(name: "WireProtocol", package: "heartbeatd"),
+                .product(name: "WireProtocol", package: "heartbeat-client"),
                 .product(name: "ServerCore", package: "heartbeatd"),
                 .product(name: "Posix", package: "heartbeatd"),
                 .product(name: "HeartbeatConfig", package: "heartbeatd"),

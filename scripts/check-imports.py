@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-# Checks every `import` in Sources/ against the module table in docs/design.md: an edge the table's
-# "may import" column does not name fails the check. The table is the one source of truth.
+# Checks every `import` in Sources/ and in the client package's clients/swift/Sources/ against the module
+# table in docs/design.md: an edge the table's "may import" column does not name fails the check. The table
+# is the one source of truth for both packages.
 # Usage: scripts/check-imports.py [ROOT]   (ROOT defaults to the repository holding this script)
 import pathlib
 import re
@@ -12,6 +13,8 @@ IMPORT = re.compile(
     r"(?:(?:struct|class|enum|protocol|typealias|func|var|let)\s+)?([A-Za-z_]\w*)"
 )
 CELL_NAME = re.compile(r"`([^`]+)`")
+# The daemon's package and the client library's (clients/swift, which the root depends on by path).
+SOURCE_ROOTS = ["Sources", "clients/swift/Sources"]
 
 
 def read_map(design: pathlib.Path) -> dict[str, set[str]]:
@@ -40,7 +43,8 @@ def main() -> int:
     root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else pathlib.Path(__file__).resolve().parent.parent)
     allowed = read_map(root / "docs" / "design.md")
     failures = []
-    for module_dir in sorted(p for p in (root / "Sources").iterdir() if p.is_dir()):
+    module_dirs = [p for sources in SOURCE_ROOTS if (root / sources).is_dir() for p in (root / sources).iterdir()]
+    for module_dir in sorted(p for p in module_dirs if p.is_dir()):
         module = module_dir.name
         sources = sorted(module_dir.rglob("*.swift"))
         if not sources:

@@ -35,6 +35,15 @@ class CheckImportsTests(unittest.TestCase):
     def check(self, root: pathlib.Path) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, SCRIPT, root], capture_output=True, text=True)
 
+    def test_the_client_package_sources_are_checked_too(self):
+        root = self.tree({
+            "Sources/Core/A.swift": "// core\nimport Pure\n",
+            "clients/swift/Sources/Pure/B.swift": "// pure, but not\nimport Foundation\n",
+        })
+        result = self.check(root)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("clients/swift/Sources/Pure/B.swift:2: Pure → Foundation", result.stderr)
+
     def test_a_tree_that_keeps_the_map_passes(self):
         root = self.tree({
             "Sources/Pure/A.swift": "// pure\nlet a = 1\n",

@@ -1,11 +1,12 @@
 // heartbeat-agent: the ready-made client a device runs. It keeps one heartbeat session with
-// heartbeatd alive, logs every state change, and on SIGTERM or SIGINT says BYE and exits 0.
+// heartbeatd alive, logs every state change, and on SIGTERM or SIGINT says BYE and exits 0: the client
+// runs as a Service in a ServiceGroup whose graceful-shutdown signals are those two.
 import ArgumentParser
-import Dispatch
-import Foundation
+import FoundationEssentials
 import HeartbeatClient
 import Logging
 import Primitives
+import ServiceLifecycle
 
 @main
 struct HeartbeatAgent: AsyncParsableCommand {
@@ -57,7 +58,7 @@ struct HeartbeatAgent: AsyncParsableCommand {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("unknown --log-level '\(logLevel)'")
         }
-        guard let endpoint = Endpoint(parsing: server) else {
+        guard let endpoint = HeartbeatClient.Endpoint(parsing: server) else {
             throw ValidationError("--server must be host:port, e.g. monitor.example.net:7700 or [2001:db8::7]:7700")
         }
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
@@ -66,7 +67,7 @@ struct HeartbeatAgent: AsyncParsableCommand {
         configuredLogger[metadataKey: "client.id"] = "\(id)"
         let logger = configuredLogger
 
-        var configuration = Configuration(server: endpoint, id: id, interval: interval.duration)
+        var configuration = HeartbeatClient.Configuration(server: endpoint, id: id, interval: interval.duration)
         // An unreadable token file is configuration, not usage: 78, which the unit does not restart.
         do {
             configuration.token = try tokenFile.map(Self.readToken)
@@ -74,7 +75,7 @@ struct HeartbeatAgent: AsyncParsableCommand {
             logger.critical("\(error)")
             throw ExitCode(78)
         }
-        configuration.backoff = Backoff(base: .seconds(1), cap: max(.seconds(1), maxBackoff.duration))
+        configuration.backoff = HeartbeatClient.Backoff(base: .seconds(1), cap: max(.seconds(1), maxBackoff.duration))
         configuration.onReplaced = try Self.replacedPolicy(onReplaced)
 
         let client: HeartbeatClient
@@ -90,21 +91,24 @@ struct HeartbeatAgent: AsyncParsableCommand {
         let watcher = Task {
             for await state in states { Self.log(state, to: logger) }
         }
-        let heartbeat = Task { try await client.run() }
-        let stopping = Self.onTermination { signal in
-            logger.notice("received \(signal), leaving")
-            heartbeat.cancel()
+        var groupLogger = logger
+        groupLogger.logLevel = .notice
+        let services = ServiceGroup(
+            services: [client], gracefulShutdownSignals: [.sigterm, .sigint], logger: groupLogger)
+        let outcome: Result<Void, any Error>
+        do {
+            try await services.run()
+            outcome = .success(())
+        } catch {
+            outcome = .failure(error)
         }
-        defer { for source in stopping { source.cancel() } }
-
-        let outcome = await heartbeat.result
         await watcher.value
         switch outcome {
         case .success:
             return
-        case .failure(HeartbeatClientError.replaced):
+        case .failure(let error as HeartbeatClient.Error) where error.code == .replaced:
             throw ExitCode(3)
-        case .failure(HeartbeatClientError.authFailed):
+        case .failure(let error as HeartbeatClient.Error) where error.code == .auth:
             throw ExitCode(77)
         case .failure:
             throw ExitCode(78)
@@ -112,7 +116,7 @@ struct HeartbeatAgent: AsyncParsableCommand {
     }
 
     /// One log line per state change; the level says how much a person should care.
-    static func log(_ state: State, to logger: Logger) {
+    static func log(_ state: HeartbeatClient.State, to logger: Logger) {
         switch state {
         case .connecting(let attempt):
             logger.log(level: attempt == 0 ? .info : .debug, "\(state)", metadata: ["attempt": "\(attempt)"])
@@ -124,21 +128,10 @@ struct HeartbeatAgent: AsyncParsableCommand {
             logger.warning("\(state)")
         case .waiting(_, let attempt):
             logger.info("\(state)", metadata: ["attempt": "\(attempt)"])
-        case .stopped(.cancelled):
+        case .stopped(.shutDown), .stopped(.cancelled):
             logger.notice("\(state)")
         case .stopped:
             logger.critical("\(state)")
-        }
-    }
-
-    /// SIGTERM and SIGINT as Dispatch events rather than handlers, so cancelling a task is safe there.
-    static func onTermination(_ action: @escaping @Sendable (String) -> Void) -> [any DispatchSourceSignal] {
-        [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")].map { number, name in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { action(name) }
-            source.resume()
-            return source
         }
     }
 
@@ -147,14 +140,14 @@ struct HeartbeatAgent: AsyncParsableCommand {
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw ValidationError("cannot read --token-file \(path): \((error as NSError).localizedDescription)")
+            throw ValidationError("cannot read --token-file \(path): \(error)")
         }
-        let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let token = String(text.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
         guard !token.isEmpty else { throw ValidationError("--token-file \(path) is empty") }
         return token
     }
 
-    static func replacedPolicy(_ text: String) throws -> ReplacedPolicy {
+    static func replacedPolicy(_ text: String) throws -> HeartbeatClient.ReplacedPolicy {
         if text == "stop" { return .stop }
         guard let duration = AgentDuration(argument: text) else {
             throw ValidationError("--on-replaced takes stop or a duration such as 10m")

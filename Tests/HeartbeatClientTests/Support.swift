@@ -1,11 +1,14 @@
+// Test support for the client side: run the agent and bench binaries SwiftPM built for this target,
+// a scripted fake server, and a recorder for client states. The daemon harness and the deadline poll
+// are TestSupport's.
 import Foundation
 import Glibc
 import HeartbeatClient
 import Synchronization
-// Test support for the client side: run the agent and bench binaries SwiftPM built for this target,
-// a scripted fake server, and a recorder for client states. The daemon harness and the deadline poll
-// are TestSupport's.
 import TestSupport
+
+typealias State = HeartbeatClient.State
+typealias Endpoint = HeartbeatClient.Endpoint
 
 /// A value shared between test threads, behind a lock.
 final class Shared<Value: Sendable>: Sendable {
@@ -26,8 +29,12 @@ final class Child: @unchecked Sendable {
     let process = ChildProcess()
     private let errorText = Shared("")
     private let outputText = Shared("")
+    private let input: Pipe?
 
-    init(executable: String, arguments: [String]) throws {
+    /// With `takesInput`, `write(_:)` feeds the child's stdin.
+    init(executable: String, arguments: [String], takesInput: Bool = false) throws {
+        input = takesInput ? Pipe() : nil
+        process.standardInput = input
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
@@ -55,6 +62,10 @@ final class Child: @unchecked Sendable {
     var standardError: String { errorText.value }
     var standardOutput: String { outputText.value }
     var pid: Int32 { process.processIdentifier }
+
+    func write(_ text: String) {
+        input?.fileHandleForWriting.write(Data(text.utf8))
+    }
 
     func signal(_ number: Int32) { Glibc.kill(process.processIdentifier, number) }
 
@@ -91,12 +102,14 @@ final class StateRecorder: Sendable {
     func count(where predicate: (State) -> Bool) -> Int { states.filter(predicate).count }
 
     /// Every state up to and including `.stopped`: the stream delivers after `run()` has returned.
-    func untilStopped(upTo seconds: Double = 5) async -> [State] {
+    func untilStopped(upTo seconds: Double = 20) async -> [State] {
         _ = await wait(upTo: seconds) { $0.isStopped }
         return states
     }
 
-    /// Waits until `count` states satisfy `predicate`.
+    /// Waits until `count` states satisfy `predicate`. The deadlines callers pass are generous (20 s): the
+    /// client runs on Swift's cooperative pool, two threads here, which tests in other suites that block a
+    /// thread (polling synchronously) can hold for seconds while the whole suite runs.
     func wait(upTo seconds: Double, count: Int = 1, for predicate: @escaping (State) -> Bool) async -> Bool {
         await eventually(within: seconds) { self.count(where: predicate) >= count }
     }
@@ -105,7 +118,9 @@ final class StateRecorder: Sendable {
 extension State {
     var isConnected: Bool { if case .connected = self { true } else { false } }
     var isStopped: Bool { if case .stopped = self { true } else { false } }
-    var disconnect: Disconnect? { if case .disconnected(let why) = self { why } else { nil } }
+    var disconnect: HeartbeatClient.Error? { if case .disconnected(let why) = self { why } else { nil } }
+    var isWaiting: Bool { if case .waiting = self { true } else { false } }
+    var isConnecting: Bool { if case .connecting = self { true } else { false } }
 }
 
 /// What the fake server does with one received line: send these lines, then maybe close.
@@ -125,7 +140,9 @@ final class FakeServer: @unchecked Sendable {
     private let received = Shared<[String]>([])
 
     /// `answer` maps each line the client sends to what the server does.
-    init(answer: @escaping @Sendable (String) -> Answer) throws {
+    /// With `serves: false` nothing is accepted: with a backlog of 0, one connection fills the queue and
+    /// the kernel drops later SYNs (a black hole on loopback).
+    init(backlog: Int32 = 16, serves: Bool = true, answer: @escaping @Sendable (String) -> Answer) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -135,7 +152,7 @@ final class FakeServer: @unchecked Sendable {
                 bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
         }
-        guard bound == 0, listen(fd, 16) == 0 else {
+        guard bound == 0, listen(fd, backlog) == 0 else {
             close(fd)
             throw SupportError("fake server cannot listen: errno \(errno)")
         }
@@ -146,6 +163,7 @@ final class FakeServer: @unchecked Sendable {
         listener = fd
         port = UInt16(bigEndian: address.sin_port)
         let received = received
+        guard serves else { return }
         Thread.detachNewThread {
             // Serves connections one after another until the listener is closed.
             while true {
@@ -188,4 +206,35 @@ final class FakeServer: @unchecked Sendable {
             }
         }
     }
+}
+typealias Backoff = HeartbeatClient.Backoff
+
+/// A loopback port that refuses connections for as long as this value lives: bound, never listening, so
+/// no other test's server can be given the same number while a client here keeps knocking on it.
+final class RefusingPort: Sendable {
+    let port: UInt16
+    private let socketFD: Int32
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+            }
+        }
+        guard bound else {
+            close(fd)
+            throw SupportError("cannot bind a refusing port: errno \(errno)")
+        }
+        socketFD = fd
+        port = UInt16(bigEndian: address.sin_port)
+    }
+
+    deinit { close(socketFD) }
+
+    var endpoint: Endpoint { Endpoint(host: "127.0.0.1", port: port) }
 }

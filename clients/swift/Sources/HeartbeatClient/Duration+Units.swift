@@ -1,4 +1,4 @@
-// Duration in the whole units the socket options and dispatch deadlines take.
+// Duration in the whole units socket options and NIO's TimeAmount take.
 
 extension Duration {
     /// Whole nanoseconds, saturating instead of overflowing for durations of centuries.
