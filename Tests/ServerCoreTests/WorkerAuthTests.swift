@@ -72,7 +72,7 @@ import Testing
         rig.clock.now = start + 1_000_000_000
         try rig.turn()
         let warnings = rig.book.lines(containing: "auth failed")
-        let expected = "auth failed 3 time(s) from 127.0.0.1 in the last second (last id guess-2)"
+        let expected = "auth failed 3 time(s) from 127.0.0.1 in the last second (last id guess-2, bad-token)"
         #expect(warnings.map(\.message) == [expected])
         #expect(warnings.first?.metadata["count"] == "3")
     }
