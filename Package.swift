@@ -40,10 +40,11 @@ let package = Package(
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
         ),
-        // OpenSSL's libcrypto (HMAC, CRYPTO_memcmp, RAND_bytes): the one crypto library, shared with TLS later.
+        // The system's OpenSSL 3, libssl and libcrypto: TLS listeners, HMAC, CRYPTO_memcmp, RAND_bytes.
+        // The one crypto library; shim.h wraps the few macros Swift cannot call.
         .systemLibrary(
             name: "COpenSSL",
-            pkgConfig: "libcrypto",
+            pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]
         ),
         // Pure: no Glibc, no Foundation, no clock.
@@ -55,6 +56,8 @@ let package = Package(
         .target(name: "DeviceKeys", dependencies: ["COpenSSL"]),
         // The only place that calls libc.
         .target(name: "Posix", dependencies: ["CLinux"]),
+        // TLS over OpenSSL's libssl: a context (certificate, key, client CA) and non-blocking streams.
+        .target(name: "TLS", dependencies: ["COpenSSL", "Posix"]),
         .target(name: "EventLoop", dependencies: ["Posix", "TimerWheel"]),
         // One buffered connection on an EventLoop: the control socket's and the metrics endpoint's.
         .target(name: "BufferedIO", dependencies: ["EventLoop", "Posix", "TimerWheel"]),
@@ -66,7 +69,7 @@ let package = Package(
         .target(
             name: "ServerCore",
             dependencies: [
-                "EventLoop", "Posix", "TimerWheel", "WireProtocol", "ControlProtocol",
+                "EventLoop", "Posix", "TimerWheel", "WireProtocol", "ControlProtocol", "TLS",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -86,7 +89,7 @@ let package = Package(
         .executableTarget(
             name: "heartbeat-bench",
             dependencies: [
-                "EventLoop", "Posix", "Primitives", "WireProtocol",
+                "EventLoop", "Posix", "Primitives", "WireProtocol", "TLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
@@ -106,7 +109,7 @@ let package = Package(
             name: "heartbeatd",
             dependencies: [
                 "ServerCore", "SystemdEdge", "HeartbeatConfig", "DeviceKeys", "Posix", "EventLoop", "Primitives",
-                "BufferedIO",
+                "BufferedIO", "TLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -136,10 +139,11 @@ let package = Package(
         ),
         // Test support shared by the test targets: the deadline poll, child processes without Foundation's
         // Process, and the one harness that runs the real heartbeatd.
-        .target(name: "TestSupport", dependencies: ["CLinux"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["CLinux", "TLS", "Posix"], path: "Tests/TestSupport"),
         .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"]),
         .testTarget(name: "PrimitivesTests", dependencies: ["Primitives"]),
         .testTarget(name: "DeviceKeysTests", dependencies: ["DeviceKeys"]),
+        .testTarget(name: "TLSTests", dependencies: ["TLS", "Posix", "TestSupport"]),
         .testTarget(
             name: "HeartbeatClientTests",
             dependencies: ["HeartbeatClient", "heartbeatd", "heartbeat-bench", "heartbeat-agent", "TestSupport"]),

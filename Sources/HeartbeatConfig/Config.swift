@@ -17,6 +17,7 @@ public struct Config: Sendable, Equatable {
     public var events: Events
     public var metrics: Metrics
     public var auth: Auth
+    public var tls: TLS
 
     /// What the daemon runs with when there is no file; config/heartbeatd.toml documents the same values.
     public static let defaults = Config(
@@ -30,7 +31,8 @@ public struct Config: Sendable, Equatable {
         control: .defaults,
         events: .defaults,
         metrics: .defaults,
-        auth: .defaults
+        auth: .defaults,
+        tls: .defaults
     )
 
     /// Reads a config file's text. Keys it leaves out keep their defaults; unknown keys, wrong types
@@ -59,14 +61,23 @@ public struct Config: Sendable, Equatable {
         let events = try top.section("events", Events.init(reading:))
         let metrics = try top.section("metrics", Metrics.init(reading:))
         let auth = try top.section("auth", Auth.init(reading:))
+        let tls = try top.section("tls", TLS.init(reading:))
         let config = Config(
             listen: listen ?? defaults.listen,
             workers: workers ?? defaults.workers,
             drainTimeout: drainTimeout ?? defaults.drainTimeout,
             heartbeat: heartbeat, limits: limits, tcp: tcp, log: log,
-            control: control, events: events, metrics: metrics, auth: auth
+            control: control, events: events, metrics: metrics, auth: auth, tls: tls
         )
         try top.refuseUnknownKeys()
+        // With SO_REUSEPORT both binds would succeed and the kernel would mix TLS and plain clients.
+        for (index, address) in config.tls.listen.enumerated() where address.port != 0 {
+            if let plain = config.listen.firstIndex(of: address) {
+                throw ConfigError(
+                    key: "tls.listen[\(index)]",
+                    message: "\(tomlQuoted(address.description)) is already listen[\(plain)]")
+            }
+        }
         return config
     }
 
@@ -88,6 +99,7 @@ public struct Config: Sendable, Equatable {
         events.render(into: &writer)
         metrics.render(into: &writer)
         auth.render(into: &writer)
+        tls.render(into: &writer)
         return writer.text
     }
 
@@ -102,24 +114,26 @@ public struct Config: Sendable, Equatable {
         if control.socket != old.control.socket { keys.append("control.socket") }
         if control.group != old.control.group { keys.append("control.group") }
         if metrics.listen != old.metrics.listen { keys.append("metrics.listen") }
+        if tls.listen != old.tls.listen { keys.append("tls.listen") }
         return keys
     }
 
-    /// At least one address, no address twice. Port 0 may repeat: each such entry gets its own port.
-    private static func listenAddresses(
-        _ value: any TOMLValueConvertible
+    /// At least one address (`allowsNone`: or none), no address twice. Port 0 may repeat: each such
+    /// entry gets its own port. `key` is "listen" or "tls.listen".
+    static func listenAddresses(
+        _ value: any TOMLValueConvertible, key listKey: String = "listen", allowsNone: Bool = false
     ) throws(ConfigError) -> [ListenAddress] {
         guard let array = value.array else {
             throw ConfigError(
-                key: "listen", message: "expected an array of addresses such as [\"0.0.0.0:7700\"], got \(shown(value))"
+                key: listKey, message: "expected an array of addresses such as [\"0.0.0.0:7700\"], got \(shown(value))"
             )
         }
-        guard !array.isEmpty else {
-            throw ConfigError(key: "listen", message: "expected at least one address such as \"0.0.0.0:7700\", got []")
+        guard !array.isEmpty || allowsNone else {
+            throw ConfigError(key: listKey, message: "expected at least one address such as \"0.0.0.0:7700\", got []")
         }
         var addresses: [ListenAddress] = []
         for (index, element) in array.enumerated() {
-            let key = "listen[\(index)]"
+            let key = "\(listKey)[\(index)]"
             guard let text = element.string else {
                 throw ConfigError(
                     key: key, message: "expected a string such as \"0.0.0.0:7700\", got \(shown(element))")
@@ -131,7 +145,7 @@ public struct Config: Sendable, Equatable {
                 throw ConfigError(key: key, message: error.message)
             }
             if address.port != 0, let first = addresses.firstIndex(of: address) {
-                throw ConfigError(key: key, message: "\(tomlQuoted(text)) is already listen[\(first)]")
+                throw ConfigError(key: key, message: "\(tomlQuoted(text)) is already \(listKey)[\(first)]")
             }
             addresses.append(address)
         }

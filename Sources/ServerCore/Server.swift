@@ -38,12 +38,17 @@ public final class Server: Sendable {
     private let threads = Mutex<[Thread.Joinable]>([])
     private let sharedListeners: [Listener]
 
+    /// The TLS listeners' addresses, as bound; empty without TLS.
+    public let tlsAddresses: [String]
+
     /// Binds every `listen` address once per each of `workers` workers (SO_REUSEPORT), or adopts
-    /// `activated` sockets (socket activation) instead. Nothing is accepted until `start`. `tick` is the
-    /// timer wheel's, in nanoseconds; a `listen` port of 0 lets the kernel pick (the same for every worker).
+    /// `activated` sockets (socket activation) instead. `tlsListen` addresses are bound the same way in
+    /// either case (systemd passes plain listeners only), and speak TLS with `settings.tls`. Nothing is
+    /// accepted until `start`. `tick` is the timer wheel's, in nanoseconds; a port of 0 lets the kernel
+    /// pick (the same for every worker).
     public init(
-        settings: Settings, listen: [SocketAddress], workers count: Int, tick: UInt64, activated: [Int32],
-        logger: Logger
+        settings: Settings, listen: [SocketAddress], tlsListen: [SocketAddress] = [], workers count: Int,
+        tick: UInt64, activated: [Int32], logger: Logger
     ) throws(ServerError) {
         var adopted: [Listener] = []
         for descriptor in activated {
@@ -58,30 +63,18 @@ public final class Server: Sendable {
             }
         }
         var perWorker: [[Listener]] = []
+        var tlsPerWorker: [[Listener]] = []
         for _ in 0..<count {
-            if !adopted.isEmpty {
-                perWorker.append(adopted)
-                continue
-            }
-            var listeners: [Listener] = []
-            for (position, wanted) in listen.enumerated() {
-                // Port 0: the first worker lets the kernel pick, the others join that same port.
-                var address = wanted
-                if address.port == 0, let first = perWorker.first { address.port = first[position].address.port }
-                do {
-                    let socket = try Socket.listen(on: address, reusePort: true)
-                    try socket.setKeepalive(settings.keepalive)
-                    try socket.setSendBufferSize(Worker.sendBufferBytes)
-                    let bound = try socket.localAddress()
-                    listeners.append(Listener(socket: socket, address: bound, isShared: false))
-                } catch {
-                    throw .cannotListen(address: wanted.description, error)
-                }
-            }
-            perWorker.append(listeners)
+            tlsPerWorker.append(
+                try Self.bind(tlsListen, kind: .tls, like: tlsPerWorker.first, settings: settings))
+            perWorker.append(
+                adopted.isEmpty
+                    ? try Self.bind(listen, kind: .plain, like: perWorker.first, settings: settings) : adopted)
         }
         addresses = (perWorker.first ?? []).map { "\($0.address)" }
+        tlsAddresses = (tlsPerWorker.first ?? []).map { "\($0.address)" }
         sharedListeners = adopted
+        for index in 0..<count { perWorker[index] += tlsPerWorker[index] }
 
         var mailboxes: [Mailbox<WorkerMessage>] = []
         var workers: [Worker] = []
@@ -162,6 +155,30 @@ public final class Server: Sendable {
     /// The monotonic instant by which every worker has finished a loop turn (the oldest of their last turns).
     public func oldestTurn() -> UInt64 {
         stats.map { $0.lastTurn.load(ordering: .relaxed) }.min() ?? 0
+    }
+}
+
+extension Server {
+    /// One worker's listeners for `addresses`. Port 0: the first worker lets the kernel pick, the
+    /// others (`like` is the first worker's) join that same port.
+    fileprivate static func bind(
+        _ addresses: [SocketAddress], kind: Listener.Kind, like first: [Listener]?, settings: Settings
+    ) throws(ServerError) -> [Listener] {
+        var listeners: [Listener] = []
+        for (position, wanted) in addresses.enumerated() {
+            var address = wanted
+            if address.port == 0, let first { address.port = first[position].address.port }
+            do {
+                let socket = try Socket.listen(on: address, reusePort: true)
+                try socket.setKeepalive(settings.keepalive)
+                try socket.setSendBufferSize(Worker.sendBufferBytes)
+                let bound = try socket.localAddress()
+                listeners.append(Listener(socket: socket, address: bound, isShared: false, kind: kind))
+            } catch {
+                throw .cannotListen(address: wanted.description, error)
+            }
+        }
+        return listeners
     }
 }
 

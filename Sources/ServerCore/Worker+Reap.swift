@@ -1,6 +1,7 @@
 // Reap: the one teardown path. Nothing else closes a client socket.
 import Logging
 import Posix
+import TLS
 import WireProtocol
 
 extension Worker {
@@ -11,10 +12,13 @@ extension Worker {
     ///  4. write the farewell line if the socket takes it without blocking;
     ///  5. shutdown(SHUT_WR), then close;    6. log one line with reason, id, peer and duration
     ///  (and, for an identified session, announce its `offline` or `replaced` presence event).
-    /// Reaping twice is harmless: the second call finds the slot empty. `note` is an operator's kick text.
+    /// Reaping twice is harmless: the second call finds the slot empty. `note` is an operator's kick text;
+    /// `tlsFailure` why a TLS session failed (an unidentified one is then logged as `tls-failed`).
+    /// A TLS session's farewell goes through SSL_write, then one non-blocking SSL_shutdown, before step 5;
+    /// its SSL object is freed after the close.
     func reap(
         _ slot: Int, because reason: Reason, farewell: Farewell? = nil, error: Errno? = nil, lateness: UInt64? = nil,
-        note: String? = nil
+        note: String? = nil, tlsFailure: TLSError? = nil
     ) {
         guard sessions.isOpen(slot) else { return }
         if let timer = sessions[slot].timer { loop.cancel(timer) }
@@ -22,6 +26,7 @@ extension Worker {
         guard var session = sessions.remove(slot), let socket = session.socket.take() else { return }
         let unsentBytes = unsent.removeValue(forKey: slot) ?? []
         partials[slot] = nil
+        let tlsState = tls.removeValue(forKey: slot)
         var departure: (isReleased: Bool, seq: UInt64)?
         if let id = session.id {
             departure = shared.registry.release(
@@ -32,11 +37,13 @@ extension Worker {
         stats.connected.subtract(1, ordering: .relaxed)
         stats.countReap(reason)
 
-        sayFarewell(farewell ?? reason.farewell, after: unsentBytes, on: socket)
+        sayFarewell(farewell ?? reason.farewell, after: unsentBytes, on: socket, tls: tlsState)
         socket.shutdownWrite()
         socket.close()
 
-        logReap(session, reason: reason, error: error, lateness: lateness, departure: departure, note: note)
+        logReap(
+            session, reason: reason, error: error, lateness: lateness, departure: departure, note: note,
+            tlsFailure: tlsFailure)
         if let departure {
             announce(
                 departure.isReleased ? .offline : .replaced, session, seq: departure.seq, reason: reason, note: note)
@@ -45,10 +52,10 @@ extension Worker {
     }
 
     /// Best effort, one non-blocking send of whatever was still unsent plus the farewell line.
-    private func sayFarewell(_ farewell: Farewell, after unsent: [UInt8], on socket: borrowing Socket) {
+    private func sayFarewell(_ farewell: Farewell, after unsent: [UInt8], on socket: borrowing Socket, tls: TLSState?) {
         var line = unsent
         switch farewell {
-        case .silent: return
+        case .silent: line.removeAll()
         case .bye(let reason): Reply.appendBye(reason, to: &line)
         case .error(let code, let detail):
             if detail.isEmpty {
@@ -57,6 +64,11 @@ extension Worker {
                 Reply.appendError(code, text: detail, to: &line)
             }
         }
+        if let tls {
+            if tls.isEstablished { sayFarewell(line, through: tls.stream) }
+            return
+        }
+        guard !line.isEmpty else { return }
         _ = line.withUnsafeBytes { bytes in try? socket.send(bytes) }
     }
 
@@ -64,7 +76,7 @@ extension Worker {
     /// logged as `replaced` whatever ended it, so the log and `watch` agree on who is online.
     private func logReap(
         _ session: borrowing Session, reason: Reason, error: Errno?, lateness: UInt64?,
-        departure: (isReleased: Bool, seq: UInt64)?, note: String?
+        departure: (isReleased: Bool, seq: UInt64)?, note: String?, tlsFailure: TLSError?
     ) {
         let duration = (loop.now &- session.connectedAt) / 1_000_000
         var metadata: Logger.Metadata = [
@@ -76,8 +88,17 @@ extension Worker {
         if let lateness { metadata["late_ms"] = "\(lateness / 1_000_000)" }
         if let departure { metadata["seq"] = "\(departure.seq)" }
         if let note { metadata["note"] = "\(note)" }
+        if let tlsFailure {
+            metadata["tls.reason"] = "\(tlsFailure.kind.rawValue)"
+            metadata["error"] = "\(tlsFailure.description)"
+        }
         guard session.isIdentified else {
-            logSession(session, event: "closed", message: "connection closed", level: .info, metadata: metadata)
+            if tlsFailure != nil {
+                logSession(
+                    session, event: "tls-failed", message: "TLS handshake failed", level: .notice, metadata: metadata)
+            } else {
+                logSession(session, event: "closed", message: "connection closed", level: .info, metadata: metadata)
+            }
             return
         }
         if departure?.isReleased == false {

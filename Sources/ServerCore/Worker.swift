@@ -4,6 +4,7 @@ import ControlProtocol
 import EventLoop
 import Logging
 import Posix
+import TLS
 import TimerWheel
 import WireProtocol
 
@@ -24,6 +25,8 @@ final class Worker {
     /// would not take yet (past max_line the client is reaped for overload). An entry is never empty.
     var partials: [Int: [UInt8]] = [:]
     var unsent: [Int: [UInt8]] = [:]
+    /// A TLS session's SSL object and handshake state (Worker+TLS.swift); plain sessions have no entry.
+    var tls: [Int: TLSState] = [:]
     var nextSerial: UInt32 = 1
     var isDraining = false
     var logBudget = SessionLogBudget()
@@ -115,11 +118,11 @@ final class Worker {
                 return
             }
             guard let accepted else { return }
-            admit(accepted, peer: peer)
+            admit(accepted, peer: peer, kind: listener.kind)
         }
     }
 
-    private func admit(_ socket: consuming Socket, peer: SocketAddress) {
+    private func admit(_ socket: consuming Socket, peer: SocketAddress, kind: Listener.Kind) {
         let now = loop.now
         let descriptor = socket.id
         let slot = descriptor.index
@@ -137,9 +140,11 @@ final class Worker {
             return
         }
         guard isWithinLimits else {
-            reap(slot, because: .overload, farewell: .error(.serverFull, ""))
+            // A TLS client would read a plaintext line as a broken record: it is told nothing.
+            reap(slot, because: .overload, farewell: kind == .tls ? .silent : .error(.serverFull, ""))
             return
         }
+        if kind == .tls { return startHandshake(slot) }
         sessions[slot].timer = loop.arm(timers.session, UInt64(slot), at: now + settings.helloTimeout)
     }
 
@@ -170,7 +175,7 @@ final class Worker {
         sessions[slot].timer = nil
         let now = loop.now
         guard sessions[slot].isIdentified else {
-            reap(slot, because: .helloTimeout)
+            helloExpired(slot)
             return
         }
         // Lazy re-arm: heartbeats only moved lastHeard; the wheel learns of it here.

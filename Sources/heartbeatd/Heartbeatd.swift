@@ -3,6 +3,7 @@ import ArgumentParser
 import HeartbeatConfig
 import Logging
 import SystemdEdge
+import TLS
 
 @main
 struct Heartbeatd: ParsableCommand {
@@ -41,8 +42,10 @@ struct Heartbeatd: ParsableCommand {
             throw ExitCode(1)
         }
         let authSecret: [UInt8]?
+        let tls: TLSContext?
         do {
             authSecret = try SecretFile.load(for: loaded.auth)
+            tls = try TLSFiles.load(loaded.tls)
         } catch {
             printError("heartbeatd: \(error)")
             throw ExitCode(1)
@@ -57,7 +60,7 @@ struct Heartbeatd: ParsableCommand {
             toJournal ? JournalLogHandler(label: label) : StderrLogHandler(label: label)
         }
         let source = ConfigSource(path: config, listenOverrides: listen)
-        let status = Supervisor(config: loaded, source: source, authSecret: authSecret).run()
+        let status = Supervisor(config: loaded, source: source, authSecret: authSecret, tls: tls).run()
         if status != 0 { throw ExitCode(status) }
     }
 }

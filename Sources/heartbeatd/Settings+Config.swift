@@ -6,10 +6,12 @@ import HeartbeatConfig
 import Logging
 import Posix
 import ServerCore
+import TLS
 
 extension Settings {
     /// `authSecret` is the secret file's (SecretFile.load); with auth on and no secret every HELLO fails closed.
-    init(_ config: Config, authSecret: [UInt8]?) {
+    /// `tls` is the TLS listeners' context (TLSFiles.load).
+    init(_ config: Config, authSecret: [UInt8]?, tls: TLSContext?) {
         self.init(
             interval: nanosecondsOf(config.heartbeat.interval),
             intervalMin: nanosecondsOf(config.heartbeat.intervalMin),
@@ -29,7 +31,9 @@ extension Settings {
                 userTimeoutMilliseconds: Int32(clamping: nanosecondsOf(config.tcp.userTimeout) / 1_000_000)
             ),
             drainTimeout: nanosecondsOf(config.drainTimeout),
-            authenticate: Self.authenticate(config.auth.mode, secret: authSecret)
+            authenticate: Self.authenticate(config.auth.mode, secret: authSecret),
+            tls: tls,
+            handshakeTimeout: nanosecondsOf(config.tls.handshakeTimeout)
         )
     }
 
@@ -43,28 +47,33 @@ extension Settings {
 extension Server {
     /// Binds `config.listen` with `config.workers` workers ("auto": one per core, up to the 256 an
     /// explicit count may ask for), or adopts the sockets systemd passed.
-    convenience init(config: Config, authSecret: [UInt8]?, activated: [Int32], logger: Logger) throws(ServerError) {
+    convenience init(
+        config: Config, authSecret: [UInt8]?, tls: TLSContext?, activated: [Int32], logger: Logger
+    ) throws(ServerError) {
         let count: Int
         switch config.workers {
         case .auto: count = min(max(1, Int(Posix.onlineProcessors())), 256)
         case .count(let n): count = n
         }
         // ListenAddress was read with inet_pton already; a failure here would be a bug in that check.
-        let listen = config.listen.map { address in
-            guard let parsed = SocketAddress(host: address.host, port: address.port) else {
-                preconditionFailure("listen address \(address) passed the config check but not inet_pton")
+        let addresses = { (list: [ListenAddress]) in
+            list.map { address in
+                guard let parsed = SocketAddress(host: address.host, port: address.port) else {
+                    preconditionFailure("listen address \(address) passed the config check but not inet_pton")
+                }
+                return parsed
             }
-            return parsed
         }
         try self.init(
-            settings: Settings(config, authSecret: authSecret), listen: listen, workers: count,
-            tick: nanosecondsOf(config.heartbeat.tick), activated: activated, logger: logger
+            settings: Settings(config, authSecret: authSecret, tls: tls), listen: addresses(config.listen),
+            tlsListen: addresses(config.tls.listen), workers: count, tick: nanosecondsOf(config.heartbeat.tick),
+            activated: activated, logger: logger
         )
     }
 
     /// A reload: the live part of `config` goes to every worker.
-    func apply(_ config: Config, authSecret: [UInt8]?) {
-        apply(Settings(config, authSecret: authSecret))
+    func apply(_ config: Config, authSecret: [UInt8]?, tls: TLSContext?) {
+        apply(Settings(config, authSecret: authSecret, tls: tls))
     }
 }
 

@@ -7,12 +7,15 @@ import Logging
 import Posix
 import ServerCore
 import SystemdEdge
+import TLS
 
 final class Supervisor {
     private var config: Config
     private let source: ConfigSource
     /// The auth secret in force; re-read with the config on every reload.
     private var authSecret: [UInt8]?
+    /// The TLS listeners' context in force; rebuilt from the files on every reload.
+    private var tls: TLSContext?
     private var logger = Logger(label: "heartbeatd")
     private let notifier = Notifier.fromEnvironment()
     private var status = StatusLine()
@@ -33,10 +36,11 @@ final class Supervisor {
         case workerFailed(Int, SystemError)
     }
 
-    init(config: Config, source: ConfigSource, authSecret: [UInt8]? = nil) {
+    init(config: Config, source: ConfigSource, authSecret: [UInt8]? = nil, tls: TLSContext? = nil) {
         self.config = config
         self.source = source
         self.authSecret = authSecret
+        self.tls = tls
         logger.logLevel = Logger.Level(config.log.level)
     }
 
@@ -56,7 +60,7 @@ final class Supervisor {
         let signals = try SignalFD([.terminate, .interrupt, .hangUp])
         let descriptorLimit = try DescriptorLimit.raiseToHardLimit()
         let activated = try SocketActivation.listeningDescriptors()
-        let server = try Server(config: config, authSecret: authSecret, activated: activated, logger: logger)
+        let server = try Server(config: config, authSecret: authSecret, tls: tls, activated: activated, logger: logger)
 
         let loop = try EventLoop(tick: 10_000_000, slots: 256)
         let mailbox = try Mailbox<Message>()
@@ -107,10 +111,11 @@ final class Supervisor {
             onPresence: control.presenceSink
         )
         let capacity = descriptorLimit > 32 ? descriptorLimit - 32 : 0
+        let listening = server.addresses + server.tlsAddresses.map { "tls://\($0)" }
         logger.notice(
-            "heartbeatd \(heartbeatdVersion) started: listening on \(server.addresses.joined(separator: ", ")) with \(server.workerCount) worker(s); descriptor limit \(descriptorLimit), room for about \(capacity) clients",
+            "heartbeatd \(heartbeatdVersion) started: listening on \(listening.joined(separator: ", ")) with \(server.workerCount) worker(s); descriptor limit \(descriptorLimit), room for about \(capacity) clients",
             metadata: [
-                "event": "started", "listen": "\(server.addresses.joined(separator: ","))",
+                "event": "started", "listen": "\(listening.joined(separator: ","))",
                 "socket_activated": "\(!activated.isEmpty)",
             ]
         )
@@ -173,8 +178,13 @@ final class Supervisor {
             return .failure(.reloadFailed("\(error)"))
         }
         let nextSecret: [UInt8]?
+        let nextTLS: TLSContext?
         do {
             nextSecret = try SecretFile.load(for: next.auth)
+            // tls.listen takes a restart: the files are loaded for the listeners that are running.
+            var tlsSection = next.tls
+            tlsSection.listen = config.tls.listen
+            nextTLS = try TLSFiles.load(tlsSection)
         } catch {
             logger.error(
                 "reload failed, keeping the running configuration: \(error)",
@@ -191,10 +201,12 @@ final class Supervisor {
         applied.workers = config.workers
         applied.control = config.control
         applied.metrics = config.metrics
+        applied.tls.listen = config.tls.listen
         config = applied
         logger.logLevel = Logger.Level(config.log.level)
         authSecret = nextSecret
-        server.apply(config, authSecret: authSecret)
+        tls = nextTLS
+        server.apply(config, authSecret: authSecret, tls: tls)
         control?.apply(offlineGrace: config.events.offlineGrace)
         logger.notice("reloaded", metadata: ["event": "reloaded", "outcome": "applied"])
         let restart =
