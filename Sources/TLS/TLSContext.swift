@@ -86,6 +86,8 @@ public final class TLSContext: @unchecked Sendable {
     /// TLS 1.2 at least, the system's ciphers (Debian's openssl.cnf policy, not ours), no renegotiation,
     /// a peer that closes without close_notify is an ordinary end of stream, and idle buffers released.
     private static func make(_ method: OpaquePointer?) throws(TLSError) -> OpaquePointer {
+        // OpenSSL writes with write(2): without this a peer's reset would be a SIGPIPE, not an error.
+        ignoreBrokenPipe()
         ERR_clear_error()
         guard let pointer = SSL_CTX_new(method) else { throw .drained(.setup, call: "SSL_CTX_new") }
         // TLS 1.2 is the floor; it cannot fail for a known version constant.

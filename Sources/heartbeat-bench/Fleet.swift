@@ -4,11 +4,12 @@
 import EventLoop
 import Histogram
 import Posix
+import TLS
 import WireProtocol
 
 final class Fleet {
     enum Phase: UInt8 {
-        case idle, connecting, greeting, identified, closed
+        case idle, connecting, handshaking, greeting, identified, closed
     }
 
     /// How a client's connection ended, as the fleet saw it.
@@ -53,6 +54,13 @@ final class Fleet {
     let input: UnsafeMutableRawBufferPointer
     private var output: [UInt8] = []
     private var handler: EventLoop.HandlerID!
+    /// --tls: the client context, each open client's stream, and with --resume its last session (Fleet+TLS).
+    var tls: TLSContext?
+    var resume = false
+    var streams: [Int: TLSStream] = [:]
+    var tlsSessions: [Int: TLSSession] = [:]
+    var tlsHandshakes: UInt64 = 0
+    var tlsResumptions: UInt64 = 0
 
     // Totals every mode reports.
     private(set) var pingsSent: UInt64 = 0
@@ -132,6 +140,12 @@ final class Fleet {
             end(client, .connectFailed(error))
             return
         }
+        if startTLS(client, descriptor) { return }
+        greet(client, descriptor)
+    }
+
+    /// HELLO, once connected (and through the TLS handshake with --tls).
+    func greet(_ client: Int, _ descriptor: DescriptorID) {
         output.removeAll(keepingCapacity: true)
         do throws(ProtocolError) {
             try RequestLine.appendHello(
@@ -178,7 +192,7 @@ final class Fleet {
     /// not reading: with a few lines in flight the kernel's buffer cannot fill otherwise).
     private func send(_ client: Int) -> Bool {
         let result = output.withUnsafeBytes { bytes in
-            Result { () throws(SystemError) in try sockets.send(bytes, at: client) }
+            Result { () throws(SystemError) in try transmit(bytes, client) }
         }
         switch result {
         case .failure(let error):
@@ -200,6 +214,8 @@ final class Fleet {
     /// (no CAP_NET_ADMIN); the client is then closed with RST instead.
     @discardableResult
     func close(_ client: Int, _ how: Close) -> Bool {
+        // close_notify: OpenSSL keeps a session resumable only after a clean TLS shutdown.
+        if how == .finish { streams[client]?.shutdown() }
         guard let socket = detach(client) else { return true }
         var vanished = true
         switch how {
@@ -231,12 +247,14 @@ final class Fleet {
         loop.unregister(socket.id)
         clientOfDescriptor[socket.id.index] = -1
         partialLines[client] = nil
+        streams[client] = nil
         phase[client] = .closed
         return socket
     }
 
     func end(_ client: Int, _ ending: Ending) {
         let previous = phase[client]
+        if case .closedByServer = ending { streams[client]?.shutdown() }
         detach(client)?.close()
         byeReason[client] = nil
         switch ending {

@@ -49,6 +49,8 @@ struct Hold: ParsableCommand {
         let fleet = try Fleet(
             clients: clients, server: server, sources: common.sourceAddresses(for: server), idPrefix: common.idPrefix,
             intervalMS: interval.milliseconds)
+        fleet.tls = try common.tls.context()
+        fleet.resume = common.tls.resume
         let run = HoldRun(fleet: fleet, options: self)
         let summary = try run.execute()
         print(common.json ? summary.json : summary.text(), terminator: common.json ? "\n" : "")

@@ -101,6 +101,15 @@ cp "$deb" "$STATE/payload/heartbeatd.deb"
 agent_deb=$(ls -1t "$(dirname "$deb")"/heartbeat-agent_*.deb 2>/dev/null | head -1)
 [[ -n $agent_deb ]] && cp "$agent_deb" "$STATE/payload/heartbeat-agent.deb"
 cp "$HERE/client.sh" "$STATE/payload/client.sh"
+# TLS: certificates made here, and the host's openssl (same Debian, same libssl3) for s_client inside.
+mkdir -p "$STATE/payload/tls"
+(cd "$STATE/payload/tls" && k='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes' &&
+    openssl req -x509 $k -keyout ca.key -out ca.pem -days 30 -subj /CN=e2e-ca &&
+    openssl req $k -keyout server.key -out server.csr -subj /CN=localhost &&
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >server.ext &&
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 30 \
+        -extfile server.ext) >"$STATE/openssl.log" 2>&1
+cp /usr/bin/openssl "$STATE/payload/openssl"
 chmod 0755 "$STATE/payload/client.sh"
 
 ROOTFS=$("$HERE/build-rootfs.sh" | tail -1) || { report_fail "debootstrap rootfs" "build-rootfs.sh failed"; finish; }
@@ -324,6 +333,34 @@ check_security() {
     DETAIL="exposure $exposure, uid $user, nofile $soft, credential ${credential%% *}"
 }
 
+# A TLS listener whose key arrives by LoadCredential= (the shipped drop-in), and `openssl s_client` inside.
+check_tls() {
+    local reply user credential
+    X install -d /etc/heartbeatd/tls /etc/systemd/system/heartbeatd.service.d
+    X install -m 0644 /opt/heartbeatd-test/tls/server.pem /etc/heartbeatd/tls/cert.pem
+    # Root-only: the dynamic user can read it only as the credential systemd copies for it.
+    X install -m 0600 /opt/heartbeatd-test/tls/server.key /etc/heartbeatd/tls/key.pem
+    X cp /usr/share/doc/heartbeatd/tls-credential.conf /etc/systemd/system/heartbeatd.service.d/tls.conf ||
+        fail "no tls-credential.conf in the package" || return 1
+    X cp /etc/heartbeatd/heartbeatd.toml /run/heartbeatd.toml.orig
+    X sh -c 'printf "\n[tls]\nlisten = [\"127.0.0.1:7701\"]\n" >> /etc/heartbeatd/heartbeatd.toml'
+    X systemctl daemon-reload
+    X timeout 30 systemctl restart heartbeatd.service || fail "restart with [tls] failed: $(show Result)" || return 1
+    user=$(X ps -o uid= -p "$(show MainPID)" | tr -d ' ')
+    credential=$(X stat -c '%a %u' /run/credentials/heartbeatd.service/heartbeatd-tls-key 2>&1)
+    [[ $credential == "400 $user" || $credential == "440 $user" ]] || fail "key credential: $credential" || return 1
+    reply=$(X sh -c 'printf "HELLO e2e-tls\nBYE\n" | timeout 5 /opt/heartbeatd-test/openssl s_client -quiet \
+        -connect 127.0.0.1:7701 -CAfile /opt/heartbeatd-test/tls/ca.pem -verify_return_error -verify_ip 127.0.0.1 \
+        2>/dev/null | head -1')
+    [[ $reply == "OK e2e-tls "* ]] || fail "HELLO over s_client: '$reply'" || return 1
+    [[ $(probe e2e-plain) == OK* ]] || fail "the plain listener stopped answering" || return 1
+    X rm /etc/systemd/system/heartbeatd.service.d/tls.conf
+    X cp /run/heartbeatd.toml.orig /etc/heartbeatd/heartbeatd.toml
+    X systemctl daemon-reload
+    X timeout 30 systemctl restart heartbeatd.service
+    DETAIL="s_client got '$reply'; key credential ${credential%% *} for uid $user"
+}
+
 check_stop() {
     local c t0 elapsed
     c=$(cursor); t0=$(now)
@@ -409,6 +446,7 @@ if ((failed == 0)); then
     run_check "reload completes promptly; a bad config keeps the old one" check_reload
     pid1_debug off
     run_check "systemd-analyze security ≤ $MAX_EXPOSURE and the hardened daemon works" check_security
+    run_check "a TLS listener with its key from LoadCredential= answers openssl s_client" check_tls
     pid1_debug on
     run_check "stop sends STOPPING=1 and exits 0 within drain_timeout" check_stop
     pid1_debug off
