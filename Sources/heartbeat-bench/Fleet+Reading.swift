@@ -48,6 +48,10 @@ extension Fleet {
         }
         let now = Clock.monotonicNanoseconds()
         let bytes = UnsafeRawBufferPointer(rebasing: input[..<(carried + count)])
+        if let peer {
+            peerReplies(client, peer, bytes)
+            return
+        }
         var start = 0
         var pongsInRead = 0
         while start < bytes.count {

@@ -59,6 +59,8 @@ final class Fleet {
     var resume = false
     var streams: [Int: TLSStream] = [:]
     var tlsSessions: [Int: TLSSession] = [:]
+    /// --peer: speak MQTT or RESP instead of heartbeatd's protocol (Fleet+Peers.swift).
+    var peer: Peer?
     var tlsHandshakes: UInt64 = 0
     var tlsResumptions: UInt64 = 0
 
@@ -147,13 +149,17 @@ final class Fleet {
     /// HELLO, once connected (and through the TLS handshake with --tls).
     func greet(_ client: Int, _ descriptor: DescriptorID) {
         output.removeAll(keepingCapacity: true)
-        do throws(ProtocolError) {
-            try RequestLine.appendHello(
-                Hello(id: "\(idPrefix)-\(helloNumber[client])", intervalMS: intervalMS), to: &output)
-        } catch {
-            // The server would refuse this HELLO the same way.
-            end(client, .refused(error.code.rawValue))
-            return
+        if let peer {
+            output.append(contentsOf: peer.greeting)
+        } else {
+            do throws(ProtocolError) {
+                try RequestLine.appendHello(
+                    Hello(id: "\(idPrefix)-\(helloNumber[client])", intervalMS: intervalMS), to: &output)
+            } catch {
+                // The server would refuse this HELLO the same way.
+                end(client, .refused(error.code.rawValue))
+                return
+            }
         }
         guard send(client) else { return }
         phase[client] = .greeting
@@ -174,7 +180,11 @@ final class Fleet {
         output.removeAll(keepingCapacity: true)
         let micros = Clock.monotonicNanoseconds() / 1_000
         for _ in 0..<count {
-            RequestLine.appendPing(stamp: micros, to: &output)
+            if let peer {
+                output.append(contentsOf: peer.ping)
+            } else {
+                RequestLine.appendPing(stamp: micros, to: &output)
+            }
         }
         pingsSent += UInt64(count)
         return send(client)
