@@ -48,8 +48,12 @@ import Testing
             ["churn", "-k", "100", "-c", "10", "-m", "clean", "--resume"], port: daemon.tlsPort)
         #expect(churn["cycles"] as? Int == 100)
         #expect(churn["failures"] as? Int == 0)
-        let text = try String(contentsOf: URL(string: "http://127.0.0.1:\(metricsPort)/metrics")!, encoding: .utf8)
-        let resumed = text.split(separator: "\n").first { $0.hasPrefix("heartbeatd_tls_resumptions_total ") }
+        let scrape = try Client(port: metricsPort)
+        scrape.send("GET /metrics HTTP/1.0\r\n\r\n")
+        var resumed: String?
+        while let line = await scrape.readLine() {
+            if line.hasPrefix("heartbeatd_tls_resumptions_total ") { resumed = line }
+        }
         // The first connection of each of the 10 slots is a full handshake; the other 90 resume.
         #expect(resumed == "heartbeatd_tls_resumptions_total 90")
     }

@@ -335,6 +335,18 @@ check_security() {
 
 # A TLS listener whose key arrives by LoadCredential= (the shipped drop-in), and `openssl s_client` inside.
 check_tls() {
+    local status=0
+    X cp /etc/heartbeatd/heartbeatd.toml /run/heartbeatd.toml.orig
+    tls_steps || status=1
+    # Whatever happened, the next checks get the shipped configuration back.
+    X rm -rf /etc/systemd/system/heartbeatd.service.d/tls.conf /etc/heartbeatd/tls
+    X cp /run/heartbeatd.toml.orig /etc/heartbeatd/heartbeatd.toml
+    X systemctl daemon-reload
+    X timeout 30 systemctl restart heartbeatd.service
+    return $status
+}
+
+tls_steps() {
     local reply user credential
     X install -d /etc/heartbeatd/tls /etc/systemd/system/heartbeatd.service.d
     X install -m 0644 /opt/heartbeatd-test/tls/server.pem /etc/heartbeatd/tls/cert.pem
@@ -342,8 +354,7 @@ check_tls() {
     X install -m 0600 /opt/heartbeatd-test/tls/server.key /etc/heartbeatd/tls/key.pem
     X cp /usr/share/doc/heartbeatd/tls-credential.conf /etc/systemd/system/heartbeatd.service.d/tls.conf ||
         fail "no tls-credential.conf in the package" || return 1
-    X cp /etc/heartbeatd/heartbeatd.toml /run/heartbeatd.toml.orig
-    X sh -c 'printf "\n[tls]\nlisten = [\"127.0.0.1:7701\"]\n" >> /etc/heartbeatd/heartbeatd.toml'
+    X sh -c 'printf "[tls]\nlisten = [\"127.0.0.1:7701\"]\n" > /etc/heartbeatd/heartbeatd.toml'
     X systemctl daemon-reload
     X timeout 30 systemctl restart heartbeatd.service || fail "restart with [tls] failed: $(show Result)" || return 1
     user=$(X ps -o uid= -p "$(show MainPID)" | tr -d ' ')
@@ -354,10 +365,6 @@ check_tls() {
         2>/dev/null | head -1')
     [[ $reply == "OK e2e-tls "* ]] || fail "HELLO over s_client: '$reply'" || return 1
     [[ $(probe e2e-plain) == OK* ]] || fail "the plain listener stopped answering" || return 1
-    X rm /etc/systemd/system/heartbeatd.service.d/tls.conf
-    X cp /run/heartbeatd.toml.orig /etc/heartbeatd/heartbeatd.toml
-    X systemctl daemon-reload
-    X timeout 30 systemctl restart heartbeatd.service
     DETAIL="s_client got '$reply'; key credential ${credential%% *} for uid $user"
 }
 
