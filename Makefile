@@ -3,7 +3,10 @@ SWIFT ?= swift
 BUILD_DIR ?= .build/release
 CONFIG ?=
 
-.PHONY: deps test-deps build release run test check-imports unit-tests system-tests clean lint
+# Every test: the import check, the Swift Testing suites (real daemon over loopback), the C and Python
+# clients against the real daemon (clients/test/), the short network chaos run (Tests/chaos/, root only),
+# then the system tests under a real systemd when that is possible here (see Tests/system/).
+test: test-deps check-imports
 
 deps:
 	@scripts/install-deps.sh build
@@ -21,25 +24,20 @@ release: deps
 run: build
 	.build/debug/heartbeatd $(if $(CONFIG),--config $(CONFIG),)
 
-# Every import against docs/design.md's module table, and the check's own tests (a violation must fail).
-check-imports:
-	python3 scripts/test_check_imports.py
-	python3 scripts/check-imports.py
-
-# The formatter's verdict (.swift-format: 4 spaces, lines <= 120), after its own tests show a violation failing.
-# `swift format -i -r Sources Tests Package.swift Benchmarks` fixes most of what it reports.
-lint:
-	python3 scripts/test_lint.py
-	scripts/lint.sh
-
 # Every test: the import check, the Swift Testing suites (real daemon over loopback), the C and Python
-# clients against the real daemon (clients/test/), then the system tests under a real systemd when
-# that is possible here (see Tests/system/).
+# clients against the real daemon (clients/test/), the short network chaos run (Tests/chaos/, root only),
+# then the system tests under a real systemd when that is possible here (see Tests/system/).
 test: test-deps check-imports
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 	python3 clients/test/run.py --bin .build/debug
+	python3 Tests/chaos/run.py --bin .build/debug
 	@if [ -x Tests/system/run.sh ]; then Tests/system/run.sh; fi
+
+# The network chaos conditions at full length (2 s delay, 10 s link down, 44 clients; about two minutes):
+# root, `ip` and /dev/net/tun. `make test` runs the short version. See docs/tuning.md.
+chaos: build
+	python3 Tests/chaos/run.py --bin .build/debug --long
 
 clean:
 	rm -rf .build .build-*

@@ -47,6 +47,12 @@ let package = Package(
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]
         ),
+        // hiredis: Redis's own C client; the cluster link drives its asynchronous API on an EventLoop.
+        .systemLibrary(
+            name: "CHiredis",
+            pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
         // Pure: no Glibc, no Foundation, no clock.
         .target(name: "TimerWheel"),
         // Durations as text, host:port endpoints, client ids: shared by the daemon, its config and the CLIs.
@@ -62,14 +68,29 @@ let package = Package(
         // One buffered connection on an EventLoop: the control socket's and the metrics endpoint's.
         .target(name: "BufferedIO", dependencies: ["EventLoop", "Posix", "TimerWheel"]),
         .target(
-            name: "HeartbeatConfig", dependencies: ["Primitives", "Posix", "TOMLKit"], swiftSettings: noLeakedMembers
+            name: "HeartbeatConfig", dependencies: ["Primitives", "Posix", "ClusterSchema", "TOMLKit"],
+            swiftSettings: noLeakedMembers
         ),
+        // hiredis's replies as Swift values, Redis endpoints, and the blocking client of heartbeatctl and tests.
+        .target(name: "Hiredis", dependencies: ["CHiredis", "Primitives"]),
+        // The cluster's layout in Redis (keys, records, stream entries, scripts): pure, shared with heartbeatctl.
+        .target(name: "ClusterSchema", dependencies: ["Primitives"]),
+        // The daemon's link to Redis: presence, leases, takeover, the event stream, on the supervisor's loop.
+        .target(
+            name: "Cluster",
+            dependencies: [
+                "CHiredis", "Hiredis", "ClusterSchema", "EventLoop", "Posix", "ControlProtocol",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The state a restart or upgrade hands to the next process: a versioned, checksummed blob. Pure.
+        .target(name: "Handoff"),
         // The control socket's requests and answers, shared by the daemon and heartbeatctl.
         .target(name: "ControlProtocol", dependencies: ["Primitives"]),
         .target(
             name: "ServerCore",
             dependencies: [
-                "EventLoop", "Posix", "TimerWheel", "WireProtocol", "ControlProtocol", "TLS",
+                "EventLoop", "Posix", "TimerWheel", "WireProtocol", "ControlProtocol", "Handoff", "TLS",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -89,7 +110,7 @@ let package = Package(
         .executableTarget(
             name: "heartbeat-bench",
             dependencies: [
-                "EventLoop", "Posix", "Primitives", "WireProtocol", "TLS",
+                "DeviceKeys", "EventLoop", "Posix", "Primitives", "WireProtocol", "TLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
@@ -97,7 +118,7 @@ let package = Package(
         .executableTarget(
             name: "heartbeatctl",
             dependencies: [
-                "ControlProtocol", "DeviceKeys", "Posix", "Primitives",
+                "ControlProtocol", "DeviceKeys", "Posix", "Primitives", "Hiredis", "ClusterSchema",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -109,7 +130,7 @@ let package = Package(
             name: "heartbeatd",
             dependencies: [
                 "ServerCore", "SystemdEdge", "HeartbeatConfig", "DeviceKeys", "Posix", "EventLoop", "Primitives",
-                "BufferedIO", "TLS",
+                "BufferedIO", "Cluster", "Hiredis", "Handoff", "TLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -122,7 +143,13 @@ let package = Package(
         .testTarget(name: "PosixTests", dependencies: ["Posix", "TestSupport"]),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop", "Posix"]),
         .testTarget(name: "BufferedIOTests", dependencies: ["BufferedIO", "EventLoop", "Posix"]),
-        .testTarget(name: "ServerCoreTests", dependencies: ["ServerCore", "Posix"]),
+        .testTarget(
+            name: "ServerCoreTests",
+            dependencies: [
+                "ServerCore", "Posix", "EventLoop", "DeviceKeys", "ControlProtocol", "TestSupport", "Handoff",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "HeartbeatConfigTests", dependencies: ["HeartbeatConfig"]),
         .testTarget(
             name: "SystemdEdgeTests",
@@ -130,7 +157,8 @@ let package = Package(
                 "SystemdEdge", "systemd-edge-probe", "TestSupport", .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(
-            name: "DaemonTests", dependencies: ["heartbeatd", "heartbeatctl", "Posix", "CLinux", "TestSupport"]),
+            name: "DaemonTests",
+            dependencies: ["heartbeatd", "heartbeatctl", "DeviceKeys", "Posix", "CLinux", "TestSupport"]),
         // Test support: the process SystemdEdgeTests run inside a journald sandbox and under systemd-socket-activate.
         .executableTarget(
             name: "systemd-edge-probe",
@@ -141,7 +169,16 @@ let package = Package(
         // Process, and the one harness that runs the real heartbeatd.
         .target(name: "TestSupport", dependencies: ["CLinux", "TLS", "Posix"], path: "Tests/TestSupport"),
         .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"]),
+        .testTarget(name: "HandoffTests", dependencies: ["Handoff"]),
         .testTarget(name: "PrimitivesTests", dependencies: ["Primitives"]),
+        .testTarget(name: "ClusterSchemaTests", dependencies: ["ClusterSchema"]),
+        .testTarget(
+            name: "ClusterTests",
+            dependencies: ["Cluster", "Hiredis", "ClusterSchema", "EventLoop", "Posix", "TestSupport"]),
+        // Real Redis, real daemons: a redis-server of its own on a free port and two or three heartbeatd nodes.
+        .testTarget(
+            name: "ClusterDaemonTests",
+            dependencies: ["heartbeatd", "heartbeatctl", "Hiredis", "ClusterSchema", "Posix", "TestSupport"]),
         .testTarget(name: "DeviceKeysTests", dependencies: ["DeviceKeys"]),
         .testTarget(name: "TLSTests", dependencies: ["TLS", "Posix", "TestSupport"]),
         .testTarget(

@@ -12,22 +12,35 @@ figures=("$@")
 ulimit -n 20000
 port=17800
 
+daemon=
+# Whatever happens (a bench that fails ends the script), no daemon is left behind: a stale one would share
+# the port through SO_REUSEPORT and take half of the next run's clients.
+trap '[ -z "$daemon" ] || kill -KILL "$daemon" 2>/dev/null || true' EXIT
+
 # Starts a fresh daemon on 127.0.0.1:$port, runs the bench with the given arguments, stops the daemon.
 run_once() {
     local figure=$1
     shift
+    if ss -Hltn "sport = :$port" | grep -q .; then
+        echo "bench-figures: something already listens on port $port" >&2
+        exit 1
+    fi
     "$bin/heartbeatd" --listen "127.0.0.1:$port" 2>/dev/null &
-    local daemon=$!
+    daemon=$!
+    # Ready when it listens (asked of the kernel: a probe connection would be a session of its own).
     for _ in $(seq 50); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+        ss -Hltn "sport = :$port" | grep -q . && break
         sleep 0.1
     done
     local load
     load=$(cut -d' ' -f1 /proc/loadavg)
-    local summary
-    summary=$("$bin/heartbeat-bench" "$@" --server "127.0.0.1:$port" --json --pid "$daemon")
+    local summary sample=()
+    # hold and flood sample the daemon's memory and CPU; churn and reap read only the wire.
+    case $1 in hold | flood) sample=(--pid "$daemon") ;; esac
+    summary=$("$bin/heartbeat-bench" "$@" --server "127.0.0.1:$port" --json "${sample[@]}")
     kill -TERM "$daemon"
     wait "$daemon" || true
+    daemon=
     printf '{"figure":"%s","load":%s,"summary":%s}\n' "$figure" "$load" "$summary"
     sleep 2
 }

@@ -2,13 +2,14 @@
 # Installs what building and testing heartbeatd needs on Debian/Ubuntu, and says what it installs.
 # Usage: scripts/install-deps.sh [build|test]   (test adds the tools the test suite drives)
 # libssl-dev: OpenSSL's libcrypto, the one crypto library (DeviceKeys; docs/design.md).
+# libhiredis-dev: the Redis client the cluster link uses (docs/design.md, "Cluster").
 set -euo pipefail
-want=(libsystemd-dev libssl-dev pkg-config)
+want=(libsystemd-dev libssl-dev libhiredis-dev pkg-config)
 if [ "${1:-build}" = test ]; then
   # ss (iproute2) counts socket states; systemd-socket-activate (systemd) for socket activation;
   # systemd-journald + journalctl for the journald test; python3 for the Prometheus parser test;
-  # gcc and make build the C client that clients/test/run.py drives.
-  want+=(iproute2 systemd python3 python3-prometheus-client gcc make)
+  # gcc and make build the C client that clients/test/run.py drives; redis-server for the cluster tests.
+  want+=(iproute2 systemd python3 python3-prometheus-client gcc make redis-server)
 fi
 missing=()
 for package in "${want[@]}"; do

@@ -13,6 +13,8 @@ public enum ControlError: Error, Equatable, Sendable, CustomStringConvertible {
     case permissionDenied(String)
     /// The configuration could not be read or is invalid; the running one stays.
     case reloadFailed(String)
+    /// `upgrade` did not happen (the new binary failed its check, or the exec failed); the old process serves on.
+    case upgradeFailed(String)
     /// A watcher fell more than `limit` unsent bytes behind and was disconnected.
     case tooSlow(limit: Int)
     /// More than `limit` control connections at once.
@@ -35,6 +37,7 @@ public enum ControlError: Error, Equatable, Sendable, CustomStringConvertible {
         case .notConnected: "not-connected"
         case .permissionDenied: "permission-denied"
         case .reloadFailed: "reload-failed"
+        case .upgradeFailed: "upgrade-failed"
         case .tooSlow: "too-slow"
         case .busy: "busy"
         case .shuttingDown: "shutting-down"
@@ -50,9 +53,10 @@ public enum ControlError: Error, Equatable, Sendable, CustomStringConvertible {
         case .requestTooLong(let limit): "a request line may be at most \(limit) bytes including its newline"
         case .badRequest(let text), .permissionDenied(let text), .badAnswer(let text): text
         case .unknownCommand(let verb):
-            "unknown command \(verb.debugDescription) (known: status, clients, client, kick, reload, watch)"
+            "unknown command \(verb.debugDescription) (known: status, clients, client, kick, reload, watch, upgrade)"
         case .notConnected(let id): "no client \(id) is connected"
         case .reloadFailed(let text): "reload failed, the running configuration stays: \(text)"
+        case .upgradeFailed(let text): "upgrade failed, the running process serves on: \(text)"
         case .tooSlow(let limit): "disconnected: the watcher fell more than \(limit) bytes behind"
         case .busy(let limit): "too many control connections (limit \(limit))"
         case .shuttingDown: "heartbeatd is stopping"

@@ -7,6 +7,7 @@
 //   client ID
 //   kick ID [--reason TEXT]      TEXT is the rest of the line
 //   reload
+//   upgrade                  (replace the daemon by its binary on disk, keeping every session)
 //   watch
 import Primitives
 
@@ -16,6 +17,7 @@ public enum ControlRequest: Sendable, Equatable {
     case client(id: String)
     case kick(id: String, note: String?)
     case reload
+    case upgrade
     case watch
 
     /// The longest request line, its `\n` included.
@@ -73,6 +75,9 @@ public enum ControlRequest: Sendable, Equatable {
         case "watch":
             try words.end(verb)
             self = .watch
+        case "upgrade":
+            try words.end(verb)
+            self = .upgrade
         default:
             throw .unknownCommand(verb)
         }
@@ -89,6 +94,7 @@ public enum ControlRequest: Sendable, Equatable {
         case .kick(let id, let note?): "kick \(id) --reason \(note)\n"
         case .reload: "reload\n"
         case .watch: "watch\n"
+        case .upgrade: "upgrade\n"
         }
     }
 

@@ -7,6 +7,10 @@
 // `seq` counts every event of this daemon from 1, in the order the id registry saw them; the log line
 // of the same event carries the same `seq`. An `online` has `"reason":null` and `"duration_ms":0`;
 // a `kick --reason` text comes as `"note"`.
+//
+// A `restarted` event stands for a whole takeover (restart or upgrade that kept the sessions): one event
+// instead of an offline and an online per client, `"id":""`, `duration_ms` the gap, and the counts:
+//   {"seq":42,"event":"restarted",...,"restored":15000,"orphaned":0,"lost":2}
 
 public struct PresenceEvent: Sendable, Equatable {
     public enum Kind: String, Sendable, CaseIterable {
@@ -16,6 +20,21 @@ public struct PresenceEvent: Sendable, Equatable {
         case offline
         /// A session ended while a newer session holds its id: the id stays present.
         case replaced
+        /// The daemon was replaced by a successor that kept its sessions (see `restart`).
+        case restarted
+    }
+
+    /// A takeover's counts: sessions restored, connections ended for want of state, records whose
+    /// connection did not come back.
+    public struct Restart: Sendable, Equatable {
+        public var restored: Int
+        public var orphaned: Int
+        public var lost: Int
+        public init(restored: Int, orphaned: Int, lost: Int) {
+            self.restored = restored
+            self.orphaned = orphaned
+            self.lost = lost
+        }
     }
 
     public var seq: UInt64
@@ -31,6 +50,8 @@ public struct PresenceEvent: Sendable, Equatable {
     public var durationMS: UInt64
     /// The operator's `kick --reason` text.
     public var note: String?
+    /// Only on `restarted`.
+    public var restart: Restart?
 
     public init(
         seq: UInt64, kind: Kind, timeMS: UInt64, id: String, peer: String, worker: Int, reason: String? = nil,
@@ -59,13 +80,18 @@ public struct PresenceEvent: Sendable, Equatable {
         object["reason"] = reason.map { .string($0) } ?? .null
         object["duration_ms"] = .integer(Int64(clamping: durationMS))
         if let note { object["note"] = .string(note) }
+        if let restart {
+            object["restored"] = .integer(Int64(restart.restored))
+            object["orphaned"] = .integer(Int64(restart.orphaned))
+            object["lost"] = .integer(Int64(restart.lost))
+        }
         return object
     }
 }
 
 extension PresenceEvent: Decodable {
     enum CodingKeys: String, CodingKey {
-        case seq, event, id, peer, worker, reason, note
+        case seq, event, id, peer, worker, reason, note, restored, orphaned, lost
         case timeMS = "time_ms"
         case durationMS = "duration_ms"
     }
@@ -86,5 +112,10 @@ extension PresenceEvent: Decodable {
         reason = try members.decodeIfPresent(String.self, forKey: .reason)
         durationMS = try members.count(.durationMS)
         note = try members.decodeIfPresent(String.self, forKey: .note)
+        if kind == .restarted, members.contains(.restored) {
+            restart = Restart(
+                restored: Int(try members.count(.restored)), orphaned: Int(try members.count(.orphaned)),
+                lost: Int(try members.count(.lost)))
+        }
     }
 }

@@ -86,6 +86,12 @@ public struct PresenceFeed: Sendable {
         return waiting
     }
 
+    /// A successor continues its predecessor's numbering: the first event it expects is `seq + 1`.
+    public mutating func resume(after seq: UInt64) {
+        if expected <= seq { expected = seq + 1 }
+        early = early.filter { $0.key > seq }
+    }
+
     private mutating func releaseInOrder(now: UInt64, into shown: inout [PresenceEvent]) {
         while let next = early.removeValue(forKey: expected) {
             expected += 1
@@ -102,7 +108,7 @@ public struct PresenceFeed: Sendable {
         case .online:
             if held.removeValue(forKey: event.id) != nil { return }
             shown.append(event)
-        case .offline, .replaced:
+        case .offline, .replaced, .restarted:
             shown.append(event)
         }
     }

@@ -26,6 +26,8 @@ public struct StatusReport: Sendable, Equatable {
     /// Offline events waiting out `offline_grace` right now.
     public var offlineHeld: Int
     public var watchers: Int
+    /// The Redis link, when the daemon is a cluster node.
+    public var cluster: ClusterReport?
 
     public init(
         version: String, pid: Int, startedAtMS: UInt64, uptimeMS: UInt64, workers: Int, clients: Int, connected: Int,
@@ -76,13 +78,14 @@ public struct StatusReport: Sendable, Equatable {
         object["offline_grace_ms"] = .integer(Int64(clamping: offlineGraceMS))
         object["offline_held"] = .integer(Int64(offlineHeld))
         object["watchers"] = .integer(Int64(watchers))
+        if let cluster { object["cluster"] = .object(cluster.json) }
         return object
     }
 }
 
 extension StatusReport: Decodable {
     enum CodingKeys: String, CodingKey {
-        case version, pid, workers, clients, connected, reaps, watchers
+        case version, pid, workers, clients, connected, reaps, watchers, cluster
         case startedAtMS = "started_at_ms"
         case uptimeMS = "uptime_ms"
         case sessionsTotal = "sessions_total"
@@ -111,5 +114,6 @@ extension StatusReport: Decodable {
         offlineGraceMS = try members.count(.offlineGraceMS)
         offlineHeld = Int(try members.count(.offlineHeld))
         watchers = Int(try members.count(.watchers))
+        cluster = try members.decodeIfPresent(ClusterReport.self, forKey: .cluster)
     }
 }

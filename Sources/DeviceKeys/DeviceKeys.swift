@@ -1,5 +1,6 @@
 // The device key: the token a client proves its id with when `[auth] mode = "hmac"` is lowercase hex
 // HMAC-SHA256(secret, id). The daemon checks it, `heartbeatctl token` prints it; this is the one copy.
+// With `mode = "challenge"` the key stays on the device and AUTH carries HMAC-SHA256(key text, nonce text).
 
 public enum DeviceKey {
     /// HMAC-SHA256 gives 32 bytes: 64 hex digits.
@@ -43,6 +44,19 @@ public enum DeviceKey {
             }
         }
         return constantTimeEquals(code, HMACSHA256.code(key: secret, message: Array(id.utf8)))
+    }
+
+    /// The AUTH answer to a CHALLENGE, as 32 bytes: HMAC-SHA256 keyed with the device key's 64 lowercase
+    /// hex digits as ASCII (the text `heartbeatctl token` prints, as a device stores it), over the nonce's
+    /// 32 hex digits as ASCII, exactly as the CHALLENGE line carried them (docs/protocol.md, test vector).
+    public static func challengeResponse(deviceKey: String, nonce: String) -> [UInt8] {
+        HMACSHA256.code(key: Array(deviceKey.utf8), message: Array(nonce.utf8))
+    }
+
+    /// Whether `mac` (the 32 bytes an AUTH line spelled) answers `nonce` for `id` under `secret`,
+    /// compared in constant time.
+    public static func answers(_ mac: [UInt8], nonce: String, secret: [UInt8], id: String) -> Bool {
+        constantTimeEquals(mac, challengeResponse(deviceKey: token(secret: secret, id: id), nonce: nonce))
     }
 
     private static let hexDigits: [Unicode.Scalar] = Array("0123456789abcdef".unicodeScalars)

@@ -53,7 +53,8 @@ public final class EventLoop {
     private var generations: [UInt32] = []
     private var handlerOf: [UInt8] = []
     private var expired: [TimerExpiry] = []
-    private var isStopped = false
+    /// Set by `stop()`; a test that drives `runTurn` itself reads it to see the loop would end.
+    private(set) var isStopped = false
 
     /// `tick` in nanoseconds and `slots` (a power of two) size the timer wheel. `clock` gives monotonic
     /// nanoseconds, CLOCK_MONOTONIC when nil; a test passes its own to check lateness against instants it

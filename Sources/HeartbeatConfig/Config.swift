@@ -18,6 +18,9 @@ public struct Config: Sendable, Equatable {
     public var metrics: Metrics
     public var auth: Auth
     public var tls: TLS
+    public var cluster: Cluster
+    public var proxy: Proxy
+    public var restart: Restart = .defaults
 
     /// What the daemon runs with when there is no file; config/heartbeatd.toml documents the same values.
     public static let defaults = Config(
@@ -32,7 +35,9 @@ public struct Config: Sendable, Equatable {
         events: .defaults,
         metrics: .defaults,
         auth: .defaults,
-        tls: .defaults
+        tls: .defaults,
+        cluster: .defaults,
+        proxy: .defaults
     )
 
     /// Reads a config file's text. Keys it leaves out keep their defaults; unknown keys, wrong types
@@ -62,13 +67,18 @@ public struct Config: Sendable, Equatable {
         let metrics = try top.section("metrics", Metrics.init(reading:))
         let auth = try top.section("auth", Auth.init(reading:))
         let tls = try top.section("tls", TLS.init(reading:))
-        let config = Config(
+        let cluster = try top.section("cluster", Cluster.init(reading:))
+        let restart = try top.section("restart", Restart.init(reading:))
+        let proxy = try top.section("proxy", Proxy.init(reading:))
+        var config = Config(
             listen: listen ?? defaults.listen,
             workers: workers ?? defaults.workers,
             drainTimeout: drainTimeout ?? defaults.drainTimeout,
             heartbeat: heartbeat, limits: limits, tcp: tcp, log: log,
-            control: control, events: events, metrics: metrics, auth: auth, tls: tls
+            control: control, events: events, metrics: metrics, auth: auth, tls: tls, cluster: cluster,
+            proxy: proxy
         )
+        config.restart = restart
         try top.refuseUnknownKeys()
         // With SO_REUSEPORT both binds would succeed and the kernel would mix TLS and plain clients.
         for (index, address) in config.tls.listen.enumerated() where address.port != 0 {
@@ -78,6 +88,7 @@ public struct Config: Sendable, Equatable {
                     message: "\(tomlQuoted(address.description)) is already listen[\(plain)]")
             }
         }
+        try config.checkProxyListeners()
         return config
     }
 
@@ -100,13 +111,17 @@ public struct Config: Sendable, Equatable {
         metrics.render(into: &writer)
         auth.render(into: &writer)
         tls.render(into: &writer)
+        cluster.render(into: &writer)
+        restart.render(into: &writer)
+        proxy.render(into: &writer)
         return writer.text
     }
 
     /// The keys that differ from `old` but only take effect on a restart: the listening sockets (for
     /// clients, control and metrics) and the worker threads are made once, and the control socket's
-    /// group is given to its file when it is made. Everything else (heartbeat.*, limits.*, tcp.*,
-    /// log.*, events.*, auth.*, drain_timeout) a reload applies.
+    /// group is given to its file when it is made; the cluster link is made once, and so is each listener's
+    /// PROXY flag. Everything else (heartbeat.*, limits.*, tcp.*, log.*, events.*, auth.*, tls certificate,
+    /// key and client CA, drain_timeout) a reload applies.
     public func restartRequiredChanges(comparedTo old: Config) -> [String] {
         var keys: [String] = []
         if listen != old.listen { keys.append("listen") }
@@ -115,6 +130,8 @@ public struct Config: Sendable, Equatable {
         if control.group != old.control.group { keys.append("control.group") }
         if metrics.listen != old.metrics.listen { keys.append("metrics.listen") }
         if tls.listen != old.tls.listen { keys.append("tls.listen") }
+        if cluster != old.cluster { keys.append("cluster") }
+        if proxy != old.proxy { keys.append("proxy.listeners") }
         return keys
     }
 

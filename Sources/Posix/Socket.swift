@@ -41,6 +41,14 @@ public struct Socket: ~Copyable {
         discard self
     }
 
+    /// Ends ownership without closing: the descriptor stays open for whoever takes it next (a successor
+    /// after `execve`, or systemd's fd store, which holds its own copy).
+    public consuming func relinquish() -> DescriptorID {
+        let id = DescriptorID(fd)
+        discard self
+        return id
+    }
+
     // MARK: Listening
 
     /// A non-blocking TCP listener bound to `address`, with SO_REUSEADDR and, when asked, SO_REUSEPORT.

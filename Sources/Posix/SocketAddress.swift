@@ -28,6 +28,22 @@ public struct SocketAddress: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// An address from its raw bytes in network order: 4 (IPv4) or 16 (IPv6); nil for any other count.
+    public init?(bytes: [UInt8], port: UInt16) {
+        switch bytes.count {
+        case 4:
+            var raw = in_addr()
+            withUnsafeMutableBytes(of: &raw) { $0.copyBytes(from: bytes) }
+            self.init(ipv4: raw, port: port)
+        case 16:
+            var raw = in6_addr()
+            withUnsafeMutableBytes(of: &raw) { $0.copyBytes(from: bytes) }
+            self.init(ipv6: raw, port: port)
+        default:
+            return nil
+        }
+    }
+
     init(ipv4: in_addr, port: UInt16) {
         host = HostAddress(high: 0, low: UInt64(ipv4.s_addr), isIPv6: false)
         self.port = port

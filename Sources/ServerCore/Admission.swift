@@ -25,5 +25,17 @@ final class Admission: Sendable {
         }
     }
 
+    /// A session's address turned out to be `to` (a PROXY header): count it there instead of under
+    /// `from`; false when `to` is now over max_clients_per_address (counted all the same, as in `enter`).
+    func move(from: HostAddress, to: HostAddress, maxPerAddress: Int) -> Bool {
+        counts.withLock { counts in
+            let fromHost = counts.perHost[from, default: 1] - 1
+            counts.perHost[from] = fromHost == 0 ? nil : fromHost
+            let toHost = counts.perHost[to, default: 0] + 1
+            counts.perHost[to] = toHost
+            return maxPerAddress == 0 || toHost <= maxPerAddress
+        }
+    }
+
     var total: Int { counts.withLock { $0.total } }
 }

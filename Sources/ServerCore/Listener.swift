@@ -9,6 +9,9 @@ final class Listener: @unchecked Sendable {
     let address: SocketAddress
     let isShared: Bool
     let kind: Kind
+    /// Its peers are a proxy that opens each connection with a PROXY header (v1 or v2): the session's peer
+    /// is the address in the header (Worker+Proxy.swift). Set per address by `Server.init(proxied:)`.
+    let expectsProxyHeader: Bool
     let id: DescriptorID
 
     /// What a connection accepted here speaks first.
@@ -19,11 +22,15 @@ final class Listener: @unchecked Sendable {
         case tls
     }
 
-    init(socket: consuming Socket, address: SocketAddress, isShared: Bool, kind: Kind = .plain) {
+    init(
+        socket: consuming Socket, address: SocketAddress, isShared: Bool, kind: Kind = .plain,
+        expectsProxyHeader: Bool = false
+    ) {
         id = socket.id
         self.socket = .some(socket)
         self.address = address
         self.isShared = isShared
         self.kind = kind
+        self.expectsProxyHeader = expectsProxyHeader
     }
 }

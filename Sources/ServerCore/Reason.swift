@@ -17,11 +17,15 @@ public enum Reason: String, Sendable, CaseIterable {
     case overload
     case shutdown
     case bye
+    /// The daemon restarts and cannot hand this session over (TLS): come back (paced, Worker+Handoff).
+    case restart
+    /// The id is in `[auth] revoked` as of a reload.
+    case revoked
 
     /// The line a client is told before the teardown, when there is one to tell.
     var farewell: Farewell {
         switch self {
-        case .timeout, .replaced, .kicked, .shutdown, .bye: .bye(rawValue)
+        case .timeout, .replaced, .kicked, .shutdown, .bye, .restart, .revoked: .bye(rawValue)
         case .helloTimeout: .error(.helloTimeout, "")
         // Before the handshake is done there is no channel to say anything on.
         case .eof, .reset, .protocol, .overload, .handshakeTimeout, .handshakeFailed: .silent

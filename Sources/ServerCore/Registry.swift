@@ -29,15 +29,16 @@ struct Owner: Equatable, Sendable {
 final class Registry: Sendable {
     /// `lastSeq` numbers presence events: it is counted under the same lock that orders claims and
     /// releases, so for any one id, seq order is the order its sessions came and went.
-    private let state = Mutex<(owners: [String: Owner], lastSeq: UInt64)>(([:], 0))
+    /// Each id's owner with the seq of its `online` event (which names the session across nodes).
+    private let state = Mutex<(owners: [String: (owner: Owner, seq: UInt64)], lastSeq: UInt64)>(([:], 0))
 
     /// Makes `owner` the owner of `id`; returns the session it takes over from, if any, and the
     /// seq of the `online` event.
     func claim(_ id: String, for owner: Owner) -> (previous: Owner?, seq: UInt64) {
         state.withLock { state in
-            let previous = state.owners[id]
-            state.owners[id] = owner
+            let previous = state.owners[id]?.owner
             state.lastSeq += 1
+            state.owners[id] = (owner, state.lastSeq)
             return (previous, state.lastSeq)
         }
     }
@@ -46,7 +47,7 @@ final class Registry: Sendable {
     /// was replaced, the id stays online). `seq` numbers the `offline` or `replaced` event.
     func release(_ id: String, from owner: Owner) -> (isReleased: Bool, seq: UInt64) {
         state.withLock { state in
-            let isReleased = state.owners[id] == owner
+            let isReleased = state.owners[id]?.owner == owner
             if isReleased { state.owners[id] = nil }
             state.lastSeq += 1
             return (isReleased, state.lastSeq)
@@ -54,6 +55,39 @@ final class Registry: Sendable {
     }
 
     func owner(of id: String) -> Owner? {
-        state.withLock { $0.owners[id] }
+        state.withLock { $0.owners[id]?.owner }
     }
+
+    /// The owner of `id` if it is still the session whose `online` event had `seq`.
+    func owner(of id: String, claimedAt seq: UInt64) -> Owner? {
+        state.withLock { state in
+            guard let entry = state.owners[id], entry.seq == seq else { return nil }
+            return entry.owner
+        }
+    }
+
+    /// A session handed over from the previous process takes its id back without an event: nobody
+    /// saw it leave. Returns the owner it displaced (none, unless the state was inconsistent).
+    /// It is named by the seq current at the hand-off (its own `online` was the old process's).
+    func resume(_ id: String, for owner: Owner) -> Owner? {
+        state.withLock { state in
+            defer { state.owners[id] = (owner, state.lastSeq) }
+            return state.owners[id]?.owner
+        }
+    }
+
+    /// Continues the predecessor's numbering: the next event gets `seq + 1`.
+    func continueSeq(after seq: UInt64) {
+        state.withLock { $0.lastSeq = max($0.lastSeq, seq) }
+    }
+
+    /// A seq for an event that is no session's (`restarted`).
+    func nextSeq() -> UInt64 {
+        state.withLock { state in
+            state.lastSeq += 1
+            return state.lastSeq
+        }
+    }
+
+    var lastSeq: UInt64 { state.withLock { $0.lastSeq } }
 }

@@ -2,6 +2,7 @@
 // executable steers them (reload, drain) and reads them (snapshot, watchdog liveness).
 import ControlProtocol
 import EventLoop
+import Handoff
 import Logging
 import Posix
 import Synchronization
@@ -36,28 +37,39 @@ public final class Server: Sendable {
     private let stats: [WorkerStats]
     private let pending: Mutex<[Worker]>
     private let threads = Mutex<[Thread.Joinable]>([])
-    private let sharedListeners: [Listener]
+    let sharedListeners: [Listener]
+    /// What was taken over from a predecessor; nil on a clean start.
+    public let takeover: TakeoverCounts?
 
     /// The TLS listeners' addresses, as bound; empty without TLS.
     public let tlsAddresses: [String]
 
     /// Binds every `listen` address once per each of `workers` workers (SO_REUSEPORT), or adopts
     /// `activated` sockets (socket activation) instead. `tlsListen` addresses are bound the same way in
-    /// either case (systemd passes plain listeners only), and speak TLS with `settings.tls`. Nothing is
-    /// accepted until `start`. `tick` is the timer wheel's, in nanoseconds; a port of 0 lets the kernel
-    /// pick (the same for every worker).
+    /// either case (systemd passes plain listeners only), and speak TLS with `settings.tls`. Listeners a
+    /// predecessor handed over (`inheritance`, a restart or upgrade) are kept instead of bound when they are
+    /// exactly the addresses wanted. Nothing is accepted until `start`. `tick` is the timer wheel's, in
+    /// nanoseconds; a port of 0 lets the kernel pick (the same for every worker). A plain listener whose
+    /// address (as given in `listen`, or a passed socket's own) is in `proxied` expects a PROXY header on
+    /// every connection. (PROXY before TLS is not built yet: the configuration refuses a `[proxy]` entry
+    /// naming a TLS address, and a TLS listener here ignores the flag.)
     public init(
-        settings: Settings, listen: [SocketAddress], tlsListen: [SocketAddress] = [], workers count: Int,
-        tick: UInt64, activated: [Int32], logger: Logger
+        settings: Settings, listen: [SocketAddress], tlsListen: [SocketAddress] = [], proxied: [SocketAddress] = [],
+        workers count: Int, tick: UInt64, activated: [Int32], logger: Logger, inheritance: Inheritance? = nil
     ) throws(ServerError) {
+        var inherited = Takeover(inheritance, workers: count, now: Clock.monotonicNanoseconds())
         var adopted: [Listener] = []
-        for descriptor in activated {
+        let keptShared = inherited.listeners[nil]?.map(\.descriptor.rawValue) ?? []
+        for descriptor in activated + keptShared {
             do {
                 let socket = try Socket(adoptingListener: descriptor)
                 try socket.setKeepalive(settings.keepalive)
                 try socket.setSendBufferSize(Worker.sendBufferBytes)
                 let address = try socket.localAddress()
-                adopted.append(Listener(socket: socket, address: address, isShared: true))
+                adopted.append(
+                    Listener(
+                        socket: socket, address: address, isShared: true, expectsProxyHeader: proxied.contains(address))
+                )
             } catch {
                 throw .cannotAdopt(descriptor: descriptor, error)
             }
@@ -65,12 +77,30 @@ public final class Server: Sendable {
         var perWorker: [[Listener]] = []
         var tlsPerWorker: [[Listener]] = []
         for _ in 0..<count {
+            // This worker's own listeners: the plain ones unless systemd passed them, then the TLS ones.
+            let plain = adopted.isEmpty ? listen : []
+            if let kept = inherited.takeListeners(for: perWorker.count, wanted: plain + tlsListen) {
+                var listeners: [Listener] = []
+                for (position, (descriptor, address)) in kept.enumerated() {
+                    guard let socket = try? Socket(adoptingListener: descriptor.rawValue) else { continue }
+                    let isTLS = position >= plain.count
+                    listeners.append(
+                        Listener(
+                            socket: socket, address: address, isShared: false, kind: isTLS ? .tls : .plain,
+                            expectsProxyHeader: !isTLS && proxied.contains(plain[position])))
+                }
+                perWorker.append(adopted + listeners.filter { $0.kind == .plain })
+                tlsPerWorker.append(listeners.filter { $0.kind == .tls })
+                continue
+            }
             tlsPerWorker.append(
-                try Self.bind(tlsListen, kind: .tls, like: tlsPerWorker.first, settings: settings))
+                try Self.bind(tlsListen, kind: .tls, like: tlsPerWorker.first, proxied: [], settings: settings))
             perWorker.append(
                 adopted.isEmpty
-                    ? try Self.bind(listen, kind: .plain, like: perWorker.first, settings: settings) : adopted)
+                    ? try Self.bind(listen, kind: .plain, like: perWorker.first, proxied: proxied, settings: settings)
+                    : adopted)
         }
+        inherited.closeUnused()
         addresses = (perWorker.first ?? []).map { "\($0.address)" }
         tlsAddresses = (tlsPerWorker.first ?? []).map { "\($0.address)" }
         sharedListeners = adopted
@@ -88,10 +118,16 @@ public final class Server: Sendable {
                         mailbox: mailboxes[index], logger: logger))
             }
             self.shared = shared
+            shared.registry.continueSeq(after: inherited.lastSeq)
+            for (index, worker) in workers.enumerated() {
+                worker.handoff.inherited = inherited.sessions[index]
+                if index < inherited.nextSerials.count { worker.nextSerial = inherited.nextSerials[index] }
+            }
         } catch {
             throw .cannotStart(error)
         }
         workerCount = count
+        takeover = inheritance == nil ? nil : inherited.counts
         stats = workers.map(\.stats)
         pending = Mutex(workers)
     }
@@ -107,6 +143,7 @@ public final class Server: Sendable {
             defer { workers = [] }
             return workers
         }
+        if let takeover { announceTakeover(takeover, to: onPresence) }
         for worker in workers {
             worker.onPresence = onPresence
             let handOver = HandOver(worker)
@@ -128,6 +165,14 @@ public final class Server: Sendable {
         for mailbox in shared.mailboxes { mailbox.post(.settings(settings)) }
     }
 
+    /// Another node took `id` over (the cluster link heard so): the session whose `online` event had
+    /// `onlineSeq` ends with `BYE replaced` and a `replaced` event, not `offline`. A newer local session
+    /// of the same id is left alone.
+    public func evict(id: String, onlineSeq: UInt64) {
+        guard let owner = shared.registry.owner(of: id, claimedAt: onlineSeq) else { return }
+        shared.mailboxes[owner.worker].post(.replace(slot: owner.slot, serial: owner.serial))
+    }
+
     /// SIGTERM: every worker stops accepting and drains.
     public func drain() {
         for mailbox in shared.mailboxes { mailbox.post(.drain) }
@@ -138,6 +183,15 @@ public final class Server: Sendable {
         for thread in threads.withLock({ $0 }) { thread.join() }
         for listener in sharedListeners {
             if let socket = listener.socket.take() { socket.close() }
+        }
+    }
+
+    /// The listeners every worker shares (socket activation), kept open across exec, as hand-off records.
+    func sharedHandoffListeners() -> [HandoffState.Listener] {
+        sharedListeners.compactMap { listener in
+            guard (try? listener.socket?.keepAcrossExec()) != nil else { return nil }
+            return HandoffState.Listener(
+                descriptor: listener.id.rawValue, worker: nil, address: HandoffAddress(listener.address))
         }
     }
 
@@ -162,7 +216,8 @@ extension Server {
     /// One worker's listeners for `addresses`. Port 0: the first worker lets the kernel pick, the
     /// others (`like` is the first worker's) join that same port.
     fileprivate static func bind(
-        _ addresses: [SocketAddress], kind: Listener.Kind, like first: [Listener]?, settings: Settings
+        _ addresses: [SocketAddress], kind: Listener.Kind, like first: [Listener]?, proxied: [SocketAddress],
+        settings: Settings
     ) throws(ServerError) -> [Listener] {
         var listeners: [Listener] = []
         for (position, wanted) in addresses.enumerated() {
@@ -173,7 +228,10 @@ extension Server {
                 try socket.setKeepalive(settings.keepalive)
                 try socket.setSendBufferSize(Worker.sendBufferBytes)
                 let bound = try socket.localAddress()
-                listeners.append(Listener(socket: socket, address: bound, isShared: false, kind: kind))
+                listeners.append(
+                    Listener(
+                        socket: socket, address: bound, isShared: false, kind: kind,
+                        expectsProxyHeader: proxied.contains(wanted)))
             } catch {
                 throw .cannotListen(address: wanted.description, error)
             }

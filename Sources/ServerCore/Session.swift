@@ -8,7 +8,8 @@ import TimerWheel
 struct Session: ~Copyable {
     /// The socket, until the reap takes it. Nothing else closes it.
     var socket: Socket?
-    let peer: SocketAddress
+    /// The connection's peer, or behind a proxy the source its PROXY header names (set once, before HELLO).
+    var peer: SocketAddress
     /// Tells this session from a later one in the same slot (see `Owner` for how long that holds).
     let serial: UInt32
     /// When the last heartbeat arrived. A heartbeat only stores this; the wheel re-arms lazily.

@@ -9,6 +9,20 @@ import TLS
 /// only asks, before the registry claim, so a wrong token can never end a live session.
 public typealias Authenticate = @Sendable (_ id: String, _ token: String?) -> Bool
 
+/// Whether `mac` (the 32 bytes AUTH spelled) answers the CHALLENGE `nonce` (its 32 hex digits as sent)
+/// for `id`. Asked before the registry claim, like `Authenticate`.
+public typealias VerifyChallenge = @Sendable (_ id: String, _ nonce: String, _ mac: [UInt8]) -> Bool
+
+/// How a client proves its id (`[auth] mode`).
+public enum AuthPolicy: Sendable {
+    /// Every id is taken at its word.
+    case off
+    /// HELLO carries `token=`: replayable by whoever sees it.
+    case token(Authenticate)
+    /// HELLO, then `CHALLENGE <nonce>`, then `AUTH <mac>`: nothing replayable crosses the wire.
+    case challenge(VerifyChallenge)
+}
+
 public struct Settings: Sendable {
     public var interval: UInt64
     public var intervalMin: UInt64
@@ -23,8 +37,9 @@ public struct Settings: Sendable {
     public var logLevel: Logger.Level
     public var keepalive: TCPKeepalive
     public var drainTimeout: UInt64
-    /// With auth on, HELLO must pass this check; nil is auth off (every id is taken at its word).
-    public var authenticate: Authenticate?
+    public var auth: AuthPolicy
+    /// Ids refused in every auth mode (`[auth] revoked`); a reload ends their live sessions (reason `revoked`).
+    public var revoked: Set<String>
     /// The TLS listeners' context (certificate chain, key, client CA); a reload sends a new one, and
     /// connections accepted after it use it. nil when there are no TLS listeners.
     public var tls: TLSContext?
@@ -35,8 +50,8 @@ public struct Settings: Sendable {
     public init(
         interval: UInt64, intervalMin: UInt64, intervalMax: UInt64, timeoutFactor: UInt64, helloTimeout: UInt64,
         pong: Bool, maxLine: Int, maxClients: Int, maxClientsPerAddress: Int, logSessions: Bool,
-        logLevel: Logger.Level, keepalive: TCPKeepalive, drainTimeout: UInt64, authenticate: Authenticate? = nil,
-        tls: TLSContext? = nil, handshakeTimeout: UInt64 = 5_000_000_000
+        logLevel: Logger.Level, keepalive: TCPKeepalive, drainTimeout: UInt64, auth: AuthPolicy = .off,
+        revoked: Set<String> = [], tls: TLSContext? = nil, handshakeTimeout: UInt64 = 5_000_000_000
     ) {
         self.interval = interval
         self.intervalMin = intervalMin
@@ -51,7 +66,8 @@ public struct Settings: Sendable {
         self.logLevel = logLevel
         self.keepalive = keepalive
         self.drainTimeout = drainTimeout
-        self.authenticate = authenticate
+        self.auth = auth
+        self.revoked = revoked
         self.tls = tls
         self.handshakeTimeout = handshakeTimeout
     }

@@ -7,7 +7,6 @@ final class WorkerStats: Sendable {
     let identified = Atomic<Int>(0)
     let sessionsTotal = Atomic<UInt64>(0)
     let heartbeats = Atomic<UInt64>(0)
-    let authFailures = Atomic<UInt64>(0)
     let tlsHandshakes = Atomic<UInt64>(0)
     let tlsResumptions = Atomic<UInt64>(0)
     let turns = TurnHistogram()
@@ -15,6 +14,7 @@ final class WorkerStats: Sendable {
     let lastTurn = Atomic<UInt64>(0)
     private let reaps = Mutex<[UInt64]>(Array(repeating: 0, count: Reason.allCases.count))
     private let acceptErrors = Mutex<[String: UInt64]>([:])
+    private let authFailures = Mutex<[UInt64]>(Array(repeating: 0, count: AuthFailure.allCases.count))
     private let tlsFailures = Mutex<[String: UInt64]>([:])
 
     /// A TLS connection that failed its handshake or its id check, by TLSError.Kind's label.
@@ -27,6 +27,11 @@ final class WorkerStats: Sendable {
         reaps.withLock { $0[index] += 1 }
     }
 
+    func countAuthFailure(_ failure: AuthFailure) {
+        let index = AuthFailure.allCases.firstIndex(of: failure)!
+        authFailures.withLock { $0[index] += 1 }
+    }
+
     func countAcceptError(_ name: String) {
         acceptErrors.withLock { $0[name, default: 0] += 1 }
     }
@@ -36,7 +41,10 @@ final class WorkerStats: Sendable {
         snapshot.identified += identified.load(ordering: .relaxed)
         snapshot.sessionsTotal += sessionsTotal.load(ordering: .relaxed)
         snapshot.heartbeats += heartbeats.load(ordering: .relaxed)
-        snapshot.authFailures += authFailures.load(ordering: .relaxed)
+        let failures = authFailures.withLock { $0 }
+        for (index, failure) in AuthFailure.allCases.enumerated() {
+            snapshot.authFailures[failure, default: 0] += failures[index]
+        }
         snapshot.tlsHandshakes += tlsHandshakes.load(ordering: .relaxed)
         snapshot.tlsResumptions += tlsResumptions.load(ordering: .relaxed)
         for (kind, count) in tlsFailures.withLock({ $0 }) { snapshot.tlsHandshakeFailures[kind, default: 0] += count }
@@ -55,8 +63,8 @@ public struct Snapshot: Sendable, Equatable {
     public var identified = 0
     public var sessionsTotal: UInt64 = 0
     public var heartbeats: UInt64 = 0
-    /// HELLOs refused with `ERR auth-failed`.
-    public var authFailures: UInt64 = 0
+    /// Connections refused with `ERR auth-failed`, by why.
+    public var authFailures: [AuthFailure: UInt64] = [:]
     /// Loop turns per TurnHistogram bucket (not cumulative; the last is over every bound), all workers.
     public var turnCounts: [UInt64] = []
     /// The time all those turns took together.

@@ -45,7 +45,13 @@ extension Worker {
             return
         }
         if carried > 0 { partials[slot] = nil }
-        guard consumeLines(slot, filled: carried + count) else { return }
+        var start = 0
+        if awaitingProxyHeader.contains(slot) {
+            let filled = UnsafeRawBufferPointer(rebasing: input[..<(carried + count)])
+            guard let length = takeProxyHeader(slot, filled) else { return }
+            start = length
+        }
+        guard consumeLines(slot, from: start, filled: carried + count) else { return }
         guard send(to: slot) else { return }
         // Everything the peer sent before its FIN has been read: it will send nothing more.
         if peerClosed, count < space.count {
@@ -54,9 +60,9 @@ extension Worker {
     }
 
     /// Handles each complete line; keeps an incomplete tail for the next read. False if the session was reaped.
-    private func consumeLines(_ slot: Int, filled: Int) -> Bool {
+    private func consumeLines(_ slot: Int, from first: Int, filled: Int) -> Bool {
         let bytes = UnsafeRawBufferPointer(rebasing: input[..<filled])
-        var start = 0
+        var start = first
         while start < filled {
             switch Framing.next(in: bytes, from: start, maxLine: settings.maxLine) {
             case .line(let line, let next):
@@ -79,16 +85,14 @@ extension Worker {
         do {
             request = try Parser.parse(bytes, line: line)
         } catch {
-            refuse(slot, error)
+            if case .badAuth(let detail) = error {
+                refuseAuth(slot, .badAuth, id: sessions[slot].id ?? challenges[slot]?.hello.id ?? "", detail: detail)
+            } else {
+                refuse(slot, error)
+            }
             return false
         }
-        guard sessions[slot].isIdentified else {
-            guard case .hello(let hello) = request else {
-                refuse(slot, .badHello("the first line must be HELLO <id>"))
-                return false
-            }
-            return identify(slot, hello)
-        }
+        guard sessions[slot].isIdentified else { return greet(slot, bytes, request) }
         sessions[slot].lastHeard = loop.now
         stats.heartbeats.add(1, ordering: .relaxed)
         switch request {
@@ -106,18 +110,16 @@ extension Worker {
         case .hello:
             refuse(slot, .badHello("already identified"))
             return false
+        case .auth:
+            refuseAuth(slot, .unexpectedAuth, id: sessions[slot].id ?? "", detail: "AUTH after OK")
+            return false
         }
         return true
     }
 
-    /// A valid HELLO: take over any older session with this id, then answer OK with the values in force.
-    private func identify(_ slot: Int, _ hello: Hello) -> Bool {
-        guard certificateAllows(slot, hello) else { return false }
-        // Before anything else, above all the registry claim: a wrong token must not take an id over.
-        guard isAuthentic(hello) else {
-            refuseAuth(slot, hello)
-            return false
-        }
+    /// A HELLO that passed auth (Worker+Auth): take over any older session with this id, then answer OK
+    /// with the values in force.
+    func identify(_ slot: Int, _ hello: Hello) -> Bool {
         // Config intervals are whole milliseconds up to 24 h, and timeout_factor is 1...100.
         let intervalMS = UInt32(clamping: settings.grantedInterval(proposedMilliseconds: hello.intervalMS) / 1_000_000)
         sessions[slot].intervalMilliseconds = intervalMS

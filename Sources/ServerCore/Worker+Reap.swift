@@ -7,7 +7,8 @@ import WireProtocol
 extension Worker {
     /// Ends the session at `slot` for `reason`, in this order (DESIGN §4):
     ///  1. cancel its wheel entry;           2. remove its descriptor from epoll;
-    ///  3. remove it from the table (with any partial line or unsent bytes) and its id from the registry
+    ///  3. remove it from the table (with its side-table entries: partial line, unsent bytes, pending
+    ///     challenge, awaited PROXY header, TLS state) and its id from the registry
     ///     (unless a newer session owns it);
     ///  4. write the farewell line if the socket takes it without blocking;
     ///  5. shutdown(SHUT_WR), then close;    6. log one line with reason, id, peer and duration
@@ -27,6 +28,9 @@ extension Worker {
         let unsentBytes = unsent.removeValue(forKey: slot) ?? []
         partials[slot] = nil
         let tlsState = tls.removeValue(forKey: slot)
+        handoff.cannotHandOver.remove(slot)
+        challenges[slot] = nil
+        awaitingProxyHeader.remove(slot)
         var departure: (isReleased: Bool, seq: UInt64)?
         if let id = session.id {
             departure = shared.registry.release(
@@ -45,8 +49,10 @@ extension Worker {
             session, reason: reason, error: error, lateness: lateness, departure: departure, note: note,
             tlsFailure: tlsFailure)
         if let departure {
-            announce(
-                departure.isReleased ? .offline : .replaced, session, seq: departure.seq, reason: reason, note: note)
+            // Reason `replaced` with the id released: another node took it over (Server.evict); the id is
+            // still online, elsewhere.
+            let isGone = departure.isReleased && reason != .replaced
+            announce(isGone ? .offline : .replaced, session, seq: departure.seq, reason: reason, note: note)
         }
         if isDraining, stats.connected.load(ordering: .relaxed) == 0 { loop.stop() }
     }
@@ -101,7 +107,7 @@ extension Worker {
             }
             return
         }
-        if departure?.isReleased == false {
+        if departure?.isReleased == false || reason == .replaced {
             logSession(
                 session, event: "replaced", message: "client replaced by a newer session", level: .info,
                 metadata: metadata)

@@ -36,6 +36,8 @@ extension Worker {
             reap(slot, because: .handshakeFailed, tlsFailure: error)
             return
         }
+        // Its keys live in OpenSSL: a restart or upgrade ends it with a paced `BYE restart` (Worker+Handoff).
+        handoff.cannotHandOver.insert(slot)
         sessions[slot].timer = loop.arm(timers.session, UInt64(slot), at: loop.now + settings.handshakeTimeout)
     }
 
@@ -96,10 +98,11 @@ extension Worker {
     }
 
     /// With client_ca set, HELLO's id must be the client certificate's subject common name; otherwise
-    /// `ERR auth-failed` and the session ends (reason `protocol`, counted as a TLS failure `id-mismatch`).
+    /// `ERR auth-failed` and the session ends (reason `protocol`, counted as a TLS failure `id-mismatch` and
+    /// as the auth failure `certificate-mismatch`).
     func certificateAllows(_ slot: Int, _ hello: Hello) -> Bool {
         guard let state = tls[slot], state.requiresCertificate, state.certificateName != hello.id else { return true }
-        stats.authFailures.add(1, ordering: .relaxed)
+        stats.countAuthFailure(.certificateMismatch)
         let failure = TLSError(
             kind: .idMismatch, call: "HELLO",
             message:

@@ -27,6 +27,10 @@ final class Worker {
     var unsent: [Int: [UInt8]] = [:]
     /// A TLS session's SSL object and handshake state (Worker+TLS.swift); plain sessions have no entry.
     var tls: [Int: TLSState] = [:]
+    /// Challenge auth: the HELLO and nonce of a session between CHALLENGE and AUTH (Worker+Auth.swift).
+    var challenges: [Int: PendingChallenge] = [:]
+    /// Sessions on a listener behind a proxy whose PROXY header has not arrived yet (Worker+Proxy.swift).
+    var awaitingProxyHeader: Set<Int> = []
     var nextSerial: UInt32 = 1
     var isDraining = false
     var logBudget = SessionLogBudget()
@@ -34,6 +38,8 @@ final class Worker {
     var authFailures = AuthFailureLog()
     /// Where presence events go (Server.start sets it before the thread starts; see Presence.swift).
     var onPresence: @Sendable (PresenceEvent) -> Void = { _ in }
+    /// Restart and upgrade: sessions waiting to be restored, the pacing of `BYE restart`, frozen sessions.
+    var handoff = HandoffWork()
 
     /// One read buffer for all sessions: a partial line is copied to its front, then the socket is read after it.
     let input: UnsafeMutableRawBufferPointer
@@ -75,8 +81,16 @@ final class Worker {
 
     deinit { input.deallocate() }
 
-    /// Registers listeners, the mailbox and the handlers, then runs until drained.
+    /// Runs until drained: `prepare`, then the loop's turns.
     func run() throws(SystemError) {
+        try prepare()
+        restoreInherited()
+        try loop.run()
+    }
+
+    /// Registers listeners, the mailbox and the handlers, once, before the first turn. Apart from `run`,
+    /// a test calls it and then drives `loop.runTurn()` itself, turn by turn, on its own clock.
+    func prepare() throws(SystemError) {
         sessionHandler = loop.addHandler { [unowned self] descriptor, readiness in
             self.sessionReady(descriptor, readiness)
         }
@@ -93,7 +107,8 @@ final class Worker {
             drain: loop.addTimerHandler { [unowned self] _ in self.drainExpired() },
             logSummary: loop.addTimerHandler { [unowned self] _ in self.logSuppressedSummary() },
             authSummary: loop.addTimerHandler { [unowned self] _ in self.logAuthFailures() },
-            acceptResume: loop.addTimerHandler { [unowned self] position in self.resumeAccepting(Int(position)) }
+            acceptResume: loop.addTimerHandler { [unowned self] position in self.resumeAccepting(Int(position)) },
+            restartPace: loop.addTimerHandler { [unowned self] _ in self.paceRestarts() }
         )
         loop.onTurnEnd = { [unowned self] in
             self.stats.lastTurn.store(self.loop.now, ordering: .relaxed)
@@ -101,7 +116,6 @@ final class Worker {
             self.stats.turns.record(nanoseconds: self.clock() &- self.loop.now)
         }
         stats.lastTurn.store(loop.now, ordering: .relaxed)
-        try loop.run()
     }
 
     // MARK: Accepting
@@ -118,34 +132,57 @@ final class Worker {
                 return
             }
             guard let accepted else { return }
-            admit(accepted, peer: peer, kind: listener.kind)
+            adopt(accepted, peer: peer, kind: listener.kind, expectsProxyHeader: listener.expectsProxyHeader)
         }
     }
 
-    private func admit(_ socket: consuming Socket, peer: SocketAddress, kind: Listener.Kind) {
+    /// Makes a connected client socket one of this worker's sessions: everything accept does after
+    /// accept4. The socket must be non-blocking and carry its options already (an accepted one inherits
+    /// them from the listener). Used by `acceptReady`, and by whatever else hands this worker a
+    /// connection (a test, a restart's hand-off); past `max_clients` it is reaped `overload` at once.
+    /// Behind a proxy the per-address limit waits for the header's address (Worker+Proxy.swift); on a
+    /// TLS listener the handshake comes first (Worker+TLS.swift).
+    func adopt(
+        _ socket: consuming Socket, peer: SocketAddress, kind: Listener.Kind = .plain, expectsProxyHeader: Bool = false
+    ) {
         let now = loop.now
-        let descriptor = socket.id
-        let slot = descriptor.index
-        sessions.insert(Session(socket: socket, peer: peer, serial: nextSerial, now: now), at: slot)
+        let slot = socket.id.index
+        let serial = nextSerial
         nextSerial = (nextSerial + 1) % Owner.serialLimit
+        let session = Session(socket: socket, peer: peer, serial: serial, now: now)
+        guard enroll(session, at: slot, kind: kind, expectsProxyHeader: expectsProxyHeader) else { return }
+        if kind == .tls { return startHandshake(slot) }
+        sessions[slot].timer = loop.arm(timers.session, UInt64(slot), at: now + settings.helloTimeout)
+    }
+
+    /// The steps every new session takes, accepted or handed over (`restore`): into the table, counted,
+    /// admitted against the limits, watched by epoll. False when it was reaped instead (over the limits,
+    /// or epoll refused it).
+    func enroll(
+        _ session: consuming Session, at slot: Int, interest: Readiness = [.readable, .peerClosed],
+        kind: Listener.Kind = .plain, expectsProxyHeader: Bool = false
+    ) -> Bool {
+        let peer = session.peer
+        sessions.insert(session, at: slot)
         stats.connected.add(1, ordering: .relaxed)
         stats.sessionsTotal.add(1, ordering: .relaxed)
         let isWithinLimits = shared.admission.enter(
-            peer.host, maxClients: settings.maxClients, maxPerAddress: settings.maxClientsPerAddress)
+            peer.host, maxClients: settings.maxClients,
+            maxPerAddress: expectsProxyHeader ? 0 : settings.maxClientsPerAddress)
+        if expectsProxyHeader { awaitingProxyHeader.insert(slot) }
         do {
-            try loop.register(descriptor, interest: [.readable, .peerClosed], handler: sessionHandler)
+            try loop.register(DescriptorID(number: Int32(slot)), interest: interest, handler: sessionHandler)
         } catch {
             logger.error("cannot watch a new connection", metadata: ["peer": "\(peer)", "error": "\(error)"])
             reap(slot, because: .overload, farewell: .silent)
-            return
+            return false
         }
         guard isWithinLimits else {
             // A TLS client would read a plaintext line as a broken record: it is told nothing.
             reap(slot, because: .overload, farewell: kind == .tls ? .silent : .error(.serverFull, ""))
-            return
+            return false
         }
-        if kind == .tls { return startHandshake(slot) }
-        sessions[slot].timer = loop.arm(timers.session, UInt64(slot), at: now + settings.helloTimeout)
+        return true
     }
 
     /// EMFILE/ENFILE: stop watching the listener for a moment instead of spinning on it.
@@ -187,14 +224,8 @@ final class Worker {
         }
     }
 
-    /// The drain timeout ran out: whoever has not closed yet is cut off.
-    private func drainExpired() {
-        for slot in sessions.slots where sessions.isOpen(slot) { reap(slot, because: .shutdown, farewell: .silent) }
-        loop.stop()
-    }
-
     /// The pause after EMFILE and the like is over: watch listener `position` again.
-    private func resumeAccepting(_ position: Int) {
+    func resumeAccepting(_ position: Int) {
         guard !isDraining, position < listeners.count else { return }
         let listener = listeners[position]
         try? loop.modify(listener.id, interest: listener.isShared ? [.readable, .exclusive] : .readable)
@@ -210,6 +241,7 @@ final class Worker {
         case .settings(let settings):
             self.settings = settings
             logger.logLevel = settings.logLevel
+            endRevokedSessions()
             for listener in listeners {
                 do { try listener.socket?.setKeepalive(settings.keepalive) } catch {
                     logger.warning("cannot apply TCP keepalive settings", metadata: ["error": "\(error)"])
@@ -221,36 +253,13 @@ final class Worker {
             break
         case .control(let query):
             answer(query)
+        case .handOff(let pacing, let reply):
+            beginHandOff(pacing: pacing, reply: reply)
+        case .resume:
+            resumeAfterHandOff()
         }
     }
 
-    /// Stop accepting, tell every client `BYE shutdown` and half-close, then wait for them to close
-    /// (so they, not we, keep TIME_WAIT) until the drain timeout.
-    private func beginDrain() {
-        guard !isDraining else { return }
-        isDraining = true
-        for listener in listeners {
-            loop.unregister(listener.id)
-            // A passed socket is shared with other workers' epoll sets: the Server closes it after they stop.
-            if !listener.isShared, let socket = listener.socket.take() { socket.close() }
-        }
-        for slot in sessions.slots where sessions.isOpen(slot) {
-            guard sessions[slot].isIdentified, settings.drainTimeout > 0 else {
-                reap(slot, because: .shutdown)
-                continue
-            }
-            output.removeAll(keepingCapacity: true)
-            Reply.appendBye(Reason.shutdown.rawValue, to: &output)
-            guard send(to: slot) else { continue }
-            sessions[slot].isDraining = true
-            sessions[slot].socket?.shutdownWrite()
-        }
-        if stats.connected.load(ordering: .relaxed) == 0 {
-            loop.stop()
-        } else {
-            _ = loop.arm(timers.drain, at: loop.now + settings.drainTimeout)
-        }
-    }
 }
 
 extension Worker {
@@ -262,5 +271,6 @@ extension Worker {
         let logSummary: EventLoop.TimerHandlerID
         let authSummary: EventLoop.TimerHandlerID
         let acceptResume: EventLoop.TimerHandlerID
+        let restartPace: EventLoop.TimerHandlerID
     }
 }

@@ -11,4 +11,9 @@ enum WorkerMessage: Sendable {
     case ping
     /// A control socket query or kick; the answer goes back through the query's reply closure.
     case control(ControlQuery)
+    /// Restart or upgrade: stop accepting, end what cannot be handed over (paced), freeze the rest and
+    /// reply with their records (Worker+Handoff.swift).
+    case handOff(Pacing, reply: @Sendable (WorkerHandoff) -> Void)
+    /// The upgrade failed (the exec did not happen): serve the frozen sessions again.
+    case resume
 }

@@ -1,5 +1,5 @@
 // Turns one framed line into a Request. Words are found as index ranges and verbs compared against
-// static spellings, so PING, BYE, empty and unknown lines allocate nothing; only HELLO builds Strings.
+// static spellings, so PING, BYE, AUTH, empty and unknown lines allocate nothing; only HELLO builds Strings.
 import Primitives
 
 public enum Parser {
@@ -25,6 +25,9 @@ public enum Parser {
         }
         if ASCII.matches(bytes, verb, "HELLO") {
             return .hello(try hello(bytes, words: &words))
+        }
+        if ASCII.matches(bytes, verb, "AUTH") {
+            return .auth(mac: try authMAC(bytes, words: &words))
         }
         return .other(verb: verb)
     }
@@ -83,6 +86,20 @@ public enum Parser {
             throw .badHello("token has byte \(ASCII.describe(bytes[bad]))")
         }
         return String(decoding: value.map { ASCII.lowercased(bytes[$0]) }, as: UTF8.self)
+    }
+
+    /// AUTH's one word: exactly `Request.authMACLength` hex digits.
+    private static func authMAC(_ bytes: UnsafeRawBufferPointer, words: inout Words) throws(ProtocolError) -> Range<Int>
+    {
+        guard let mac = words.next() else { throw .badAuth("AUTH needs \(Request.authMACLength) hex digits") }
+        guard words.next() == nil else { throw .badAuth("AUTH takes one word") }
+        guard mac.count == Request.authMACLength else {
+            throw .badAuth("AUTH takes \(Request.authMACLength) hex digits, not \(mac.count)")
+        }
+        if let bad = mac.first(where: { !ASCII.isHexDigit(bytes[$0]) }) {
+            throw .badAuth("AUTH has byte \(ASCII.describe(bytes[bad]))")
+        }
+        return mac
     }
 
     private static func string(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> String {

@@ -21,6 +21,8 @@ public enum ProtocolError: Error, Equatable, Sendable {
     case badLine(String)
     /// A HELLO with a missing or malformed id, or a bad, unknown or repeated option.
     case badHello(String)
+    /// An AUTH line without exactly one word of 64 hex digits: answered `ERR auth-failed <detail>`.
+    case badAuth(String)
 
     /// The code of the `ERR` line that answers this error.
     public var code: ErrorCode {
@@ -28,6 +30,7 @@ public enum ProtocolError: Error, Equatable, Sendable {
         case .lineTooLong: .lineTooLong
         case .badLine: .badLine
         case .badHello: .badHello
+        case .badAuth: .authFailed
         }
     }
 
@@ -35,7 +38,7 @@ public enum ProtocolError: Error, Equatable, Sendable {
     public var detail: String {
         switch self {
         case .lineTooLong(let limit): "limit \(limit) bytes"
-        case .badLine(let detail), .badHello(let detail): detail
+        case .badLine(let detail), .badHello(let detail), .badAuth(let detail): detail
         }
     }
 }

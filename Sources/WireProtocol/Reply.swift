@@ -22,6 +22,17 @@ public enum Reply {
         out.append(ASCII.newline)
     }
 
+    /// Bytes in a CHALLENGE nonce: 16, sent as 32 lowercase hex digits.
+    public static let nonceLength = 16
+
+    /// `CHALLENGE <32 lowercase hex digits>\n`: the nonce a client in challenge auth must MAC (docs/protocol.md).
+    public static func appendChallenge(nonce: [UInt8], to out: inout [UInt8]) {
+        precondition(nonce.count == nonceLength, "a nonce is \(nonceLength) bytes")
+        append("CHALLENGE ", to: &out)
+        Hex.append(nonce, to: &out)
+        out.append(ASCII.newline)
+    }
+
     /// `PONG\n`, or `PONG <tag>\n` when the tag is not empty. The tag is cut to `Request.maxTagLength` bytes.
     public static func appendPong(tag: UnsafeRawBufferPointer?, to out: inout [UInt8]) {
         append("PONG", to: &out)

@@ -29,6 +29,8 @@ public struct Hello: Equatable, Sendable {
 public enum Request: Equatable, Sendable {
     /// Longest PING tag, in bytes.
     public static let maxTagLength = 32
+    /// An AUTH line's MAC: HMAC-SHA256 as hex, exactly this many digits.
+    public static let authMACLength = 64
 
     /// HELLO, whether or not it is the session's first line: the server decides what a repeat means.
     case hello(Hello)
@@ -37,7 +39,10 @@ public enum Request: Equatable, Sendable {
     case bye
     /// An empty line or only spaces. The server counts it as a heartbeat without a reply.
     case empty
-    /// A verb other than HELLO, PING or BYE (these are case-sensitive); the rest of the line is
+    /// `AUTH <64 hex digits>`: the answer to `CHALLENGE` (challenge auth); the range covers the digits,
+    /// upper or lower case as sent. Whether one was due is the server's question, not the parser's.
+    case auth(mac: Range<Int>)
+    /// A verb other than HELLO, PING, BYE or AUTH (these are case-sensitive); the rest of the line is
     /// not looked at. The server answers `ERR unknown-command <verb>`.
     case other(verb: Range<Int>)
 }

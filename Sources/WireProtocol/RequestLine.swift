@@ -38,6 +38,15 @@ public enum RequestLine {
         out.append(ASCII.newline)
     }
 
+    /// `AUTH <64 lowercase hex digits>\n`: the answer to CHALLENGE, `mac` being the 32 bytes of
+    /// HMAC-SHA256(device key, nonce) as docs/protocol.md defines them.
+    public static func appendAuth(mac: [UInt8], to out: inout [UInt8]) {
+        precondition(mac.count * 2 == Request.authMACLength, "an AUTH MAC is \(Request.authMACLength / 2) bytes")
+        append("AUTH ", to: &out)
+        Hex.append(mac, to: &out)
+        out.append(ASCII.newline)
+    }
+
     /// `BYE\n`.
     public static func appendBye(to out: inout [UInt8]) {
         append("BYE\n", to: &out)

@@ -1,4 +1,4 @@
-// The server's side of the protocol as a client reads it: OK, PONG, ERR and BYE, decoded from one
+// The server's side of the protocol as a client reads it: OK, PONG, ERR, BYE and CHALLENGE, decoded from one
 // framed line. PONG keeps its tag as a range into the caller's bytes, so a heartbeat allocates nothing.
 
 /// One line from the server.
@@ -11,10 +11,12 @@ public enum ServerLine: Equatable, Sendable {
     case error(code: String, detail: String)
     /// `BYE [<reason>]`; the reason is empty when there is none.
     case bye(reason: String)
+    /// `CHALLENGE <32 hex digits>` (challenge auth): the nonce as sent, to MAC and answer with AUTH.
+    case challenge(nonce: String)
 
     /// Decodes one line's content, as framed by `Framing.next`. Words are separated by runs of spaces;
     /// a detail or reason is the text from its first word to its last. Throws `badLine` for a line that
-    /// is none of the four (an unknown verb, OK without both numbers, PONG with two tags, ERR without a code).
+    /// is none of the five (an unknown verb, OK without both numbers, PONG with two tags, ERR without a code).
     public static func decode(_ bytes: UnsafeRawBufferPointer, line: Range<Int>) throws(ProtocolError) -> ServerLine {
         precondition(line.lowerBound >= 0 && line.upperBound <= bytes.count, "line lies outside the buffer")
         var words = Words(bytes: bytes, rest: line)
@@ -39,6 +41,12 @@ public enum ServerLine: Equatable, Sendable {
         }
         if ASCII.matches(bytes, verb, "BYE") {
             return .bye(reason: rest(bytes, &words))
+        }
+        if ASCII.matches(bytes, verb, "CHALLENGE") {
+            guard let nonce = words.next(), words.next() == nil, nonce.count == Reply.nonceLength * 2,
+                nonce.allSatisfy({ ASCII.isHexDigit(bytes[$0]) })
+            else { throw .badLine("CHALLENGE needs \(Reply.nonceLength * 2) hex digits") }
+            return .challenge(nonce: string(bytes, nonce))
         }
         throw .badLine("unknown verb")
     }

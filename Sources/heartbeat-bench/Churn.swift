@@ -66,6 +66,7 @@ struct Churn: ParsableCommand {
             intervalMS: 1_000)
         fleet.tls = try common.tls.context()
         fleet.resume = common.tls.resume
+        fleet.auth = try common.fleetAuth()
         let summary = try ChurnRun(fleet: fleet, options: self).execute()
         print(common.json ? summary.json : summary.text(), terminator: common.json ? "\n" : "")
     }

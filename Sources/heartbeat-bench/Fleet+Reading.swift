@@ -96,6 +96,8 @@ extension Fleet {
                 end(client, .refused(code))
                 return false
             }
+        case .challenge(let nonce):
+            return answer(client, nonce: nonce)
         }
         return true
     }

@@ -1,6 +1,7 @@
 // Many protocol clients on one epoll loop, kept as parallel arrays indexed by client number:
 // connect from a spread of source addresses, HELLO, read and split the server's lines, send PINGs
 // tagged with their send time, close in one of three ways. The modes decide when to do what.
+import DeviceKeys
 import EventLoop
 import Histogram
 import Posix
@@ -52,7 +53,8 @@ final class Fleet {
     var byeReason: [Int: String] = [:]
     var partialLines: [Int: [UInt8]] = [:]
     let input: UnsafeMutableRawBufferPointer
-    private var output: [UInt8] = []
+    /// The bytes of one write (HELLO, AUTH, PINGs), reused from client to client.
+    var output: [UInt8] = []
     private var handler: EventLoop.HandlerID!
     /// --tls: the client context, each open client's stream, and with --resume its last session (Fleet+TLS).
     var tls: TLSContext?
@@ -80,6 +82,8 @@ final class Fleet {
     var onEnded: (Int, Ending, Phase) -> Void = { _, _, _ in }
     /// A `BYE <reason>` arrived, before the EOF that follows it; `at` is the monotonic instant of the read.
     var onBye: (Int, String, UInt64) -> Void = { _, _, _ in }
+    /// How clients prove their ids, when the server has auth on (`--secret-file`, `--challenge`).
+    var auth: FleetAuth = .off
 
     init(clients: Int, server: SocketAddress, sources: [SocketAddress], idPrefix: String, intervalMS: UInt64)
         throws(SystemError)
@@ -153,8 +157,9 @@ final class Fleet {
             output.append(contentsOf: peer.greeting)
         } else {
             do throws(ProtocolError) {
-                try RequestLine.appendHello(
-                    Hello(id: "\(idPrefix)-\(helloNumber[client])", intervalMS: intervalMS), to: &output)
+                var hello = Hello(id: id(of: client), intervalMS: intervalMS)
+                if case .token(let secret) = auth { hello.token = DeviceKey.token(secret: secret, id: hello.id) }
+                try RequestLine.appendHello(hello, to: &output)
             } catch {
                 // The server would refuse this HELLO the same way.
                 end(client, .refused(error.code.rawValue))
@@ -169,6 +174,8 @@ final class Fleet {
             end(client, .socketError(error.errno))
         }
     }
+
+    func id(of client: Int) -> String { "\(idPrefix)-\(helloNumber[client])" }
 
     // MARK: Sending
 
@@ -200,7 +207,7 @@ final class Fleet {
 
     /// One write of `output`. A short write would cut a line, so it ends the client (the server is
     /// not reading: with a few lines in flight the kernel's buffer cannot fill otherwise).
-    private func send(_ client: Int) -> Bool {
+    func send(_ client: Int) -> Bool {
         let result = output.withUnsafeBytes { bytes in
             Result { () throws(SystemError) in try transmit(bytes, client) }
         }

@@ -1,6 +1,7 @@
 // heartbeat-bench: a load generator for heartbeatd's protocol. One process, one epoll loop, many
 // connections; every mode is bounded in client count and in time, and ends with one summary.
 import ArgumentParser
+import DeviceKeys
 import Posix
 import Primitives
 
@@ -46,6 +47,33 @@ struct CommonOptions: ParsableArguments {
 
     @Option(name: .long, help: ArgumentHelp("Give up on clients not connected after this long.", valueName: "duration"))
     var rampTimeout = BenchDuration(seconds: 60)
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The server's auth secret: clients derive their device keys from it (token= in HELLO, or AUTH with --challenge).",
+            valueName: "file"))
+    var secretFile: String?
+
+    @Flag(
+        name: .long, help: "Answer the server's CHALLENGE with AUTH (auth.mode = \"challenge\"); needs --secret-file.")
+    var challenge = false
+
+    /// How the fleet's clients prove their ids: from --secret-file and --challenge.
+    func fleetAuth() throws -> FleetAuth {
+        guard let path = secretFile else {
+            if challenge { throw ValidationError("--challenge needs --secret-file") }
+            return .off
+        }
+        let contents: [UInt8]
+        do {
+            contents = try FileSystem.read(path, limit: 65_536)
+        } catch {
+            throw ValidationError("--secret-file \(path): cannot read: \(error.errno.meaning)")
+        }
+        let secret = DeviceKey.secret(fromFileContents: contents)
+        return challenge ? .challenge(secret: secret) : .token(secret: secret)
+    }
 
     func serverAddress() throws -> SocketAddress {
         guard let address = parseAddress(server) else {

@@ -57,6 +57,7 @@ struct Hold: ParsableCommand {
         fleet.tls = try common.tls.context()
         fleet.resume = common.tls.resume
         fleet.peer = peer
+        fleet.auth = try common.fleetAuth()
         let run = HoldRun(fleet: fleet, options: self)
         let summary = try run.execute()
         print(common.json ? summary.json : summary.text(), terminator: common.json ? "\n" : "")

@@ -42,6 +42,7 @@ struct Reap: ParsableCommand {
             intervalMS: interval.milliseconds)
         fleet.tls = try common.tls.context()
         fleet.resume = common.tls.resume
+        fleet.auth = try common.fleetAuth()
         let summary = try ReapRun(fleet: fleet, options: self).execute()
         print(common.json ? summary.json : summary.text(), terminator: common.json ? "\n" : "")
     }

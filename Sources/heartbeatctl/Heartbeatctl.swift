@@ -2,6 +2,7 @@
 // (docs/control.md). Human output by default, the daemon's JSON lines with --json; any failure is one
 // line on stderr and exit status 1 (a usage error is the argument parser's 64, EX_USAGE).
 import ArgumentParser
+import ClusterSchema
 import ControlProtocol
 import Posix
 import Primitives
@@ -13,7 +14,9 @@ struct Heartbeatctl: ParsableCommand {
         abstract: "Ask a running heartbeatd who is connected, watch clients come and go, kick one, reload.",
         discussion:
             "Every command but `token` talks to the control socket; heartbeatd admits root, its own user and members of its [control] group.",
-        subcommands: [Status.self, Clients.self, Client.self, Kick.self, Reload.self, Watch.self, Token.self]
+        subcommands: [
+            Status.self, Clients.self, Client.self, Kick.self, Reload.self, Watch.self, Upgrade.self, Token.self,
+        ]
     )
 
     // Given before the subcommand (`heartbeatctl --socket PATH status`, as `systemctl -H` takes its
@@ -98,11 +101,25 @@ struct Clients: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Only ids matching this shell pattern (* ? [a-z]).", valueName: "glob"))
     var match: String?
 
+    @OptionGroup var cluster: ClusterOptions
+
     func run() throws {
         try reporting { () throws(HeartbeatctlError) in
             let pattern: Glob?
             do throws(ControlError) { pattern = try match.map { text throws(ControlError) in try Glob(text) } } catch {
                 throw .control(error)
+            }
+            if cluster.cluster {
+                let redis = try cluster.connect()
+                let records = try ClusterView.records(redis, keys: ClusterKeys(prefix: cluster.prefix))
+                    .filter { pattern?.matches($0.0) ?? true }
+                if options.json {
+                    for (id, record) in records { Output.line(bytes: ClusterView.line(id, record)) }
+                    return
+                }
+                guard !records.isEmpty else { return Output.line("no clients online in the cluster") }
+                for line in Output.table(ClusterView.table(records)) { Output.line(line) }
+                return
             }
             let request = try checked(.clients(match: pattern))
             var client = try ControlClient(path: options.socket)
@@ -135,9 +152,20 @@ struct Client: ParsableCommand {
     @Argument(help: "The client id.")
     var id: String
 
+    @OptionGroup var cluster: ClusterOptions
+
     func run() throws {
         try reporting { () throws(HeartbeatctlError) in
             let request = try checked(.client(id: id))
+            if cluster.cluster {
+                let redis = try cluster.connect()
+                guard let record = try ClusterView.record(redis, keys: ClusterKeys(prefix: cluster.prefix), id: id)
+                else { throw .control(.notConnected(id: id)) }
+                if options.json { return Output.line(bytes: ClusterView.line(id, record)) }
+                return Output.line(
+                    "\(id) on node \(record.node), peer \(record.peer), since \(TimeText.timestamp(milliseconds: record.sinceMS))"
+                )
+            }
             var client = try ControlClient(path: options.socket)
             let answer = try client.ask(request)
             if options.json { return Output.line(bytes: answer.line) }
@@ -196,12 +224,40 @@ struct Watch: ParsableCommand {
 
     @OptionGroup var options: ControlOptions
 
+    @OptionGroup var cluster: ClusterOptions
+
+    @Option(
+        name: .long, help: ArgumentHelp("With --cluster: read as this consumer group (resumable).", valueName: "name"))
+    var group: String?
+
+    @Option(name: .long, help: ArgumentHelp("With --group: this reader's name in the group.", valueName: "name"))
+    var consumer = "heartbeatctl"
+
+    @Flag(
+        name: .long,
+        help: "When the daemon goes away (a restart, an upgrade), connect again for up to 60 s and go on watching.")
+    var reconnect = false
+
     func run() throws {
         try reporting { () throws(HeartbeatctlError) in
+            if cluster.cluster {
+                return try ClusterWatch.run(cluster, group: group, consumer: consumer, json: options.json)
+            }
             var client = try ControlClient(path: options.socket)
             _ = try client.ask(.watch)
             while true {
-                let next = try client.nextObject()
+                let next: (head: AnswerHead, line: [UInt8])
+                do throws(HeartbeatctlError) {
+                    next = try client.nextObject()
+                } catch .connectionLost(let error) where reconnect {
+                    Output.error(
+                        "the daemon closed the watch (\(error.map { "\($0)" } ?? "end of stream")); reconnecting")
+                    var acknowledged: [UInt8] = []
+                    client = try Reconnecting.ask(.watch, path: options.socket, seconds: 60, answer: &acknowledged)
+                    continue
+                } catch {
+                    throw error
+                }
                 if options.json {
                     Output.line(bytes: next.line)
                     continue

@@ -10,6 +10,8 @@ enum HeartbeatctlError: Error, CustomStringConvertible {
     /// The daemon answered with an error, or with something that is not the protocol.
     case control(ControlError)
     case secretFile(path: String, String)
+    /// `--cluster`: Redis could not be reached or answered an error.
+    case redis(String)
 
     var description: String {
         switch self {
@@ -25,6 +27,7 @@ enum HeartbeatctlError: Error, CustomStringConvertible {
         case .noAnswer(let seconds): return "heartbeatd did not answer within \(seconds) s"
         case .control(let error): return error.message
         case .secretFile(let path, let text): return "secret file \(path): \(text)"
+        case .redis(let text): return "cluster: \(text)"
         }
     }
 }

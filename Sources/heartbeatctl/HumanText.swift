@@ -66,6 +66,10 @@ enum HumanText {
             line += "  \(reason) after \(TimeText.duration(milliseconds: event.durationMS))"
         }
         if let note = event.note { line += " (\(note))" }
+        if let restart = event.restart {
+            line +=
+                "daemon restarted: \(restart.restored) sessions kept, \(restart.orphaned) ended, \(restart.lost) lost, switch took \(TimeText.duration(milliseconds: event.durationMS))"
+        }
         return line
     }
 }

@@ -36,6 +36,11 @@ struct ConfigSource: Sendable {
             } catch {
                 throw LoadError(description: "--listen: \(error.message)")
             }
+            do {
+                try config.checkProxyListeners()
+            } catch {
+                throw LoadError(description: "--listen: \(error)")
+            }
         }
         return config
     }

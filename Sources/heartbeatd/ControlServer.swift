@@ -32,6 +32,8 @@ final class ControlServer {
     private let mailbox: Mailbox<Delivery>
     private let configFile: String?
     private let reload: () -> Result<ReloadReport, ControlError>
+    /// Starts an upgrade; the closure it is given runs (on this loop) only if the upgrade failed.
+    var upgrade: (@escaping (ControlError) -> Void) -> Void = { $0(.upgradeFailed("not available")) }
     private let startedAt: UInt64
     private let startedAtWall: UInt64
     private let socket: ControlSocket
@@ -63,6 +65,9 @@ final class ControlServer {
         socket.onAdmit = { [unowned self] socket, peer in admit(socket, peer: peer) }
     }
 
+    /// The cluster link's part of `status`, when the daemon is a cluster node.
+    var clusterReport: (() -> ClusterReport?)?
+
     /// Hands presence events from the workers' threads to this loop. Give it to Server.start.
     var presenceSink: @Sendable (PresenceEvent) -> Void {
         { [mailbox] event in mailbox.post(.presence(event)) }
@@ -71,6 +76,11 @@ final class ControlServer {
     /// A reload changed `[events] offline_grace`: events from now on are held for the new time.
     func apply(offlineGrace: Duration) {
         watchers.apply(grace: nanosecondsOf(offlineGrace))
+    }
+
+    /// A successor continues the predecessor's presence numbering (see PresenceFeed.resume).
+    func resumePresence(after seq: UInt64) {
+        watchers.resume(after: seq)
     }
 
     /// Makes the socket file; see ControlSocket.open.
@@ -186,12 +196,21 @@ final class ControlServer {
             }
         case .watch:
             watchers.add(connection)
+        case .upgrade:
+            logger.notice("control: upgrade asked by uid \(connection.peer.uid) (pid \(connection.peer.pid))")
+            connection.isAwaiting = true
+            let key = connection.key
+            upgrade { [unowned self] error in
+                guard let connection = awaiting(key) else { return }
+                connection.append(error.answer)
+                resume(connection)
+            }
         }
     }
 
     private func statusReport() -> StatusReport {
         let snapshot = server.snapshot()
-        return StatusReport(
+        var report = StatusReport(
             version: heartbeatdVersion, pid: Int(processID()), startedAtMS: startedAtWall,
             uptimeMS: (Clock.monotonicNanoseconds() - startedAt) / 1_000_000, workers: server.workerCount,
             clients: snapshot.identified, connected: snapshot.connected, sessionsTotal: snapshot.sessionsTotal,
@@ -202,6 +221,8 @@ final class ControlServer {
             offlineHeld: watchers.feed.heldCount,
             watchers: watchers.count
         )
+        report.cluster = clusterReport?()
+        return report
     }
 
     // MARK: Answers from the workers

@@ -17,6 +17,10 @@ final class ControlWatchers {
     private var watchers: [Int: ControlConnection] = [:]
     private var timer: EventLoop.TimerHandlerID!
     private var armedAt: UInt64?
+    /// The `restarted` event of this process's takeover, and when it was shown: a watcher that connects
+    /// within `restartReplay` of it (one reconnecting across the switch) is shown it first.
+    private var takeover: (event: PresenceEvent, shown: UInt64)?
+    static let restartReplay: UInt64 = 10_000_000_000
 
     init(loop: EventLoop, grace: UInt64, logger: Logger) {
         self.loop = loop
@@ -48,12 +52,17 @@ final class ControlWatchers {
         let grace = Int64(clamping: feed.grace / 1_000_000)
         connection.append(
             JSONObject(["ok": .bool(true), "watching": .bool(true), "offline_grace_ms": .integer(grace)]))
+        if let takeover, loop.now &- takeover.shown < Self.restartReplay { connection.append(takeover.event.json) }
     }
 
     /// The connection closed; a later one on its descriptor number is not this watcher.
     func remove(_ connection: ControlConnection) {
         guard watchers[connection.key.slot] === connection else { return }
         watchers[connection.key.slot] = nil
+    }
+
+    func resume(after seq: UInt64) {
+        feed.resume(after: seq)
     }
 
     /// An event from a worker: shown now, or held by the feed until its grace or gap runs out.
@@ -74,6 +83,7 @@ final class ControlWatchers {
 
     /// Appends the events to every watcher; one that falls `backlog` bytes behind is cut off (`onOverflow`).
     private func publish(_ events: [PresenceEvent]) {
+        if let restarted = events.last(where: { $0.kind == .restarted }) { takeover = (restarted, loop.now) }
         guard !events.isEmpty, !watchers.isEmpty else { return }
         var lines: [UInt8] = []
         for event in events { event.json.appendLine(to: &lines) }

@@ -1,5 +1,6 @@
 // The heartbeatd command: parse flags, load and check the configuration, then hand over to the Supervisor.
 import ArgumentParser
+import Cluster
 import HeartbeatConfig
 import Logging
 import SystemdEdge
@@ -41,11 +42,18 @@ struct Heartbeatd: ParsableCommand {
             printError("heartbeatd: \(error)")
             throw ExitCode(1)
         }
-        let authSecret: [UInt8]?
+        let auth: AuthMaterial
         let tls: TLSContext?
         do {
-            authSecret = try SecretFile.load(for: loaded.auth)
+            auth = try SecretFile.material(for: loaded.auth)
             tls = try TLSFiles.load(loaded.tls)
+        } catch {
+            printError("heartbeatd: \(error)")
+            throw ExitCode(1)
+        }
+        let cluster: ClusterSettings?
+        do {
+            cluster = try ClusterSetup.settings(loaded.cluster)
         } catch {
             printError("heartbeatd: \(error)")
             throw ExitCode(1)
@@ -60,7 +68,7 @@ struct Heartbeatd: ParsableCommand {
             toJournal ? JournalLogHandler(label: label) : StderrLogHandler(label: label)
         }
         let source = ConfigSource(path: config, listenOverrides: listen)
-        let status = Supervisor(config: loaded, source: source, authSecret: authSecret, tls: tls).run()
+        let status = Supervisor(config: loaded, source: source, auth: auth, tls: tls, cluster: cluster).run()
         if status != 0 { throw ExitCode(status) }
     }
 }

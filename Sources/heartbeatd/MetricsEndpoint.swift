@@ -31,6 +31,8 @@ final class MetricsEndpoint {
     /// The request bytes of each connection not answered yet, by descriptor number.
     private var requests: [Int: [UInt8]] = [:]
     private var exposition = MetricsExposition()
+    /// More metric families, appended to every scrape (the cluster link's).
+    var extraText: (() -> [UInt8])?
     private var readBuffer = [UInt8](repeating: 0, count: maxRequest + 1)
 
     /// Binds `listen` now, so a taken port stops the daemon before READY=1.
@@ -104,7 +106,8 @@ final class MetricsEndpoint {
         let response: [UInt8]
         switch head.route {
         case .metrics:
-            let body = exposition.text(server.snapshot(), workers: server.workerCount)
+            var body = exposition.text(server.snapshot(), workers: server.workerCount)
+            if let extraText { body += extraText() }
             response = httpResponse("200 OK", contentType: MetricsExposition.contentType, body: body)
         case .wrongMethod:
             response = httpResponse(

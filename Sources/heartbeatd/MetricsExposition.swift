@@ -19,7 +19,7 @@ struct MetricsExposition {
     private let workers: Gauge
     private let sessions: Counter
     private let heartbeats: Counter
-    private let authFailures: Counter
+    private let authFailures: [AuthFailure: Counter]
     private let reaps: [Reason: Counter]
     private let tlsHandshakes: Counter
     private let tlsResumptions: Counter
@@ -38,9 +38,13 @@ struct MetricsExposition {
         heartbeats = registry.makeCounter(
             descriptor: Self.name(
                 "heartbeats", unit: "total", help: "Lines received from identified clients (PING and others)."))
-        authFailures = registry.makeCounter(
-            descriptor: Self.name(
-                "auth_failures", unit: "total", help: "HELLOs refused with ERR auth-failed (wrong or missing token)."))
+        var authFailures: [AuthFailure: Counter] = [:]
+        let authName = Self.name(
+            "auth_failures", unit: "total", help: "Connections refused with ERR auth-failed, by reason.")
+        for failure in AuthFailure.allCases {
+            authFailures[failure] = registry.makeCounter(descriptor: authName, labels: [("reason", failure.rawValue)])
+        }
+        self.authFailures = authFailures
         var reaps: [Reason: Counter] = [:]
         let reapName = Self.name("reaps", unit: "total", help: "Sessions ended, by reason.")
         for reason in Reason.allCases {
@@ -77,7 +81,7 @@ struct MetricsExposition {
         workers.set(Double(workerCount))
         set(sessions, snapshot.sessionsTotal)
         set(heartbeats, snapshot.heartbeats)
-        set(authFailures, snapshot.authFailures)
+        for (failure, counter) in authFailures { set(counter, snapshot.authFailures[failure] ?? 0) }
         for (reason, counter) in reaps { set(counter, snapshot.reaps[reason] ?? 0) }
         set(tlsHandshakes, snapshot.tlsHandshakes)
         set(tlsResumptions, snapshot.tlsResumptions)

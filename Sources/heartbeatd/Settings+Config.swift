@@ -9,9 +9,9 @@ import ServerCore
 import TLS
 
 extension Settings {
-    /// `authSecret` is the secret file's (SecretFile.load); with auth on and no secret every HELLO fails closed.
+    /// `auth` is what SecretFile.material read; with auth on and no secret every HELLO fails closed.
     /// `tls` is the TLS listeners' context (TLSFiles.load).
-    init(_ config: Config, authSecret: [UInt8]?, tls: TLSContext?) {
+    init(_ config: Config, auth: AuthMaterial, tls: TLSContext?) {
         self.init(
             interval: nanosecondsOf(config.heartbeat.interval),
             intervalMin: nanosecondsOf(config.heartbeat.intervalMin),
@@ -31,16 +31,25 @@ extension Settings {
                 userTimeoutMilliseconds: Int32(clamping: nanosecondsOf(config.tcp.userTimeout) / 1_000_000)
             ),
             drainTimeout: nanosecondsOf(config.drainTimeout),
-            authenticate: Self.authenticate(config.auth.mode, secret: authSecret),
+            auth: Self.policy(config.auth.mode, secrets: auth.secrets),
+            revoked: auth.revoked,
             tls: tls,
             handshakeTimeout: nanosecondsOf(config.tls.handshakeTimeout)
         )
     }
 
-    private static func authenticate(_ mode: AuthMode, secret: [UInt8]?) -> Authenticate? {
-        guard mode == .hmac else { return nil }
-        guard let secret else { return { _, _ in false } }
-        return { id, token in DeviceKey.matches(token, secret: secret, id: id) }
+    /// Each check tries every secret in force: the current one, and while rotating the previous one.
+    private static func policy(_ mode: AuthMode, secrets: [[UInt8]]) -> AuthPolicy {
+        switch mode {
+        case .off:
+            return .off
+        case .hmac:
+            return .token { id, token in secrets.contains { DeviceKey.matches(token, secret: $0, id: id) } }
+        case .challenge:
+            return .challenge { id, nonce, mac in
+                secrets.contains { DeviceKey.answers(mac, nonce: nonce, secret: $0, id: id) }
+            }
+        }
     }
 }
 
@@ -48,7 +57,8 @@ extension Server {
     /// Binds `config.listen` with `config.workers` workers ("auto": one per core, up to the 256 an
     /// explicit count may ask for), or adopts the sockets systemd passed.
     convenience init(
-        config: Config, authSecret: [UInt8]?, tls: TLSContext?, activated: [Int32], logger: Logger
+        config: Config, auth: AuthMaterial, tls: TLSContext?, activated: [Int32], logger: Logger,
+        inheritance: Inheritance? = nil
     ) throws(ServerError) {
         let count: Int
         switch config.workers {
@@ -56,25 +66,26 @@ extension Server {
         case .count(let n): count = n
         }
         // ListenAddress was read with inet_pton already; a failure here would be a bug in that check.
-        let addresses = { (list: [ListenAddress]) in
-            list.map { address in
-                guard let parsed = SocketAddress(host: address.host, port: address.port) else {
-                    preconditionFailure("listen address \(address) passed the config check but not inet_pton")
-                }
-                return parsed
-            }
-        }
         try self.init(
-            settings: Settings(config, authSecret: authSecret, tls: tls), listen: addresses(config.listen),
-            tlsListen: addresses(config.tls.listen), workers: count, tick: nanosecondsOf(config.heartbeat.tick),
-            activated: activated, logger: logger
+            settings: Settings(config, auth: auth, tls: tls), listen: config.listen.map(socketAddress),
+            tlsListen: config.tls.listen.map(socketAddress), proxied: config.proxy.listeners.map(socketAddress),
+            workers: count, tick: nanosecondsOf(config.heartbeat.tick), activated: activated, logger: logger,
+            inheritance: inheritance
         )
     }
 
     /// A reload: the live part of `config` goes to every worker.
-    func apply(_ config: Config, authSecret: [UInt8]?, tls: TLSContext?) {
-        apply(Settings(config, authSecret: authSecret, tls: tls))
+    func apply(_ config: Config, auth: AuthMaterial, tls: TLSContext?) {
+        apply(Settings(config, auth: auth, tls: tls))
     }
+}
+
+/// ListenAddress was read with inet_pton already; a failure here would be a bug in that check.
+private func socketAddress(_ address: ListenAddress) -> SocketAddress {
+    guard let parsed = SocketAddress(host: address.host, port: address.port) else {
+        preconditionFailure("listen address \(address) passed the config check but not inet_pton")
+    }
+    return parsed
 }
 
 extension Logger.Level {

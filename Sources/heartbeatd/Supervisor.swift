@@ -1,7 +1,9 @@
 // The main thread: signals, sd_notify (READY, STATUS, WATCHDOG, RELOADING, STOPPING) and the
 // lifecycle, on an event loop of its own. It steers the workers only through Server.
+import Cluster
 import ControlProtocol
 import EventLoop
+import Handoff
 import HeartbeatConfig
 import Logging
 import Posix
@@ -10,37 +12,49 @@ import SystemdEdge
 import TLS
 
 final class Supervisor {
-    private var config: Config
+    var config: Config
     private let source: ConfigSource
-    /// The auth secret in force; re-read with the config on every reload.
-    private var authSecret: [UInt8]?
+    /// The auth secrets and revoked ids in force; re-read with the config on every reload.
+    private var auth: AuthMaterial
     /// The TLS listeners' context in force; rebuilt from the files on every reload.
     private var tls: TLSContext?
-    private var logger = Logger(label: "heartbeatd")
-    private let notifier = Notifier.fromEnvironment()
-    private var status = StatusLine()
+    var logger = Logger(label: "heartbeatd")
+    let notifier = Notifier.fromEnvironment()
+    var status = StatusLine()
     private var stoppedWorkers = 0
-    private var isStopping = false
+    var isStopping = false
     private var exitStatus: Int32 = 0
     // Watchdog: WATCHDOG=1 only when every worker has turned since the last ping we sent them.
     private var watchdogPeriod: UInt64?
     private var lastWorkerPing: UInt64 = 0
     private var metrics: MetricsEndpoint?
     private var control: ControlServer?
+    /// The Redis link when `[cluster] redis` is set (made once, at start).
+    private let clusterSettings: ClusterSettings?
+    private var cluster: ClusterLink?
+    /// The binary's path as it was at start (an upgrade execs the file now at that path).
+    let ownPath = Program.ownPath()
+    var handoffPurpose: HandoffPurpose?
+    var mailbox: Mailbox<Message>?
 
     // Timer kinds on the loop `serve` makes: STATUS= once a second, and the watchdog's period.
     private var statusTimer: EventLoop.TimerHandlerID!
     private var watchdogTimer: EventLoop.TimerHandlerID!
-    private enum Message: Sendable {
+    enum Message: Sendable {
         case workerStopped(Int)
         case workerFailed(Int, SystemError)
+        case handedOff(HandoffState)
     }
 
-    init(config: Config, source: ConfigSource, authSecret: [UInt8]? = nil, tls: TLSContext? = nil) {
+    init(
+        config: Config, source: ConfigSource, auth: AuthMaterial = .none, tls: TLSContext? = nil,
+        cluster: ClusterSettings? = nil
+    ) {
         self.config = config
         self.source = source
-        self.authSecret = authSecret
+        self.auth = auth
         self.tls = tls
+        clusterSettings = cluster
         logger.logLevel = Logger.Level(config.log.level)
     }
 
@@ -57,13 +71,19 @@ final class Supervisor {
 
     private func serve() throws -> Int32 {
         // Signals are blocked before any worker thread exists, so only the signalfd sees them.
+        // First: what a predecessor left, before this process opens descriptors of its own.
+        let (inheritance, activated) = try Succession.inherit()
         let signals = try SignalFD([.terminate, .interrupt, .hangUp])
         let descriptorLimit = try DescriptorLimit.raiseToHardLimit()
-        let activated = try SocketActivation.listeningDescriptors()
-        let server = try Server(config: config, authSecret: authSecret, tls: tls, activated: activated, logger: logger)
+        let server = try Server(
+            config: config, auth: auth, tls: tls, activated: activated, logger: logger, inheritance: inheritance)
+        if let inheritance, let takeover = server.takeover {
+            Succession.report(inheritance, takeover, logger: logger)
+        }
 
         let loop = try EventLoop(tick: 10_000_000, slots: 256)
         let mailbox = try Mailbox<Message>()
+        self.mailbox = mailbox
         try mailbox.attach(to: loop) { [unowned self] message in
             switch message {
             case .workerStopped:
@@ -73,6 +93,8 @@ final class Supervisor {
                 logger.critical("worker \(worker) failed: \(error)")
                 exitStatus = 1
                 if !isStopping { stop(server, loop: loop, signal: "worker failure") }
+            case .handedOff(let state):
+                handedOff(state, server: server)
             }
         }
         let signalHandler = loop.addHandler { [unowned self] _, _ in
@@ -94,6 +116,8 @@ final class Supervisor {
             reload: { [unowned self] in reload(server) }
         )
         self.control = control
+        control.upgrade = { [unowned self] reply in upgrade(server, reply: reply) }
+        if let lastSeq = inheritance?.state?.lastSeq { control.resumePresence(after: lastSeq) }
         control.open(config.control)
         defer { control.close() }
         if let listen = config.metrics.listen {
@@ -105,10 +129,26 @@ final class Supervisor {
             logger.notice("metrics: serving http://\(metrics?.address ?? "")/metrics")
         }
 
+        var onPresence = control.presenceSink
+        if let clusterSettings {
+            let link = try ClusterLink(settings: clusterSettings, loop: loop, logger: logger) { id, seq in
+                server.evict(id: id, onlineSeq: seq)
+            }
+            cluster = link
+            control.clusterReport = { [unowned link] in link.snapshot.report }
+            metrics?.extraText = { [unowned link] in link.snapshot.prometheusText }
+            let toControl = onPresence
+            let toCluster = link.presenceSink
+            onPresence = { event in
+                toControl(event)
+                toCluster(event)
+            }
+            link.start()
+        }
         try server.start(
             onStopped: { worker in mailbox.post(.workerStopped(worker)) },
             onFailure: { worker, error in mailbox.post(.workerFailed(worker, error)) },
-            onPresence: control.presenceSink
+            onPresence: onPresence
         )
         let capacity = descriptorLimit > 32 ? descriptorLimit - 32 : 0
         let listening = server.addresses + server.tlsAddresses.map { "tls://\($0)" }
@@ -119,6 +159,14 @@ final class Supervisor {
                 "socket_activated": "\(!activated.isEmpty)",
             ]
         )
+        logAuth()
+        if config.auth.mode == .hmac, !server.addresses.isEmpty {
+            // Any plain listener (bound or passed by systemd) carries the token in the clear; `[tls] listen`
+            // ones do not, but a plain one beside them is enough to replay a token sniffed there.
+            logger.warning(
+                "auth.mode \"hmac\" on plain TCP listeners: whoever sees one HELLO can replay its token and take the id over; use mode = \"challenge\"",
+                metadata: ["event": "auth-replayable"])
+        }
         notifier?.ready(status: status.text(for: server.snapshot(), now: loop.now))
         logger.info("ready", metadata: ["event": "ready"])
 
@@ -132,6 +180,7 @@ final class Supervisor {
             _ = loop.arm(watchdogTimer, at: loop.now + period)
         }
         try loop.run()
+        try cluster?.finish(on: loop)
         server.join()
         logger.notice("stopped", metadata: ["event": "stopped"])
         return exitStatus
@@ -177,10 +226,10 @@ final class Supervisor {
                 metadata: ["event": "reloaded", "outcome": "failed"])
             return .failure(.reloadFailed("\(error)"))
         }
-        let nextSecret: [UInt8]?
+        let nextAuth: AuthMaterial
         let nextTLS: TLSContext?
         do {
-            nextSecret = try SecretFile.load(for: next.auth)
+            nextAuth = try SecretFile.material(for: next.auth)
             // tls.listen takes a restart: the files are loaded for the listeners that are running.
             var tlsSection = next.tls
             tlsSection.listen = config.tls.listen
@@ -202,11 +251,13 @@ final class Supervisor {
         applied.control = config.control
         applied.metrics = config.metrics
         applied.tls.listen = config.tls.listen
+        applied.proxy = config.proxy
         config = applied
         logger.logLevel = Logger.Level(config.log.level)
-        authSecret = nextSecret
+        auth = nextAuth
         tls = nextTLS
-        server.apply(config, authSecret: authSecret, tls: tls)
+        logAuth()
+        server.apply(config, auth: auth, tls: tls)
         control?.apply(offlineGrace: config.events.offlineGrace)
         logger.notice("reloaded", metadata: ["event": "reloaded", "outcome": "applied"])
         let restart =
@@ -215,10 +266,19 @@ final class Supervisor {
         return .success(ReloadReport(restartRequired: needRestart, message: "configuration reloaded\(restart)"))
     }
 
+    /// Which secret files are in force and how many ids are revoked: a rotation's steps show in the log.
+    private func logAuth() {
+        guard config.auth.isOn else { return }
+        logger.notice(
+            "auth: mode \(config.auth.mode.rawValue), secret from \(auth.secretPaths.joined(separator: " and previous from ")), \(auth.revoked.count) revoked id(s)",
+            metadata: ["event": "auth", "secrets": "\(auth.secretPaths.count)", "revoked": "\(auth.revoked.count)"])
+    }
+
     /// SIGTERM/SIGINT: STOPPING=1, then every worker drains; the loop ends when the last one stops.
     private func stop(_ server: Server, loop: EventLoop, signal: String) {
-        guard !isStopping else { return }
+        guard !isStopping, handoffPurpose == nil else { return }
         isStopping = true
+        if signal == "SIGTERM", handOffAtStop(server) { return }
         let snapshot = server.snapshot()
         notifier?.stopping(status: "stopping: draining \(snapshot.connected) clients")
         logger.notice(

@@ -11,7 +11,7 @@ import Testing
         (.badRequest("client needs a client id"), "bad-request", "client needs a client id"),
         (
             .unknownCommand("list"), "unknown-command",
-            "unknown command \"list\" (known: status, clients, client, kick, reload, watch)"
+            "unknown command \"list\" (known: status, clients, client, kick, reload, watch, upgrade)"
         ),
         (.notConnected(id: "dev-9"), "not-connected", "no client dev-9 is connected"),
         (.permissionDenied("uid 65534 may not"), "permission-denied", "uid 65534 may not"),

@@ -30,6 +30,14 @@ import Testing
         #expect(try decode(PresenceEvent.self, event.json.line) == event)
     }
 
+    @Test func restartedCarriesItsCounts() throws {
+        var event = PresenceEvent(
+            seq: 42, kind: .restarted, timeMS: 1_700_000_000_123, id: "", peer: "", worker: 0, durationMS: 180)
+        event.restart = PresenceEvent.Restart(restored: 15_000, orphaned: 1, lost: 2)
+        #expect(event.json.line.contains(#""restored":15000,"orphaned":1,"lost":2"#))
+        #expect(try decode(PresenceEvent.self, event.json.line) == event)
+    }
+
     @Test func refusesAnUnknownKind() {
         var object = PresenceEvent(seq: 1, kind: .online, timeMS: 0, id: "a", peer: "p", worker: 0).json
         object["event"] = .string("away")

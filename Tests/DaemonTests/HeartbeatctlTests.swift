@@ -220,6 +220,8 @@ private func isAligned(_ lines: [String], header: [String]) -> Bool {
         let token = try await heartbeatctl("token", "sensor-1", "--secret-file", vector)
         #expect(token.status == 0)
         #expect(token.output == "ae25f6fd057d1d58529794c9fa8e234e4a8d90acc427924a7e402b4a4fd81e66\n")
+        // Which file it read goes to stderr, so a rotation cannot silently use another source than meant.
+        #expect(token.error == "heartbeatctl: secret from \(vector)\n")
 
         // Without --secret-file: systemd's credential directory.
         let credentials = URL(fileURLWithPath: try secretFile(named: "heartbeatd-secret")).deletingLastPathComponent()
@@ -227,6 +229,7 @@ private func isAligned(_ lines: [String], header: [String]) -> Bool {
         let fromCredential = try await heartbeatctl(
             "token", "dev-1", environment: ["CREDENTIALS_DIRECTORY": credentials])
         #expect(fromCredential.output == testTokens["dev-1"].map { $0 + "\n" })
+        #expect(fromCredential.error == "heartbeatctl: secret from \(credentials)/heartbeatd-secret\n")
 
         // The daemon accepts what heartbeatctl prints.
         let daemon = try await Daemon(config: authConfig(secretFile: try secretFile()))
@@ -242,7 +245,8 @@ private func isAligned(_ lines: [String], header: [String]) -> Bool {
             let json = try await CtlProcess(arguments).finish()
             #expect(json.status == 0, "\(arguments): \(json.error)")
             let token = "ae25f6fd057d1d58529794c9fa8e234e4a8d90acc427924a7e402b4a4fd81e66"
-            #expect(json.output == #"{"id":"sensor-1","token":""# + token + #""}"# + "\n")
+            #expect(
+                json.output == #"{"id":"sensor-1","token":""# + token + #"","secret_file":""# + vector + #""}"# + "\n")
         }
 
         let short = try await heartbeatctl("token", "dev-1", "--secret-file", try secretFile("too short\n"))

@@ -18,6 +18,7 @@ private let messageIDs = [
     "reloaded": "7565284ad028475e8996266bfab4e3d1",
     "ready": "bf3292b16b9e446b947522d55be84a9d",
     "reloading": "4d200f7bb66840a5b1f023288efec0f5",
+    "auth-failed": "e499d97c39634fae9930fa59bcbb416b",
     "tls-failed": "364513bec0ec4e4e85150cd08f66c1a2",
 ]
 

@@ -127,14 +127,18 @@ private func metricsDaemon() async throws -> (daemon: Daemon, metricsPort: UInt1
         #expect(families["heartbeatd_sessions"]?.value("heartbeatd_sessions_total") == 3)
         // PING, PING, BYE: every line from an identified client is a heartbeat.
         #expect(families["heartbeatd_heartbeats"]?.value("heartbeatd_heartbeats_total") == 3)
-        #expect(families["heartbeatd_auth_failures"]?.value("heartbeatd_auth_failures_total") == 1)
+        #expect(
+            families["heartbeatd_auth_failures"]?.value("heartbeatd_auth_failures_total", ["reason": "missing-token"])
+                == 1)
+        #expect(
+            families["heartbeatd_auth_failures"]?.value("heartbeatd_auth_failures_total", ["reason": "bad-mac"]) == 0)
         let reaps = try #require(families["heartbeatd_reaps"])
         #expect(reaps.type == "counter")
         #expect(reaps.help == "Sessions ended, by reason.")
         #expect(
             Set(reaps.samples.compactMap { $0.labels["reason"] }) == [
                 "eof", "reset", "timeout", "hello-timeout", "handshake-timeout", "handshake-failed", "replaced",
-                "kicked", "protocol", "overload", "shutdown", "bye",
+                "kicked", "protocol", "overload", "shutdown", "bye", "restart", "revoked",
             ])
         #expect(reaps.value("heartbeatd_reaps_total", ["reason": "bye"]) == 1)
         #expect(reaps.value("heartbeatd_reaps_total", ["reason": "protocol"]) == 1)

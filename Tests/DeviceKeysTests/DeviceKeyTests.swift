@@ -44,6 +44,22 @@ import Testing
         #expect(DeviceKey.secret(fromFileContents: Array(contents.utf8)) == Array(secret.utf8))
     }
 
+    /// docs/protocol.md's test vector, computed with `openssl dgst -sha256 -hmac` and Python's hmac:
+    /// secret → device key → the AUTH answer to one nonce. The C and Python clients pin the same numbers.
+    @Test func challengeResponseMatchesTheProtocolTestVector() {
+        let secret = Array("correct horse battery staple".utf8)
+        let key = DeviceKey.token(secret: secret, id: "dev-1")
+        #expect(key == "7e3f2843466337f4c334c3f95b72d6f705176fecbc177c96ae07a6b5732c8458")
+        let nonce = "00112233445566778899aabbccddeeff"
+        let mac = DeviceKey.challengeResponse(deviceKey: key, nonce: nonce)
+        #expect(hex(mac) == "424e8e37301f61d7b55c5841f225ded454bbeb50dcae93c229cfc5fee14fc7b7")
+        #expect(DeviceKey.answers(mac, nonce: nonce, secret: secret, id: "dev-1"))
+        #expect(!DeviceKey.answers(mac, nonce: "00112233445566778899aabbccddeefe", secret: secret, id: "dev-1"))
+        #expect(!DeviceKey.answers(mac, nonce: nonce, secret: secret, id: "dev-2"))
+        #expect(!DeviceKey.answers(mac, nonce: nonce, secret: Array("another secret, also long".utf8), id: "dev-1"))
+        #expect(!DeviceKey.answers(Array(mac.dropLast()), nonce: nonce, secret: secret, id: "dev-1"))
+    }
+
     @Test func constantTimeEqualsComparesLengthAndBytes() {
         #expect(constantTimeEquals([], []))
         #expect(constantTimeEquals([1, 2, 3], [1, 2, 3]))

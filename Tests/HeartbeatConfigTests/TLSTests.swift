@@ -54,3 +54,10 @@ func refusesBadTLSValues(toml: String, key: String) {
     next.tls.listen = [ListenAddress(host: "0.0.0.0", port: 7701, isIPv6: false)]
     #expect(next.restartRequiredChanges(comparedTo: .defaults) == ["tls.listen"])
 }
+
+/// PROXY before TLS is not built: a `[proxy]` entry naming a TLS listener is refused at load, not ignored.
+@Test func aTLSListenerCannotBeProxiedYet() {
+    let error = parseError("[tls]\nlisten = [\"0.0.0.0:7701\"]\n[proxy]\nlisteners = [\"0.0.0.0:7701\"]\n")
+    #expect(error?.key == "proxy.listeners[0]")
+    #expect(error?.message.contains("TLS listener") == true)
+}

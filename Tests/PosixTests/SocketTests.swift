@@ -67,3 +67,21 @@ import Testing
         }
     }
 }
+
+@Suite struct RandomAndRawAddressTests {
+    @Test func getrandomFillsWhatIsAsked() throws {
+        let first = try Random.bytes(count: 16)
+        let second = try Random.bytes(count: 16)
+        #expect(first.count == 16 && second.count == 16)
+        // 2^-128 to fail by chance.
+        #expect(first != second)
+        #expect(try Random.bytes(count: 0).isEmpty)
+    }
+
+    @Test func anAddressFromRawBytesIsTheSameAsFromText() {
+        #expect(SocketAddress(bytes: [192, 0, 2, 7], port: 54321) == SocketAddress(host: "192.0.2.7", port: 54321))
+        let six: [UInt8] = [0x20, 0x01, 0x0D, 0xB8] + Array(repeating: 0, count: 11) + [5]
+        #expect(SocketAddress(bytes: six, port: 80) == SocketAddress(host: "2001:db8::5", port: 80))
+        #expect(SocketAddress(bytes: [1, 2, 3], port: 1) == nil)
+    }
+}

@@ -7,7 +7,7 @@ import Testing
         #expect(
             MessageID.all.map(\.event) == [
                 "online", "offline", "replaced", "overload", "started", "stopping", "reloaded", "ready", "reloading",
-                "tls-failed",
+                "auth-failed", "tls-failed",
             ])
     }
 
@@ -21,6 +21,7 @@ import Testing
     @Test func looksUpByEvent() {
         #expect(MessageID.forEvent("online") == "ad4b732702ea43daa5299e706eacf0f2")
         #expect(MessageID.forEvent("reloading") == "4d200f7bb66840a5b1f023288efec0f5")
+        #expect(MessageID.forEvent("auth-failed") == "e499d97c39634fae9930fa59bcbb416b")
         #expect(MessageID.forEvent("rotated") == nil)
         #expect(MessageID.forEvent("Online") == nil)
     }

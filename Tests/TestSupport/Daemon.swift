@@ -22,7 +22,7 @@ public final class Daemon: @unchecked Sendable {
     /// `prlimit --nofile=…`). `environment` is added to the child's environment only.
     public init(
         config: String? = nil, arguments: [String]? = nil, environment: [String: String] = [:],
-        launcher: [String] = [], waitForStart: Bool = true
+        launcher: [String] = [], waitForStart: Bool = true, binary: String = heartbeatdBinary()
     ) async throws {
         var args: [String] = []
         if let config {
@@ -36,9 +36,9 @@ public final class Daemon: @unchecked Sendable {
         args += arguments ?? ["--listen", "127.0.0.1:0"]
         if let tool = launcher.first {
             process.executableURL = URL(fileURLWithPath: tool)
-            process.arguments = Array(launcher.dropFirst()) + [heartbeatdBinary()] + args
+            process.arguments = Array(launcher.dropFirst()) + [binary] + args
         } else {
-            process.executableURL = URL(fileURLWithPath: heartbeatdBinary())
+            process.executableURL = URL(fileURLWithPath: binary)
             process.arguments = args
         }
         var env = ProcessInfo.processInfo.environment

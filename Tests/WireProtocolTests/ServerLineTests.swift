@@ -9,6 +9,7 @@ enum Decoded: Equatable, CustomStringConvertible {
     case pong(String?)
     case error(String, String)
     case bye(String)
+    case challenge(String)
     case failed(ProtocolError)
 
     init(_ line: String) {
@@ -20,6 +21,7 @@ enum Decoded: Equatable, CustomStringConvertible {
                 case .pong(let tag): return .pong(tag.map { text(buffer, $0) })
                 case .error(let code, let detail): return .error(code, detail)
                 case .bye(let reason): return .bye(reason)
+                case .challenge(let nonce): return .challenge(nonce)
                 }
             } catch {
                 return .failed(error)
@@ -33,6 +35,7 @@ enum Decoded: Equatable, CustomStringConvertible {
         case .pong(let tag): "pong(\(tag ?? "-"))"
         case .error(let code, let detail): "error(\(code), \(detail))"
         case .bye(let reason): "bye(\(reason))"
+        case .challenge(let nonce): "challenge(\(nonce))"
         case .failed(let error): "failed(\(error))"
         }
     }

@@ -17,6 +17,7 @@ enum Parsed: Equatable, Sendable, CustomStringConvertible {
     case bye
     case empty
     case other(String)
+    case auth(String)
     case error(ProtocolError)
 
     init(_ buffer: UnsafeRawBufferPointer, line: Range<Int>) {
@@ -27,6 +28,7 @@ enum Parsed: Equatable, Sendable, CustomStringConvertible {
             case .bye: self = .bye
             case .empty: self = .empty
             case .other(let verb): self = .other(text(buffer, verb))
+            case .auth(let mac): self = .auth(text(buffer, mac))
             }
         } catch {
             self = .error(error)
@@ -45,6 +47,7 @@ enum Parsed: Equatable, Sendable, CustomStringConvertible {
         case .bye: "bye"
         case .empty: "empty"
         case .other(let verb): "other(\(verb))"
+        case .auth(let mac): "auth(\(mac))"
         case .error(let error): "error(\(error))"
         }
     }

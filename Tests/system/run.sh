@@ -313,6 +313,55 @@ check_reload() {
     DETAIL="reload done in ${elapsed}s, bad config kept the old one"
 }
 
+# One connection with a device key in HELLO ([auth] mode = "hmac"): the first line the server sends back.
+hmac_probe() {
+    X timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/'"$PORT"' || exit 1; printf "HELLO %s token=%s\n" "$1" "$2" >&3
+        IFS= read -r -t 5 line <&3; echo "$line"' probe "$1" "$2"
+}
+
+# docs/operations.md "Rotating the secret", step by step under systemd: credentials are copied at start,
+# so a reload keeps the old secret; a drop-in with the previous secret and a restart accept both keys;
+# removing it and restarting retires the old key. heartbeatctl token reads the new file and warns.
+check_rotation() {
+    local old new reply warned
+    X cp -p /etc/heartbeatd/heartbeatd.toml /run/heartbeatd.toml.orig
+    X cp -p /etc/heartbeatd/secret /run/heartbeatd.secret.orig
+    X sh -c 'printf "[auth]\nmode = \"hmac\"\n" > /etc/heartbeatd/heartbeatd.toml'
+    X systemctl restart heartbeatd.service || fail "restart with mode hmac failed" || return 1
+    old=$(X heartbeatctl token e2e-rot 2>/dev/null)
+    [[ $(hmac_probe e2e-rot "$old") == "OK e2e-rot "* ]] || fail "the key from heartbeatctl token is refused" || return 1
+    # Step 1: keep the old secret as the previous one, write a new one.
+    X sh -c 'cp -p /etc/heartbeatd/secret /etc/heartbeatd/previous-secret && (umask 077; openssl rand -hex 32 > /etc/heartbeatd/secret 2>/dev/null || head -c 32 /dev/urandom | od -An -tx1 | tr -d " \n" > /etc/heartbeatd/secret)'
+    new=$(X heartbeatctl token e2e-rot 2>/dev/null)
+    warned=$(X heartbeatctl token e2e-rot 2>&1 >/dev/null)
+    [[ $warned == *"secret from /etc/heartbeatd/secret"* && $warned == *"running heartbeatd holds a different secret"* ]] \
+        || fail "heartbeatctl token did not say what it read and warn: '$warned'" || return 1
+    # A reload is not enough: the daemon re-reads its credential copy, fixed when the service started.
+    X systemctl reload heartbeatd.service
+    sleep 0.5
+    reply=$(hmac_probe e2e-rot "$new")
+    [[ $reply == "ERR auth-failed" ]] || fail "after a reload the new key got '$reply' (expected the old credential copy)" || return 1
+    # Step 2: the previous secret as a second credential, and a restart: both keys work.
+    X mkdir -p /etc/systemd/system/heartbeatd.service.d
+    X sh -c 'printf "[Service]\nLoadCredential=heartbeatd-previous-secret:/etc/heartbeatd/previous-secret\n" > /etc/systemd/system/heartbeatd.service.d/rotation.conf'
+    X systemctl daemon-reload
+    X systemctl restart heartbeatd.service || fail "restart with the previous secret failed" || return 1
+    [[ $(hmac_probe e2e-rot "$new") == "OK e2e-rot "* ]] || fail "new key refused during the overlap" || return 1
+    [[ $(hmac_probe e2e-rot "$old") == "OK e2e-rot "* ]] || fail "old key refused during the overlap" || return 1
+    [[ -z $(X heartbeatctl token e2e-rot 2>&1 >/dev/null | grep "different secret") ]] || fail "heartbeatctl still warns after the restart" || return 1
+    # Step 4: the overlap ends; the old key is refused.
+    X rm -f /etc/systemd/system/heartbeatd.service.d/rotation.conf /etc/heartbeatd/previous-secret
+    X systemctl daemon-reload
+    X systemctl restart heartbeatd.service || fail "restart without the previous secret failed" || return 1
+    [[ $(hmac_probe e2e-rot "$new") == "OK e2e-rot "* ]] || fail "new key refused after the overlap" || return 1
+    reply=$(hmac_probe e2e-rot "$old")
+    [[ $reply == "ERR auth-failed" ]] || fail "old key after the overlap got '$reply'" || return 1
+    X cp -p /run/heartbeatd.secret.orig /etc/heartbeatd/secret
+    X cp -p /run/heartbeatd.toml.orig /etc/heartbeatd/heartbeatd.toml
+    X systemctl restart heartbeatd.service
+    DETAIL="reload kept the old copy; previous-secret credential + restart took both keys; removal retired the old"
+}
+
 check_security() {
     local line exposure pid user soft hard
     line=$(X systemd-analyze security --no-pager heartbeatd.service 2>&1 | grep 'Overall exposure level')
@@ -454,6 +503,7 @@ if ((failed == 0)); then
     pid1_debug off
     run_check "systemd-analyze security ≤ $MAX_EXPOSURE and the hardened daemon works" check_security
     run_check "a TLS listener with its key from LoadCredential= answers openssl s_client" check_tls
+    run_check "secret rotation: a credential change takes a restart; the previous secret bridges it" check_rotation
     pid1_debug on
     run_check "stop sends STOPPING=1 and exits 0 within drain_timeout" check_stop
     pid1_debug off

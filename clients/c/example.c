@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: heartbeat-example --server HOST:PORT --id ID [--interval MS] [--secret-file F | --token-file F]\n"
+    "usage: heartbeat-example --server HOST:PORT --id ID [--interval MS] [--secret-file F | --token-file F] [--challenge]\n"
     "                         [--seconds N] [--on-replaced stop|reconnect] [--connect-timeout MS]\n"
     "                         [--backoff-base MS] [--backoff-cap MS] [--tls [--ca-file F] [--server-name NAME]]\n";
 
@@ -84,13 +84,13 @@ static int split_server(char *server, char **host, char **port)
 int main(int argc, char **argv)
 {
     char *server = NULL, *host = NULL, *port = NULL;
-    const char *id = NULL, *secret_file = NULL, *token_file = NULL;
+    const char *id = NULL, *secret_file = NULL, *token_file = NULL, *answer = NULL;
     long seconds = 0;
     struct hb_config config;
     hb_config_init(&config, NULL, NULL, NULL);
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
-        int takes_value = strcmp(flag, "--tls") != 0;
+        int takes_value = strcmp(flag, "--tls") != 0 && strcmp(flag, "--challenge") != 0;
         if (takes_value && !value) {
             fprintf(stderr, "heartbeat-example: %s needs a value\n%s", flag, usage);
             return 64;
@@ -119,6 +119,10 @@ int main(int argc, char **argv)
             config.backoff_cap_ms = atoll(value);
         else if (strcmp(flag, "--tls") == 0)
             config.tls = 1;
+        else if (strcmp(flag, "--challenge") == 0)
+            config.challenge = 1;
+        else if (strcmp(flag, "--answer") == 0)
+            answer = value;
         else if (strcmp(flag, "--ca-file") == 0)
             config.ca_file = value;
         else if (strcmp(flag, "--server-name") == 0)
@@ -148,6 +152,15 @@ int main(int argc, char **argv)
             return 64;
     }
     config.on_event = on_event;
+    if (answer) { /* --answer NONCE: print the AUTH line for this key and nonce, connect nothing (tests) */
+        char key[65], proof[65];
+        if (!config.token && (!config.secret || hb_token(config.secret, config.secret_length, id, key) != 0))
+            return 78;
+        if (hb_challenge_response(config.token ? config.token : key, answer, proof) != 0)
+            return 78;
+        printf("AUTH %s\n", proof);
+        return 0;
+    }
 
     char error[256];
     running = hb_client_new(&config, error, sizeof error);

@@ -38,8 +38,8 @@
 #define SERVER_LINE 256 /* protocol: a server line is at most 256 bytes with its \n */
 #define IO_AGAIN (-2)
 
-/* Where a session is. Challenge auth, when the protocol gains it, is one more phase between
- * PHASE_HELLO and PHASE_UP (HELLO → CHALLENGE <nonce> → AUTH <proof> → OK): see on_hello_reply(). */
+/* Where a session is. Challenge auth stays in PHASE_HELLO while it answers (HELLO → CHALLENGE <nonce>
+ * → AUTH <proof> → OK): see on_hello_reply(). */
 enum phase { PHASE_HELLO, PHASE_UP, PHASE_BYE };
 
 /* How a session ended, or OUT_NONE while it goes on. */
@@ -441,8 +441,16 @@ static enum outcome on_hello_reply(struct hb_client *c, char **words, int count)
             return OUT_NONE;
         }
     }
-    /* Challenge auth goes here: on `CHALLENGE <nonce>`, send_line("AUTH <proof>\n") and stay in this
-     * phase (or a PHASE_AUTH) until OK; ERR auth-failed is already handled below. */
+    /* Challenge auth: answer once, then wait for OK in this same phase (and under its deadline). */
+    if (strcmp(words[0], "CHALLENGE") == 0 && count == 2 && c->config.challenge && c->token) {
+        char proof[65], line[80];
+        if (hb_challenge_response(c->token, words[1], proof) != 0) {
+            snprintf(c->detail, sizeof c->detail, "cannot compute the AUTH answer");
+            return OUT_RETRY;
+        }
+        snprintf(line, sizeof line, "AUTH %s\n", proof);
+        return send_line(c, line) == 0 ? OUT_NONE : OUT_RETRY;
+    }
     if (strcmp(words[0], "ERR") == 0)
         return on_error(words, count);
     if (strcmp(words[0], "BYE") == 0)
@@ -620,7 +628,7 @@ static enum outcome run_session(struct hb_client *c, long long *lasted_ms)
         int n = snprintf(hello, sizeof hello, "HELLO %s", c->id);
         if (c->config.interval_ms > 0)
             n += snprintf(hello + n, sizeof hello - (size_t)n, " interval=%lld", c->config.interval_ms);
-        if (c->token)
+        if (c->token && !c->config.challenge) /* in challenge auth the key never crosses the wire */
             n += snprintf(hello + n, sizeof hello - (size_t)n, " token=%s", c->token);
         snprintf(hello + n, sizeof hello - (size_t)n, "\n");
         c->last_heard = now_ms();
@@ -729,6 +737,14 @@ static char *copy(const char *s, int *failed)
     return result;
 }
 
+int hb_challenge_response(const char *device_key, const char *nonce, char out[65])
+{
+    size_t nonce_length = strlen(nonce);
+    if (nonce_length != 32 || strspn(nonce, "0123456789abcdefABCDEF") != nonce_length)
+        return -1;
+    return hb_token((const unsigned char *)device_key, strlen(device_key), nonce, out);
+}
+
 static const char *check(const struct hb_config *config)
 {
     size_t id_length = config->id ? strlen(config->id) : 0;
@@ -750,7 +766,11 @@ static const char *check(const struct hb_config *config)
         return "TLS needs a build with -DHEARTBEAT_WITH_OPENSSL";
     if (!config->token && config->secret)
         return "computing the token from a secret needs a build with -DHEARTBEAT_WITH_OPENSSL; pass the token";
+    if (config->challenge)
+        return "challenge auth needs a build with -DHEARTBEAT_WITH_OPENSSL (HMAC-SHA256)";
 #endif
+    if (config->challenge && !config->token && !config->secret)
+        return "challenge auth needs the device key (a token) or the secret";
     return NULL;
 }
 

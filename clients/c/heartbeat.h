@@ -41,6 +41,8 @@ struct hb_config {
     const char *token;              /* token=<hex> for [auth] mode = "hmac", or NULL */
     const unsigned char *secret;    /* with OpenSSL and no token: the token is computed from this */
     size_t secret_length;
+    int challenge;                  /* OpenSSL builds only: [auth] mode = "challenge" — HELLO without the key,
+                                       then AUTH <HMAC-SHA256(key, nonce)> for the server's CHALLENGE */
     long long connect_timeout_ms;   /* resolve + TCP connect (+ TLS) + OK; default 10000 */
     long long backoff_base_ms;      /* full jitter: a retry waits random [0, min(cap, base * 2^n)) */
     long long backoff_cap_ms;       /* defaults 1000 and 60000 */
@@ -77,5 +79,10 @@ void hb_client_free(struct hb_client *client);
 /* Writes the lowercase hex HMAC-SHA256(secret, id) and a NUL to `out` (65 bytes): the token of
  * [auth] mode = "hmac". Returns 0, or -1 in a build without OpenSSL. */
 int hb_token(const unsigned char *secret, size_t secret_length, const char *id, char out[65]);
+
+/* Writes the lowercase hex HMAC-SHA256(key = the device key's hex text, message = the nonce's hex text)
+ * and a NUL to `out` (65 bytes): what AUTH carries for CHALLENGE <nonce> in [auth] mode = "challenge"
+ * (docs/protocol.md, test vector). Returns 0, or -1 in a build without OpenSSL. */
+int hb_challenge_response(const char *device_key, const char *nonce, char out[65]);
 
 #endif

@@ -19,7 +19,7 @@ import sys
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-__all__ = ["HeartbeatClient", "Event", "Result", "hmac_token"]
+__all__ = ["HeartbeatClient", "Event", "Result", "hmac_token", "challenge_response"]
 
 _ID = re.compile(r"[A-Za-z0-9._:@-]{1,64}")
 _TOKEN = re.compile(r"[0-9A-Fa-f]{1,128}")
@@ -53,6 +53,15 @@ def hmac_token(secret: bytes, client_id: str) -> str:
     return hmac.new(secret, client_id.encode("ascii"), hashlib.sha256).hexdigest()
 
 
+def challenge_response(device_key: str, nonce: str) -> str:
+    """What AUTH carries for CHALLENGE <nonce> in [auth] mode = "challenge": lowercase hex HMAC-SHA256 keyed
+    with the device key's hex text over the nonce's hex text, as sent (docs/protocol.md, test vector)."""
+    return hmac.new(device_key.encode("ascii"), nonce.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+_NONCE = re.compile(r"[0-9a-fA-F]{32}")
+
+
 class _End(Exception):
     """How a session ended: `outcome` is None to reconnect, else the Result to return."""
 
@@ -76,13 +85,15 @@ class HeartbeatClient:
                  connect_timeout: float = 10.0, backoff_base: float = 1.0, backoff_cap: float = 60.0,
                  reset_backoff_after: float = 60.0, bye_timeout: float = 2.0, on_replaced: str = "stop",
                  expects_pongs: bool = True, on_event: Optional[Callable[[Event], None]] = None,
-                 rng: Optional[random.Random] = None):
+                 rng: Optional[random.Random] = None, challenge: bool = False):
         if not _ID.fullmatch(client_id):
             raise ValueError("the id must be 1 to 64 bytes of A-Z a-z 0-9 . _ : @ -")
         if token is None and secret is not None:
             token = hmac_token(secret, client_id)
         if token is not None and not _TOKEN.fullmatch(token):
             raise ValueError("the token must be 1 to 128 hex digits")
+        if challenge and token is None:
+            raise ValueError("challenge auth needs the device key (a token) or the secret")
         if interval_ms is not None and not 0 <= interval_ms <= 9_999_999_999:
             raise ValueError("the interval must be 0 to 9999999999 ms")
         if on_replaced not in ("stop", "reconnect"):
@@ -95,6 +106,7 @@ class HeartbeatClient:
         self.backoff_base, self.backoff_cap, self.reset_backoff_after = backoff_base, backoff_cap, reset_backoff_after
         self.on_replaced, self.expects_pongs = on_replaced, expects_pongs
         self.on_event = on_event
+        self.challenge = challenge  # the token is then the device key, kept off the wire
         self.rng = rng or random.SystemRandom()
         self._stopping: Optional[asyncio.Event] = None
         self._running = False
@@ -108,7 +120,7 @@ class HeartbeatClient:
         words = ["HELLO", self.client_id]
         if self.interval_ms:
             words.append(f"interval={self.interval_ms}")
-        if self.token:
+        if self.token and not self.challenge:
             words.append(f"token={self.token}")
         return (" ".join(words) + "\n").encode("ascii")
 
@@ -293,7 +305,10 @@ class _Session:
                 self.client._emit(Event("connected", interval_ms=grant["interval"], timeout_ms=grant["timeout"],
                                         detail=self.address))
                 return None
-        # Challenge auth goes here: on CHALLENGE <nonce>, write AUTH <proof> and return None.
+        if words[0] == "CHALLENGE" and len(words) == 2 and self.client.challenge and _NONCE.fullmatch(words[1]):
+            # Answer once and keep waiting for OK under the same deadline.
+            writer.write(f"AUTH {challenge_response(self.client.token, words[1])}\n".encode("ascii"))
+            return None
         if words[0] == "ERR":
             return self._on_error(words, line)
         if words[0] == "BYE":
@@ -357,6 +372,9 @@ def main(argv=None) -> int:
     credential = parser.add_mutually_exclusive_group()
     credential.add_argument("--secret-file", help="the server's secret: the token is computed from it")
     credential.add_argument("--token-file", help="a token from `heartbeatctl token ID`")
+    parser.add_argument("--challenge", action="store_true",
+                        help='[auth] mode = "challenge": answer CHALLENGE with AUTH instead of sending the token')
+    parser.add_argument("--answer", metavar="NONCE", help="print the AUTH line for NONCE and exit (for tests)")
     parser.add_argument("--seconds", type=float, help="stop (with BYE) after this long")
     parser.add_argument("--on-replaced", choices=("stop", "reconnect"), default="stop")
     parser.add_argument("--connect-timeout", type=int, default=10000, metavar="MS")
@@ -388,7 +406,13 @@ def main(argv=None) -> int:
             token=_read_secret(args.token_file).decode("ascii").strip() if args.token_file else None,
             ssl=context, server_hostname=args.server_name or (host if args.tls else None),
             connect_timeout=args.connect_timeout / 1000, backoff_base=args.backoff_base / 1000,
-            backoff_cap=args.backoff_cap / 1000, on_replaced=args.on_replaced, on_event=log)
+            backoff_cap=args.backoff_cap / 1000, on_replaced=args.on_replaced, on_event=log,
+            challenge=args.challenge)
+        if args.answer is not None:
+            if client.token is None or not _NONCE.fullmatch(args.answer):
+                raise ValueError("--answer needs a 32-hex-digit nonce and --secret-file or --token-file")
+            print(f"AUTH {challenge_response(client.token, args.answer)}")
+            return 0
     except (ValueError, OSError, UnicodeDecodeError) as error:
         print(f"heartbeat-client: {error}", file=sys.stderr)
         return 64

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Tests the C and Python clients against the real heartbeatd over loopback: online with the granted
 interval, no reap over three timeouts, silence detection (SIGSTOP) and reconnect (SIGCONT), the
-BYE replaced policy, HMAC tokens, BYE on exit. Prints one line per check, then `N passed, M failed`.
+BYE replaced policy, HMAC tokens, challenge auth (with docs/protocol.md's test vector), BYE on exit. Prints one line per check, then `N passed, M failed`.
 
 Usage: python3 clients/test/run.py [--bin DIR]   (DIR holds heartbeatd and heartbeatctl; .build/debug)
 """
@@ -102,7 +102,7 @@ class Lines:
 
 
 class Daemon(Lines):
-    def __init__(self, bin_dir, work, name, auth=False):
+    def __init__(self, bin_dir, work, name, auth=None):
         directory = Path(tempfile.mkdtemp(prefix=name + "-", dir=work))
         self.bin_dir, self.socket = bin_dir, directory / "control.sock"
         config = f'[heartbeat]\ninterval = "1s"\ninterval_max = "1s"\n\n[control]\nsocket = "{self.socket}"\n'
@@ -110,7 +110,7 @@ class Daemon(Lines):
             secret = directory / "secret"
             secret.write_bytes(SECRET + b"\n")
             secret.chmod(0o600)
-            config += f'\n[auth]\nmode = "hmac"\nsecret_file = "{secret}"\n'
+            config += f'\n[auth]\nmode = "{auth}"\nsecret_file = "{secret}"\n'
         (directory / "heartbeatd.toml").write_text(config)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("LISTEN_", "NOTIFY_", "WATCHDOG_"))}
         super().__init__([str(bin_dir / "heartbeatd"), "--config", str(directory / "heartbeatd.toml"),
@@ -266,6 +266,40 @@ def check_auth(variants, daemon, variant, work):
            status == 77 and client.has("ERR auth-failed"), f"status {status}: {client.snapshot()}")
 
 
+# docs/protocol.md's test vector: secret, id, nonce -> the AUTH line every client must produce.
+VECTOR_NONCE = "00112233445566778899aabbccddeeff"
+VECTOR_AUTH = "AUTH 424e8e37301f61d7b55c5841f225ded454bbeb50dcae93c229cfc5fee14fc7b7"
+
+
+def check_challenge(variants, daemon, variant, work):
+    """Challenge auth: the test vector, the right key online, a wrong one refused (77); plain C refuses it (78)."""
+    right, wrong = Path(work) / f"{variant}-challenge-right", Path(work) / f"{variant}-challenge-wrong"
+    right.write_bytes(SECRET + b"\n")
+    wrong.write_bytes(b"not the secret at all\n")
+    client_id = f"{variant}-challenge"
+    if variant == "c":
+        key = Path(work) / "c-challenge-key"
+        key.write_text(hmac.new(SECRET, client_id.encode(), hashlib.sha256).hexdigest() + "\n")
+        refused = variants.start(variant, daemon, client_id, "--challenge", "--token-file", str(key))
+        status = refused.wait_exit(5)
+        return record("c: without OpenSSL, --challenge is refused with a clear message (78)",
+                      status == 78 and refused.has("challenge auth needs a build with -DHEARTBEAT_WITH_OPENSSL"),
+                      str(refused.snapshot()))
+    answer = subprocess.run(variants.commands[variant] + ["--server", "127.0.0.1:1", "--id", "dev-1", "--secret-file",
+                                                          str(right), "--answer", VECTOR_NONCE],
+                            capture_output=True, text=True, timeout=10, cwd=ROOT / "clients" / "python")
+    record(f"{variant}: computes the protocol's challenge test vector", answer.stdout.strip() == VECTOR_AUTH,
+           answer.stdout + answer.stderr)
+    client = variants.start(variant, daemon, client_id, "--challenge", "--secret-file", str(right))
+    online = eventually(lambda: daemon.online(client_id) is not None, 5)
+    record(f"{variant}: challenge auth accepted with the right key", online, str(client.snapshot()))
+    client.stop()
+    client = variants.start(variant, daemon, client_id, "--challenge", "--secret-file", str(wrong))
+    status = client.wait_exit(5)
+    record(f"{variant}: a wrong key gets ERR auth-failed in challenge auth and exits 77",
+           status == 77 and client.has("ERR auth-failed"), f"status {status}: {client.snapshot()}")
+
+
 def cleanup():
     for process in processes:
         if process.poll() is None:
@@ -287,7 +321,8 @@ def run_checks(bin_dir, work):
     variants = Variants(build)
     try:
         plain, silent, auth = (Daemon(bin_dir, work, "plain"), Daemon(bin_dir, work, "silent"),
-                               Daemon(bin_dir, work, "auth", auth=True))
+                               Daemon(bin_dir, work, "auth", auth="hmac"))
+        challenge = Daemon(bin_dir, work, "challenge", auth="challenge")
     except (OSError, RuntimeError) as error:
         return record(f"heartbeatd starts from {bin_dir}", False, str(error))
     with concurrent.futures.ThreadPoolExecutor(max_workers=12) as pool:
@@ -296,6 +331,7 @@ def run_checks(bin_dir, work):
             jobs.append(pool.submit(check_beating, variants, plain, variant))
             jobs.append(pool.submit(check_replaced, variants, plain, variant))
             jobs.append(pool.submit(check_auth, variants, auth, variant, work))
+            jobs.append(pool.submit(check_challenge, variants, challenge, variant, work))
         for job in jobs:
             try:
                 job.result(timeout=60)

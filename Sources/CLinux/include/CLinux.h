@@ -1,4 +1,4 @@
-// Linux interfaces that Swift's Glibc module does not export: epoll, timerfd, signalfd, eventfd,
+// Linux interfaces that Swift's Glibc module does not export: epoll, timerfd, signalfd, eventfd, getrandom,
 // accept4, and the TCP socket options heartbeatd sets. Included as-is; no logic lives here.
 #ifndef CLINUX_H
 #define CLINUX_H
@@ -13,6 +13,7 @@
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <signal.h>
+#include <sys/random.h>
 #include <errno.h>
 #include <pthread.h>
 #include <spawn.h>
@@ -22,6 +23,13 @@ extern int accept4(int sockfd, struct sockaddr *addr, socklen_t *addrlen, int fl
 extern int pthread_setname_np(pthread_t thread, const char *name);
 // Test support spawns children with every descriptor above stderr closed (glibc 2.34+).
 extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int from);
+
+// memfd_create needs _GNU_SOURCE in glibc's header; the hand-off state travels in one (linux/memfd.h values).
+extern int memfd_create(const char *name, unsigned int flags);
+static const unsigned int clinux_MFD_CLOEXEC = 0x0001U;
+static const unsigned int clinux_MFD_ALLOW_SEALING = 0x0002U;
+static const int clinux_F_ADD_SEALS = 1033;
+static const int clinux_F_SEALS_ALL = 0x0001 | 0x0002 | 0x0004 | 0x0008;
 
 // Macro constants Swift cannot import as values.
 static const int clinux_SOCK_NONBLOCK = SOCK_NONBLOCK;

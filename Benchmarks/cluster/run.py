@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""Cluster measurements for docs/benchmarks.md ("Cluster"): three heartbeatd nodes and a redis-server
+of their own on loopback. Usage: Benchmarks/cluster/run.py [--bin DIR] [--runs N]
+
+Measures: Redis commands and round trips per session event (INFO commandstats deltas over a churn);
+time from a client's OK to its record in Redis (p50/p99); takeover across nodes (HELLO on B → BYE
+replaced on A, p99); node-loss detection (kill -9 → records gone); churn cycles/s with the cluster
+on and off in the same run; Redis CPU per 1000 events; Redis commands during a heartbeat flood.
+The probes speak RESP to Redis directly: this is a measuring tool, not the daemon."""
+import argparse, json, os, signal, socket, subprocess, sys, tempfile, time
+
+def free_port():
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close(); return port
+
+class Redis:
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port)); self.buf = b""
+    def cmd(self, *words):
+        out = b"*%d\r\n" % len(words)
+        for w in words:
+            w = w if isinstance(w, bytes) else str(w).encode()
+            out += b"$%d\r\n%s\r\n" % (len(w), w)
+        self.sock.sendall(out); return self.read()
+    def line(self):
+        while b"\r\n" not in self.buf: self.buf += self.sock.recv(65536)
+        line, self.buf = self.buf.split(b"\r\n", 1); return line
+    def read(self):
+        line = self.line(); kind, rest = line[:1], line[1:]
+        if kind in (b"+", b"-"): return rest.decode()
+        if kind == b":": return int(rest)
+        if kind == b"$":
+            n = int(rest)
+            if n < 0: return None
+            while len(self.buf) < n + 2: self.buf += self.sock.recv(65536)
+            data, self.buf = self.buf[:n], self.buf[n + 2:]; return data.decode()
+        if kind == b"*":
+            n = int(rest); return None if n < 0 else [self.read() for _ in range(n)]
+    def info(self, section):
+        return dict(l.split(":", 1) for l in self.cmd("INFO", section).splitlines() if ":" in l)
+
+def commandstats(r):
+    stats = {}
+    for key, value in r.info("commandstats").items():
+        calls = int(value.split(",")[0].split("=")[1]); stats[key.replace("cmdstat_", "")] = calls
+    return stats
+
+def cpu(r):
+    i = r.info("cpu"); return float(i["used_cpu_sys"]) + float(i["used_cpu_user"])
+
+def delta(after, before):
+    return {k: after[k] - before.get(k, 0) for k in after if after[k] - before.get(k, 0) > 0}
+
+class Node:
+    def __init__(self, bindir, name, redis_port, cluster=True, lease="5s"):
+        self.dir = tempfile.mkdtemp(); self.port = free_port(); self.name = name
+        cfg = f'listen = ["127.0.0.1:{self.port}"]\n[heartbeat]\ntick = "10ms"\n[limits]\nmax_clients = 200000\n'
+        cfg += f'[log]\nsessions = false\n[control]\nsocket = "{self.dir}/c.sock"\n'
+        if cluster:
+            cfg += f'[cluster]\nredis = "127.0.0.1:{redis_port}"\nnode = "{name}"\nprefix = "b:"\nlease = "{lease}"\n'
+        open(f"{self.dir}/h.toml", "w").write(cfg)
+        self.proc = subprocess.Popen([f"{bindir}/heartbeatd", "--config", f"{self.dir}/h.toml"],
+                                     stderr=open(f"{self.dir}/log", "w"))
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            log = open(f"{self.dir}/log").read()
+            if ("cluster: reconciled" in log) if cluster else ("started: listening" in log): return
+            time.sleep(0.05)
+        raise SystemExit(f"node {name} did not start:\n" + open(f"{self.dir}/log").read())
+    def stop(self):
+        if self.proc.poll() is None: self.proc.send_signal(signal.SIGKILL); self.proc.wait()
+
+def hello(port, ident):
+    s = socket.create_connection(("127.0.0.1", port)); s.sendall(f"HELLO {ident}\n".encode())
+    data = b""
+    while b"\n" not in data: data += s.recv(256)
+    assert data.startswith(b"OK"), data; return s
+
+def pct(values, p):
+    values = sorted(values); return values[min(len(values) - 1, int(len(values) * p / 100))]
+
+def churn(bindir, ports, cycles):
+    procs = [subprocess.Popen([f"{bindir}/heartbeat-bench", "churn", "-k", str(cycles), "-c", "50", "-m", "clean",
+                               "--server", f"127.0.0.1:{p}", "--id-prefix", f"c{i}", "--json"],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) for i, p in enumerate(ports)]
+    return round(sum(json.loads(p.communicate()[0].decode().strip().splitlines()[-1])["cycles_per_second"]
+                     for p in procs))
+
+def main():
+    ap = argparse.ArgumentParser(); ap.add_argument("--bin", default=".build/release"); ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--cycles", type=int, default=5000); a = ap.parse_args()
+    rport = free_port()
+    redis = subprocess.Popen(["redis-server", "--port", str(rport), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                              "--loglevel", "warning"], stdout=subprocess.DEVNULL)
+    time.sleep(0.5); r = Redis(rport); results = {}
+    try:
+        nodes = [Node(a.bin, n, rport) for n in ("n1", "n2", "n3")]
+        ports = [n.port for n in nodes]
+        # 1. commands and CPU per session event, over a churn spread over the three nodes.
+        for run in range(a.runs):
+            before, cpu0 = commandstats(r), cpu(r)
+            rate_on = churn(a.bin, ports, a.cycles)
+            time.sleep(1.5)
+            d = delta(commandstats(r), before); cpu_used = cpu(r) - cpu0
+            events = 2 * 3 * a.cycles
+            xadd = d.get("xadd", 0)
+            results.setdefault("churn_on", []).append(rate_on)
+            results.setdefault("commands", []).append(d)
+            # Commands a script runs inside Redis are counted too (type, hmget, hset, publish…): count
+            # only what the nodes send over the wire.
+            wire = sum(d.get(k, 0) for k in ("evalsha", "eval", "sadd", "srem", "xadd", "smembers", "ping"))
+            results.setdefault("wire_commands_per_event", []).append(round(wire / events, 2))
+            results.setdefault("evalsha_per_event", []).append(round(d.get("evalsha", 0) / events, 3))
+            results.setdefault("xadd_per_event", []).append(round(xadd / events, 3))
+            results.setdefault("redis_cpu_ms_per_1000_events", []).append(round(cpu_used * 1000 / events * 1000, 1))
+        # 2. OK → record in Redis.
+        lat = []
+        for i in range(500):
+            ident = f"lat-{i}"; key = f"b:client:{{{ident}}}"
+            s = hello(ports[i % 3], ident); t0 = time.perf_counter()
+            while r.cmd("EXISTS", key) != 1: pass
+            lat.append((time.perf_counter() - t0) * 1000); s.close()
+        results["ok_to_record_ms"] = {"p50": round(pct(lat, 50), 3), "p99": round(pct(lat, 99), 3)}
+        # 3. takeover across nodes: HELLO on B answered OK → BYE replaced on A.
+        take = []
+        for i in range(300):
+            ident = f"tk-{i}"; a_sock = hello(ports[i % 3], ident)
+            while r.cmd("EXISTS", f"b:client:{{{ident}}}") != 1: pass
+            b_sock = hello(ports[(i + 1) % 3], ident); t0 = time.perf_counter()
+            data = b""
+            while b"\n" not in data: data += a_sock.recv(256)
+            take.append((time.perf_counter() - t0) * 1000); assert data.startswith(b"BYE replaced"), data
+            a_sock.close(); b_sock.close()
+        results["takeover_ms"] = {"p50": round(pct(take, 50), 3), "p99": round(pct(take, 99), 3), "tick_ms": 10}
+        # 4. heartbeats touch no Redis: commands during a flood, minus the lease ticks.
+        before = commandstats(r); t0 = time.time()
+        subprocess.run([f"{a.bin}/heartbeat-bench", "flood", "--server", f"127.0.0.1:{ports[0]}", "--duration", "5s",
+                        "--json"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        results["flood_commands"] = delta(commandstats(r), before); results["flood_seconds"] = round(time.time() - t0, 1)
+        # 5. churn with the cluster off, same machine, same run.
+        for n in nodes: n.stop()
+        off = [Node(a.bin, f"off{i}", rport, cluster=False) for i in range(3)]
+        for run in range(a.runs): results.setdefault("churn_off", []).append(churn(a.bin, [n.port for n in off], a.cycles))
+        for n in off: n.stop()
+        # 6. node loss: lease 2 s; kill -9 with 200 clients; time until their records are gone.
+        loss = []
+        for run in range(a.runs):
+            ns = [Node(a.bin, f"l{run}{i}", rport, lease="2s") for i in range(3)]
+            socks = [hello(ns[0].port, f"lost-{run}-{i}") for i in range(200)]
+            while len(r.cmd("KEYS", f"b:client:{{lost-{run}-*")) < 200: time.sleep(0.01)
+            time.sleep(0.5); t0 = time.perf_counter(); ns[0].stop()
+            while r.cmd("KEYS", f"b:client:{{lost-{run}-*"): time.sleep(0.005)
+            loss.append(round((time.perf_counter() - t0) * 1000)); [s.close() for s in socks]
+            for n in ns: n.stop()
+        results["node_loss_ms_lease_2s"] = loss
+    finally:
+        redis.send_signal(signal.SIGKILL); redis.wait()
+    print(json.dumps(results, indent=1))
+
+if __name__ == "__main__": main()

@@ -1,0 +1,158 @@
+// Presence events into Redis. Each event's commands go out pipelined, without waiting for an answer
+// before the next event: online = claim script + SADD + XADD (one round trip); offline = release
+// script + SREM, then XADD once the script said whether the id is really gone (two round trips).
+// While the link is not up, only the stream entries are kept (bounded); the reconcile that follows
+// the reconnect republishes the presence itself from `held`.
+import ClusterSchema
+import ControlProtocol
+import Hiredis
+
+extension ClusterLink {
+    /// Events arrive from several workers out of order; the feed (no grace) puts them back in seq order.
+    func arrived(_ event: PresenceEvent) {
+        for ordered in feed.receive(event, now: loop.now) { apply(ordered) }
+        rearmFeed()
+    }
+
+    func feedExpired() {
+        feedArmedAt = nil
+        for ordered in feed.expire(now: loop.now) { apply(ordered) }
+        rearmFeed()
+    }
+
+    private func rearmFeed() {
+        guard let next = feed.nextDeadline else { return }
+        if let armed = feedArmedAt, armed <= next { return }
+        feedArmedAt = next
+        _ = loop.arm(timers.feed, at: next)
+    }
+
+    var isSending: Bool { status.state == .up || status.state == .reconciling }
+
+    private func apply(_ event: PresenceEvent) {
+        switch event.kind {
+        case .online:
+            let session = PresenceRecord.session(run: run, seq: event.seq)
+            held[event.id] = Held(seq: event.seq, session: session, peer: event.peer, sinceMS: event.timeMS)
+            guard isSending else { return keep(entry(event)) }
+            claim(event.id, held[event.id]!)
+            append(entry(event))
+            return
+        case .offline:
+            guard let mine = held[event.id], mine.seq < event.seq else { return append(entry(event)) }
+            held[event.id] = nil
+            evicting[event.id] = nil
+            guard isSending else { return keep(entry(event)) }
+            return release(event, session: mine.session)
+        default:
+            break
+        }
+        // replaced, and kinds added later (restarted), go to the stream as they are. Our own takeover
+        // (a newer local session holds the id) leaves the record alone; a session ended because another
+        // node took its id over also leaves this node's set.
+        if event.kind == .replaced, let evicted = evicting[event.id], let mine = held[event.id], mine.seq == evicted {
+            held[event.id] = nil
+            evicting[event.id] = nil
+            if isSending { send(["SREM", keys.ids(settings.node), event.id]) }
+        }
+        append(entry(event))
+    }
+
+    /// Writes the record; when another node held the id, the script has told it to let go.
+    func claim(_ id: String, _ session: Held) {
+        let record = PresenceRecord(
+            node: settings.node, session: session.session, peer: session.peer, sinceMS: session.sinceMS,
+            seq: session.seq)
+        run(.claim, keys: [keys.client(id)], record.fields + [settings.prefix, id]) { [unowned self] reply in
+            guard let reply else { return }
+            switch reply {
+            case .integer(0): break
+            case .integer(-2): wrongType(id)
+            case .string, .status:
+                logger.info(
+                    "cluster: took \(id) over from node \(reply.text ?? "")",
+                    metadata: ["event": "takeover", "client.id": "\(id)"])
+            default: unexpected("claim \(id)", reply)
+            }
+        }
+        send(["SADD", keys.ids(settings.node), id])
+    }
+
+    /// Compare-and-delete; the stream then says `offline` only if the id is really gone from the
+    /// cluster, and `replaced` if another node's session holds it.
+    private func release(_ event: PresenceEvent, session: String) {
+        run(.release, keys: [keys.client(event.id)], [session]) { [unowned self] reply in
+            guard let reply else { return keep(entry(event)) }
+            var told = entry(event)
+            switch reply {
+            case .integer(1): break
+            case .integer(0): told.event = "replaced"
+            case .integer(-2): wrongType(event.id)
+            default: unexpected("release \(event.id)", reply)
+            }
+            append(told)
+        }
+        send(["SREM", keys.ids(settings.node), event.id])
+    }
+
+    /// A message on this node's takeover channel: "<id> <session>". Ends that session if it is still
+    /// the one held; a later local session of the same id is not touched.
+    func takeoverMessage(_ reply: RedisValue) {
+        guard let parts = reply.elements, parts.count == 3, parts[0].text == "message" else {
+            if reply.elements?.first?.text != "subscribe" { unexpected("takeover subscription", reply) }
+            return
+        }
+        guard let payload = parts[2].text else { return unexpected("takeover message", parts[2]) }
+        let words = payload.split(separator: " ", maxSplits: 1).map(String.init)
+        guard words.count == 2 else {
+            status.badReplies += 1
+            logger.warning("cluster: malformed takeover message \"\(payload.prefix(100))\"; skipped")
+            return
+        }
+        endTakenOver(words[0], session: words[1])
+    }
+
+    /// Another node holds `id` now: end our session of it (if it is `session`) as `replaced`.
+    func endTakenOver(_ id: String, session: String) {
+        guard let mine = held[id], mine.session == session, evicting[id] != mine.seq else { return }
+        evicting[id] = mine.seq
+        status.takeovers += 1
+        evict(id, mine.seq)
+    }
+
+    func entry(_ event: PresenceEvent) -> StreamEntry {
+        StreamEntry(
+            event: event.kind.rawValue, node: settings.node, seq: event.seq, timeMS: event.timeMS, id: event.id,
+            peer: event.peer, reason: event.reason ?? "", durationMS: event.durationMS)
+    }
+
+    /// XADD to the stream, capped at about `stream_maxlen` entries.
+    func append(_ entry: StreamEntry) {
+        guard isSending else { return keep(entry) }
+        send(["XADD", keys.events, "MAXLEN", "~", "\(settings.streamMaxLength)", "*"] + entry.fields) {
+            [unowned self] reply in
+            guard let reply else { return }
+            if reply.text == nil { unexpected("XADD", reply) }
+        }
+    }
+
+    /// Keeps a stream entry for later; past `buffer` it is dropped and counted (one log line per outage).
+    func keep(_ entry: StreamEntry) {
+        guard pending.count < settings.buffer else {
+            status.dropped += 1
+            if !isDropLogged {
+                isDropLogged = true
+                logger.error(
+                    "cluster: event buffer full (\(settings.buffer)); dropping events until Redis is back (counted in heartbeatd_cluster_events_dropped_total)",
+                    metadata: ["event": "cluster-dropped"])
+            }
+            return
+        }
+        pending.append(entry)
+    }
+
+    func wrongType(_ id: String) {
+        status.badReplies += 1
+        logger.warning("cluster: \(keys.client(id)) is not a hash; skipped", metadata: ["client.id": "\(id)"])
+    }
+}

@@ -1,0 +1,248 @@
+// The daemon's link to Redis, on the supervisor's EventLoop: two hiredis connections (commands, and
+// the takeover channel's subscription), the sessions this node holds (from its presence events), and
+// the state machine down → connecting → [lease-wait] → reconciling → up. Nothing here is on a worker's
+// path: workers post presence events to a Mailbox; a takeover comes back as `evict` (a worker message).
+// See docs/design.md, "Cluster", for the key layout, the scripts and the failure behaviour.
+import ClusterSchema
+import ControlProtocol
+import EventLoop
+import Hiredis
+import Logging
+import Posix
+
+public final class ClusterLink {
+    /// What the link knows of a session this node holds.
+    struct Held {
+        var seq: UInt64
+        var session: String
+        var peer: String
+        var sinceMS: UInt64
+    }
+
+    let settings: ClusterSettings
+    let keys: ClusterKeys
+    let loop: EventLoop
+    var logger: Logger
+    /// Ends the local session of `id` whose online event had `seq`, as `replaced` (Server.evict).
+    let evict: (String, UInt64) -> Void
+    /// This run's id: the start time in ms, part of every session id (`<run>.<seq>`).
+    let run: UInt64
+
+    let commands: RedisConnection
+    let subscriber: RedisConnection
+    var status = ClusterStatus()
+    var held: [String: Held] = [:]
+    /// Ids this node asked a worker to end after another node took them over.
+    var evicting: [String: UInt64] = [:]
+    /// Stream entries made while the link could not send them.
+    var pending: [StreamEntry] = []
+    var isDropLogged = false
+    var feed = PresenceFeed(grace: 0)
+    var shas: [Script: String] = [:]
+    var hasLease = false
+    var isStopped = false
+    /// When each command in flight was sent (replies come back in order).
+    var sentAt: [UInt64] = []
+    var sentHead = 0
+    var retryDelay: UInt64 = 100_000_000
+
+    private let mailbox: Mailbox<PresenceEvent>
+    var timers: (tick: EventLoop.TimerHandlerID, retry: EventLoop.TimerHandlerID, feed: EventLoop.TimerHandlerID)!
+    var feedArmedAt: UInt64?
+
+    public init(
+        settings: ClusterSettings, loop: EventLoop, logger: Logger, evict: @escaping (String, UInt64) -> Void
+    ) throws(SystemError) {
+        self.settings = settings
+        keys = ClusterKeys(prefix: settings.prefix)
+        self.loop = loop
+        var logger = logger
+        logger[metadataKey: "node"] = "\(settings.node)"
+        self.logger = logger
+        self.evict = evict
+        run = Clock.wallMilliseconds()
+        commands = RedisConnection(loop: loop, name: "commands")
+        subscriber = RedisConnection(loop: loop, name: "subscriber")
+        mailbox = try Mailbox<PresenceEvent>()
+        status.node = settings.node
+        try mailbox.attach(to: loop) { [unowned self] event in self.arrived(event) }
+        timers = (
+            tick: loop.addTimerHandler { [unowned self] _ in self.tick() },
+            retry: loop.addTimerHandler { [unowned self] _ in self.connect() },
+            feed: loop.addTimerHandler { [unowned self] _ in self.feedExpired() }
+        )
+        commands.onConnected = { [unowned self] in self.commandsConnected() }
+        commands.onClosed = { [unowned self] why in self.commandsClosed(why) }
+        subscriber.onConnected = { [unowned self] in self.subscriberConnected() }
+        subscriber.onClosed = { [unowned self] why in self.subscriberClosed(why) }
+    }
+
+    /// Where workers post presence events (from their own threads).
+    public var presenceSink: @Sendable (PresenceEvent) -> Void {
+        let mailbox = self.mailbox
+        return { event in mailbox.post(event) }
+    }
+
+    /// Connects and starts the one-second lease tick.
+    public func start() {
+        logger.notice(
+            "cluster: node \(settings.node) joining through Redis at \(settings.endpoint), prefix \"\(settings.prefix)\"",
+            metadata: ["event": "cluster-link"])
+        connect()
+        _ = loop.arm(timers.tick, at: loop.now + 1_000_000_000)
+    }
+
+    /// A clean stop: the workers drained (every session's offline was sent); give up the lease.
+    public func stop() {
+        guard !isStopped else { return }
+        isStopped = true
+        if status.state == .up || status.state == .reconciling {
+            send(["DEL", keys.lease(settings.node)])
+            send(["SREM", keys.nodes, settings.node])
+        }
+    }
+
+    /// Ends both connections (after `stop`, once the loop has flushed what it could).
+    public func close() {
+        isStopped = true
+        commands.close()
+        subscriber.close()
+    }
+
+    public var snapshot: ClusterStatus {
+        var snapshot = status
+        snapshot.inFlight = sentAt.count - sentHead
+        snapshot.buffered = pending.count
+        snapshot.heldSessions = held.count
+        return snapshot
+    }
+
+    // MARK: Connections
+
+    func connect() {
+        guard !isStopped else { return }
+        if !commands.isOpen {
+            status.state = .connecting
+            if case .failure(let error) = commands.open(settings.endpoint) { commandsClosed("\(error)") }
+        }
+        if !subscriber.isOpen {
+            if case .failure(let error) = subscriber.open(settings.endpoint) { subscriberClosed("\(error)") }
+        }
+    }
+
+    private func commandsConnected() {
+        retryDelay = 100_000_000
+        authenticate(commands)
+        // SCRIPT LOAD each, then the lease; the replies arrive in this order.
+        for script in Script.allCases {
+            send(["SCRIPT", "LOAD", script.source]) { [unowned self] reply in
+                guard let sha = reply?.text else {
+                    if let reply { unexpected("SCRIPT LOAD \(script)", reply) }
+                    return
+                }
+                shas[script] = sha
+            }
+        }
+        renewLease(isConnecting: true)
+    }
+
+    private func commandsClosed(_ why: String) {
+        let wasUp = status.state == .up || status.state == .reconciling
+        status.state = .down
+        hasLease = false
+        sentAt.removeAll()
+        sentHead = 0
+        if wasUp {
+            logger.warning(
+                "cluster: lost Redis at \(settings.endpoint) (\(why)); serving on, buffering up to \(settings.buffer) events",
+                metadata: ["event": "cluster-down"])
+        } else if retryDelay >= 1_600_000_000 {
+            logger.debug("cluster: cannot reach Redis at \(settings.endpoint): \(why)")
+        }
+        retryLater()
+    }
+
+    private func subscriberConnected() {
+        authenticate(subscriber)
+        subscriber.subscribe(keys.takeoverChannel(settings.node)) { [unowned self] reply in
+            guard let reply else { return }
+            takeoverMessage(reply)
+        }
+        // A takeover published while we were not listening is found by the reconcile.
+        if status.state == .up { reconcile(because: "takeover channel resubscribed") }
+    }
+
+    private func subscriberClosed(_ why: String) {
+        logger.debug("cluster: takeover subscription closed: \(why)")
+        retryLater()
+    }
+
+    private func authenticate(_ connection: RedisConnection) {
+        guard let password = settings.password else { return }
+        connection.send([Array("AUTH".utf8), Array(password.utf8)]) { [unowned self] reply in
+            if let error = reply?.errorText {
+                logger.error("cluster: Redis refused the password: \(error)", metadata: ["event": "cluster-down"])
+            }
+        }
+    }
+
+    /// One retry timer for both connections, with back-off from 100 ms to 2 s.
+    private func retryLater() {
+        guard !isStopped else { return }
+        _ = loop.arm(timers.retry, at: loop.now + retryDelay)
+        retryDelay = min(retryDelay * 2, 2_000_000_000)
+    }
+
+    // MARK: Sending
+
+    /// Sends one command on the command connection, timing it for `lag` and the stall check.
+    func send(_ words: [String], reply: RedisConnection.Reply? = nil) {
+        let now = loop.now
+        let isSent = commands.send(words.map { Array($0.utf8) }) { [unowned self] value in
+            if sentHead < sentAt.count {
+                status.lagMS = (loop.now &- sentAt[sentHead]) / 1_000_000
+                sentHead += 1
+                if sentHead > 1024, sentHead * 2 > sentAt.count {
+                    sentAt.removeFirst(sentHead)
+                    sentHead = 0
+                }
+            }
+            reply?(value)
+        }
+        if isSent { sentAt.append(now) } else { reply?(nil) }
+    }
+
+    /// EVALSHA, or EVAL with the source when Redis does not know the script (it restarted, or the
+    /// SCRIPT LOAD is still in flight); Redis caches it again either way.
+    func run(_ script: Script, keys scriptKeys: [String], _ arguments: [String], reply: @escaping RedisConnection.Reply)
+    {
+        let tail = ["\(scriptKeys.count)"] + scriptKeys + arguments
+        guard let sha = shas[script] else {
+            send(["EVAL", script.source] + tail, reply: reply)
+            return
+        }
+        send(["EVALSHA", sha] + tail) { [unowned self] value in
+            guard let error = value?.errorText, error.hasPrefix("NOSCRIPT") else { return reply(value) }
+            shas[script] = nil
+            send(["EVAL", script.source] + tail, reply: reply)
+        }
+    }
+
+    /// A reply of a type the caller did not expect: counted, logged, skipped.
+    func unexpected(_ what: String, _ reply: RedisValue) {
+        status.badReplies += 1
+        logger.warning("cluster: unexpected reply to \(what): \(reply.kindName); skipped")
+    }
+}
+
+extension ClusterLink {
+    /// The workers have stopped: let their last offline events reach Redis, give up the lease, close.
+    /// At most two seconds, so a dead Redis cannot hold up the exit.
+    public func finish(on loop: EventLoop) throws(SystemError) {
+        let deadline = loop.now + 2_000_000_000
+        while loop.now < deadline, !held.isEmpty || feed.nextDeadline != nil { try loop.runTurn() }
+        stop()
+        while loop.now < deadline, isSending, sentHead < sentAt.count { try loop.runTurn() }
+        close()
+    }
+}

@@ -1,0 +1,204 @@
+// One asynchronous hiredis connection driven by an EventLoop: hiredis's adapter hooks
+// (ev.addRead/delRead/addWrite/delWrite/cleanup) set this connection's epoll interest, and the
+// loop's readiness calls redisAsyncHandleRead/Write. Nothing here blocks: connect is non-blocking,
+// commands are queued in hiredis's output buffer and sent as the socket takes them.
+//
+// hiredis 0.14 has no timeouts of its own: the owner watches the oldest unanswered command and
+// calls `close()` (redisAsyncFree) when Redis is too slow. Every pending reply closure is then
+// called with nil, once.
+import CHiredis
+import EventLoop
+import Hiredis
+import Posix
+
+final class RedisConnection {
+    /// A reply, or nil when the connection went away first.
+    typealias Reply = (RedisValue?) -> Void
+
+    private let loop: EventLoop
+    private let name: String
+    private var handler: EventLoop.HandlerID!
+    private var context: UnsafeMutablePointer<redisAsyncContext>?
+    private var descriptor: DescriptorID?
+    private var interest: Readiness = []
+    private var isRegistered = false
+    /// Connected: the socket is up (hiredis called the connect callback with REDIS_OK).
+    private(set) var isConnected = false
+
+    /// The socket is up; the owner sends AUTH and its first commands.
+    var onConnected: () -> Void = {}
+    /// Connecting failed or the connection closed (hiredis's reason); it may be opened again.
+    var onClosed: (String) -> Void = { _ in }
+
+    init(loop: EventLoop, name: String) {
+        self.loop = loop
+        self.name = name
+        handler = loop.addHandler { [unowned self] _, readiness in self.ready(readiness) }
+    }
+
+    deinit { close() }
+
+    var isOpen: Bool { context != nil }
+
+    /// Starts a non-blocking connect; false (with `onClosed` not called) when hiredis could not even start one.
+    func open(_ endpoint: RedisEndpoint) -> Result<Void, HiredisError> {
+        precondition(context == nil, "RedisConnection.open while open")
+        let made: UnsafeMutablePointer<redisAsyncContext>?
+        switch endpoint {
+        case .tcp(let host, let port): made = redisAsyncConnect(host, Int32(port))
+        case .unix(let path): made = redisAsyncConnectUnix(path)
+        }
+        guard let made else { return .failure(.connection("cannot allocate a hiredis context")) }
+        if made.pointee.err != 0 {
+            let why = Self.text(made.pointee.errstr)
+            redisAsyncFree(made)
+            return .failure(.connection(why))
+        }
+        context = made
+        descriptor = DescriptorID(number: made.pointee.c.fd)
+        interest = []
+        isRegistered = false
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        made.pointee.data = me
+        made.pointee.ev.data = me
+        made.pointee.ev.addRead = { data in RedisConnection.from(data).want(.readable, true) }
+        made.pointee.ev.delRead = { data in RedisConnection.from(data).want(.readable, false) }
+        made.pointee.ev.addWrite = { data in RedisConnection.from(data).want(.writable, true) }
+        made.pointee.ev.delWrite = { data in RedisConnection.from(data).want(.writable, false) }
+        made.pointee.ev.cleanup = { data in RedisConnection.from(data).forgetDescriptor() }
+        _ = redisAsyncSetConnectCallback(made) { context, status in
+            guard let owner = context?.pointee.data else { return }
+            let connection = RedisConnection.from(owner)
+            if status == REDIS_OK {
+                connection.isConnected = true
+                connection.onConnected()
+            } else {
+                // hiredis frees the context after this callback, without a disconnect callback.
+                let why = context.map { RedisConnection.text($0.pointee.errstr) } ?? "connect failed"
+                connection.ended(why)
+            }
+        }
+        _ = redisAsyncSetDisconnectCallback(made) { context, status in
+            guard let owner = context?.pointee.data else { return }
+            let why =
+                status == REDIS_OK ? "closed" : (context.map { RedisConnection.text($0.pointee.errstr) } ?? "lost")
+            RedisConnection.from(owner).ended(why)
+        }
+        return .success(())
+    }
+
+    /// Queues one command; `reply` gets its answer (or nil if the connection ends first). False when closed.
+    @discardableResult
+    func send(_ words: [[UInt8]], reply: Reply? = nil) -> Bool {
+        guard let context else { return false }
+        let box = Unmanaged.passRetained(ReplyBox(reply, isPersistent: false)).toOpaque()
+        let status = withArgv(words) { count, argv, lengths in
+            redisAsyncCommandArgv(context, Self.callback, box, count, argv, lengths)
+        }
+        if status != REDIS_OK {
+            Unmanaged<ReplyBox>.fromOpaque(box).release()
+            return false
+        }
+        return true
+    }
+
+    /// SUBSCRIBE: `message` gets every reply on the channel (the confirmation, then each message).
+    @discardableResult
+    func subscribe(_ channel: String, message: @escaping Reply) -> Bool {
+        guard let context else { return false }
+        let box = Unmanaged.passRetained(ReplyBox(message, isPersistent: true)).toOpaque()
+        let status = withArgv([Array("SUBSCRIBE".utf8), Array(channel.utf8)]) { count, argv, lengths in
+            redisAsyncCommandArgv(context, Self.callback, box, count, argv, lengths)
+        }
+        if status != REDIS_OK {
+            Unmanaged<ReplyBox>.fromOpaque(box).release()
+            return false
+        }
+        return true
+    }
+
+    /// Closes at once: pending replies get nil, `onClosed` is called. Harmless when already closed.
+    func close() {
+        guard let context else { return }
+        redisAsyncFree(context)
+        // The disconnect callback ran (if it was connected); make sure we are forgotten either way.
+        if self.context != nil { ended("closed") }
+    }
+
+    // MARK: hiredis's hooks
+
+    private static let callback:
+        @convention(c) (
+            UnsafeMutablePointer<redisAsyncContext>?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?
+        ) -> Void = { _, reply, privdata in
+            guard let privdata else { return }
+            let unmanaged = Unmanaged<ReplyBox>.fromOpaque(privdata)
+            let box = unmanaged.takeUnretainedValue()
+            let value = reply.map { RedisValue(reply: $0.assumingMemoryBound(to: redisReply.self)) }
+            // A one-shot callback is released now; a subscription's when hiredis says it is over (nil).
+            if !box.isPersistent || value == nil { unmanaged.release() }
+            box.reply?(value)
+        }
+
+    private static func from(_ data: UnsafeMutableRawPointer?) -> RedisConnection {
+        Unmanaged<RedisConnection>.fromOpaque(data!).takeUnretainedValue()
+    }
+
+    private func want(_ readiness: Readiness, _ isWanted: Bool) {
+        guard let descriptor else { return }
+        let next = isWanted ? interest.union(readiness) : interest.subtracting(readiness)
+        guard next != interest || !isRegistered else { return }
+        interest = next
+        do {
+            if isRegistered {
+                try loop.modify(descriptor, interest: next)
+            } else {
+                try loop.register(descriptor, interest: next, handler: handler)
+                isRegistered = true
+            }
+        } catch {
+            // epoll refused a descriptor hiredis just made: nothing can be read from it; give it up.
+            close()
+        }
+    }
+
+    private func forgetDescriptor() {
+        if let descriptor, isRegistered { loop.unregister(descriptor) }
+        isRegistered = false
+        descriptor = nil
+        interest = []
+    }
+
+    private func ready(_ readiness: Readiness) {
+        guard let context else { return }
+        if !readiness.isDisjoint(with: [.readable, .error, .hangUp, .peerClosed]) {
+            redisAsyncHandleRead(context)
+        }
+        // The read may have freed the context (EOF): look again before writing.
+        if readiness.contains(.writable), let context = self.context {
+            redisAsyncHandleWrite(context)
+        }
+    }
+
+    private func ended(_ why: String) {
+        forgetDescriptor()
+        context = nil
+        isConnected = false
+        onClosed(why)
+    }
+
+    private static func text(_ errstr: UnsafeMutablePointer<CChar>?) -> String {
+        guard let errstr else { return "connection lost" }
+        return String(cString: errstr)
+    }
+}
+
+/// A reply closure passed through hiredis's privdata.
+private final class ReplyBox {
+    let reply: RedisConnection.Reply?
+    let isPersistent: Bool
+    init(_ reply: RedisConnection.Reply?, isPersistent: Bool) {
+        self.reply = reply
+        self.isPersistent = isPersistent
+    }
+}

@@ -1,0 +1,81 @@
+// The Lua scripts the daemon loads once (SCRIPT LOAD) and runs by SHA (EVALSHA, loaded again after
+// NOSCRIPT, e.g. when Redis restarted). Each touches the keys of one slot only, so each is atomic
+// on Redis Cluster as well. A key of the wrong type is answered with -2, never an error, so the
+// daemon can log and skip it.
+
+public enum Script: String, Sendable, CaseIterable {
+    /// KEYS: client record. ARGV: the record's fields (12), the key prefix, the id.
+    /// Writes the record; when another node held the id, tells it on its takeover channel
+    /// ("<id> <its session>") and returns that node's name; 0 when nobody else held it.
+    case claim
+    /// KEYS: client record. ARGV: session. Compare-and-delete: 1 deleted, 0 not this session's.
+    case release
+    /// KEYS: client record. ARGV: the record's fields (12). Re-announce without taking over:
+    /// 1 written (was absent or an older session of this node), 0 unchanged, -1 another node holds it.
+    case reannounce
+    /// KEYS: client record. ARGV: node. Deletes a lost node's record: {session, peer, seq} or 0.
+    case drop
+    /// KEYS: lease, reaper. ARGV: run, lease ms. -1 while a survivor is cleaning up after this node;
+    /// 1 renewed; 0 acquired afresh (it had expired, or belonged to an earlier run).
+    case lease
+    /// KEYS: lease, reaper. ARGV: this node, lease ms. 1 when the lease is gone and this node now
+    /// holds the reaper lock (exactly one survivor gets it), else 0.
+    case reap
+
+    public var source: String {
+        switch self {
+        case .claim:
+            """
+            local t = redis.call('TYPE', KEYS[1]).ok
+            if t ~= 'hash' and t ~= 'none' then return -2 end
+            local old = redis.call('HMGET', KEYS[1], 'node', 'session')
+            redis.call('HSET', KEYS[1], unpack(ARGV, 1, 12))
+            if old[1] and old[1] ~= ARGV[4] then
+              redis.call('PUBLISH', ARGV[13] .. 'node:{' .. old[1] .. '}:takeover', ARGV[14] .. ' ' .. (old[2] or ''))
+              return old[1]
+            end
+            return 0
+            """
+        case .release:
+            """
+            local t = redis.call('TYPE', KEYS[1]).ok
+            if t ~= 'hash' then if t == 'none' then return 0 end return -2 end
+            if redis.call('HGET', KEYS[1], 'session') == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
+            return 0
+            """
+        case .reannounce:
+            """
+            local t = redis.call('TYPE', KEYS[1]).ok
+            if t ~= 'hash' and t ~= 'none' then return -2 end
+            local old = redis.call('HMGET', KEYS[1], 'node', 'session')
+            if old[1] and old[1] ~= ARGV[4] then return -1 end
+            if old[2] == ARGV[6] then return 0 end
+            redis.call('HSET', KEYS[1], unpack(ARGV, 1, 12))
+            return 1
+            """
+        case .drop:
+            """
+            local t = redis.call('TYPE', KEYS[1]).ok
+            if t ~= 'hash' then if t == 'none' then return 0 end return -2 end
+            local r = redis.call('HMGET', KEYS[1], 'node', 'session', 'peer', 'seq')
+            if r[1] ~= ARGV[1] then return 0 end
+            redis.call('DEL', KEYS[1])
+            return {r[2] or '', r[3] or '', r[4] or '0'}
+            """
+        case .lease:
+            """
+            if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
+            local current = redis.call('GET', KEYS[1])
+            redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+            if current == ARGV[1] then return 1 end
+            return 0
+            """
+        case .reap:
+            """
+            if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+            if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+            return 0
+            """
+        }
+    }
+}

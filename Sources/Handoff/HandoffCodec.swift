@@ -1,0 +1,195 @@
+// HandoffState to bytes and back (the layout is in HandoffState.swift). Decoding checks everything it
+// can before it trusts a byte: magic, version, length, checksum, then every count and field against
+// the bytes left and the limits, and the records against each other.
+
+extension HandoffState {
+    public func encoded() -> [UInt8] {
+        var body = Writer()
+        body.u64(savedAt)
+        body.u64(lastSeq)
+        body.u16(UInt16(truncatingIfNeeded: nextSerials.count))
+        for serial in nextSerials { body.u32(serial) }
+        body.u32(UInt32(truncatingIfNeeded: listeners.count))
+        for listener in listeners {
+            body.i32(listener.descriptor)
+            body.u16(listener.worker.map { UInt16(truncatingIfNeeded: $0) } ?? Self.sharedWorker)
+            body.address(listener.address)
+        }
+        body.u32(UInt32(truncatingIfNeeded: sessions.count))
+        for session in sessions {
+            body.i32(session.descriptor)
+            body.u16(UInt16(truncatingIfNeeded: session.worker))
+            body.u32(session.serial)
+            body.u32(session.intervalMilliseconds)
+            body.u8(session.timeoutFactor)
+            body.u64(session.lastHeard)
+            body.u64(session.connectedAt)
+            body.address(session.peer)
+            body.address(session.local)
+            body.field(Array(session.id.utf8))
+            body.field(session.unsent)
+            body.field(session.partial)
+        }
+        var out = Writer()
+        out.bytes += Self.magic
+        out.u16(Self.version)
+        out.u16(0)
+        out.u32(UInt32(truncatingIfNeeded: body.bytes.count))
+        out.bytes += body.bytes
+        out.u64(fnv1a(out.bytes[...]))
+        return out.bytes
+    }
+
+    /// The state in `bytes`, or the first thing wrong with them. `now` (monotonic ns) rejects a blob
+    /// from the future, i.e. from another boot.
+    public static func decode(_ bytes: [UInt8], now: UInt64) throws(HandoffError) -> HandoffState {
+        let headerSize = magic.count + 8
+        guard bytes.count >= headerSize + 8 else { throw .truncated(size: bytes.count) }
+        guard Array(bytes[0..<magic.count]) == magic else { throw .notState }
+        var header = Reader(bytes[magic.count..<headerSize])
+        let version = try header.u16()
+        guard version == Self.version else { throw .otherVersion(found: version, expected: Self.version) }
+        _ = try header.u16()
+        let length = Int(try header.u32())
+        guard bytes.count == headerSize + length + 8 else { throw .truncated(size: bytes.count) }
+        var trailer = Reader(bytes[(headerSize + length)...])
+        guard try trailer.u64() == fnv1a(bytes[..<(headerSize + length)]) else { throw .checksum }
+
+        var body = Reader(bytes[headerSize..<(headerSize + length)])
+        let savedAt = try body.u64()
+        guard savedAt <= now else { throw .inconsistent("saved at a later instant than now (another boot?)") }
+        let lastSeq = try body.u64()
+        let workers = Int(try body.u16())
+        guard workers > 0 else { throw .inconsistent("no workers") }
+        var nextSerials: [UInt32] = []
+        for _ in 0..<workers { nextSerials.append(try body.u32()) }
+        var state = HandoffState(savedAt: savedAt, lastSeq: lastSeq, nextSerials: nextSerials)
+        for _ in 0..<(try body.count()) {
+            let descriptor = try body.i32()
+            let worker = try body.u16()
+            guard worker == sharedWorker || Int(worker) < workers else { throw .inconsistent("listener worker") }
+            state.listeners.append(
+                Listener(
+                    descriptor: descriptor, worker: worker == sharedWorker ? nil : Int(worker),
+                    address: try body.address()))
+        }
+        for _ in 0..<(try body.count()) {
+            let descriptor = try body.i32()
+            let worker = Int(try body.u16())
+            guard worker < workers else { throw .inconsistent("session worker \(worker) of \(workers)") }
+            let serial = try body.u32()
+            let interval = try body.u32()
+            let factor = try body.u8()
+            let lastHeard = try body.u64()
+            let connectedAt = try body.u64()
+            guard connectedAt <= lastHeard, lastHeard <= savedAt else { throw .inconsistent("session instants") }
+            let peer = try body.address()
+            let local = try body.address()
+            let id = try body.field()
+            guard !id.isEmpty, let text = String(validating: id, as: UTF8.self) else {
+                throw .inconsistent("session id")
+            }
+            state.sessions.append(
+                Session(
+                    descriptor: descriptor, worker: worker, id: text, serial: serial, intervalMilliseconds: interval,
+                    timeoutFactor: factor, lastHeard: lastHeard, connectedAt: connectedAt, peer: peer, local: local,
+                    unsent: try body.field(), partial: try body.field()))
+        }
+        guard body.isAtEnd else { throw .inconsistent("bytes after the last record") }
+        try state.checkUnique()
+        return state
+    }
+
+    static let sharedWorker: UInt16 = 0xFFFF
+
+    /// Two records naming one descriptor, one connection or one id cannot both be true.
+    private func checkUnique() throws(HandoffError) {
+        var descriptors = Set<Int32>()
+        var connections = Set<[HandoffAddress]>()
+        var ids = Set<String>()
+        for listener in listeners {
+            guard descriptors.insert(listener.descriptor).inserted else { throw .inconsistent("descriptor twice") }
+        }
+        for session in sessions {
+            guard descriptors.insert(session.descriptor).inserted else { throw .inconsistent("descriptor twice") }
+            guard connections.insert([session.peer, session.local]).inserted else {
+                throw .inconsistent("connection twice")
+            }
+            guard ids.insert(session.id).inserted else { throw .inconsistent("id \(session.id) twice") }
+        }
+    }
+}
+
+/// FNV-1a, 64 bits: catches a torn or truncated write; not a defence against a forger (the memfd
+/// comes from our own process or from systemd on our behalf).
+func fnv1a(_ bytes: ArraySlice<UInt8>) -> UInt64 {
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    for byte in bytes {
+        hash ^= UInt64(byte)
+        hash = hash &* 0x100_0000_01b3
+    }
+    return hash
+}
+
+private struct Writer {
+    var bytes: [UInt8] = []
+    mutating func u8(_ value: UInt8) { bytes.append(value) }
+    mutating func u16(_ value: UInt16) { little(UInt64(value), 2) }
+    mutating func u32(_ value: UInt32) { little(UInt64(value), 4) }
+    mutating func i32(_ value: Int32) { little(UInt64(UInt32(bitPattern: value)), 4) }
+    mutating func u64(_ value: UInt64) { little(value, 8) }
+    mutating func field(_ value: [UInt8]) {
+        u32(UInt32(truncatingIfNeeded: value.count))
+        bytes += value
+    }
+    mutating func address(_ value: HandoffAddress) {
+        u8(value.family)
+        bytes += value.bytes.prefix(16)
+        u16(value.port)
+    }
+    private mutating func little(_ value: UInt64, _ count: Int) {
+        for shift in 0..<count { bytes.append(UInt8(truncatingIfNeeded: value >> (8 * UInt64(shift)))) }
+    }
+}
+
+private struct Reader {
+    private let bytes: ArraySlice<UInt8>
+    private var at: Int
+    init(_ bytes: ArraySlice<UInt8>) {
+        self.bytes = bytes
+        at = bytes.startIndex
+    }
+    var isAtEnd: Bool { at == bytes.endIndex }
+
+    mutating func take(_ count: Int) throws(HandoffError) -> ArraySlice<UInt8> {
+        guard count >= 0, bytes.endIndex - at >= count else { throw .inconsistent("a record runs past the end") }
+        defer { at += count }
+        return bytes[at..<(at + count)]
+    }
+    mutating func u8() throws(HandoffError) -> UInt8 { try take(1).first! }
+    mutating func u16() throws(HandoffError) -> UInt16 { UInt16(try little(2)) }
+    mutating func u32() throws(HandoffError) -> UInt32 { UInt32(try little(4)) }
+    mutating func i32() throws(HandoffError) -> Int32 { Int32(bitPattern: UInt32(try little(4))) }
+    mutating func u64() throws(HandoffError) -> UInt64 { try little(8) }
+    mutating func count() throws(HandoffError) -> Int {
+        let count = Int(try u32())
+        guard count <= HandoffState.maxRecords else { throw .inconsistent("\(count) records") }
+        return count
+    }
+    mutating func field() throws(HandoffError) -> [UInt8] {
+        let count = Int(try u32())
+        guard count <= HandoffState.maxField else { throw .inconsistent("a \(count)-byte field") }
+        return Array(try take(count))
+    }
+    mutating func address() throws(HandoffError) -> HandoffAddress {
+        let family = try u8()
+        guard family == 4 || family == 6 else { throw .inconsistent("address family \(family)") }
+        let raw = Array(try take(16))
+        return HandoffAddress(family: family, bytes: raw, port: try u16())
+    }
+    private mutating func little(_ count: Int) throws(HandoffError) -> UInt64 {
+        var value: UInt64 = 0
+        for (shift, byte) in try take(count).enumerated() { value |= UInt64(byte) << (8 * UInt64(shift)) }
+        return value
+    }
+}

@@ -1,0 +1,152 @@
+// Descriptors that outlive their process: sockets taken over from a predecessor, kept open across
+// `execve`, and the memfd that carries the hand-off state beside them.
+import CLinux
+import Glibc
+
+extension Socket {
+    /// Takes ownership of an inherited connected TCP socket (IPv4 or IPv6), after checking that it is one;
+    /// made non-blocking and close-on-exec.
+    public init(adoptingConnected number: Int32) throws(SystemError) {
+        guard Self.option(number, SOL_SOCKET, SO_TYPE) == Int32(SOCK_STREAM.rawValue),
+            [AF_INET, AF_INET6].contains(Self.option(number, SOL_SOCKET, SO_DOMAIN) ?? -1),
+            Self.option(number, SOL_SOCKET, SO_ACCEPTCONN) == 0
+        else { throw SystemError(call: "adopt connection fd \(number)", errno: .invalidArgument) }
+        _ = try retrying("fcntl(O_NONBLOCK)") { fcntl(number, F_SETFL, fcntl(number, F_GETFL) | O_NONBLOCK) }
+        _ = try retrying("fcntl(FD_CLOEXEC)") { fcntl(number, F_SETFD, FD_CLOEXEC) }
+        self.init(owning: number)
+    }
+
+    /// The connected peer's address. The corresponding C function is `getpeername(2)`.
+    public func peerAddress() throws(SystemError) -> SocketAddress {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        _ = try withUnsafeMutablePointer(to: &storage) { pointer throws(SystemError) in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address throws(SystemError) in
+                try retrying("getpeername") { getpeername(fd, address, &length) }
+            }
+        }
+        return SocketAddress(storage: storage)
+    }
+
+    /// Clears FD_CLOEXEC, so the socket stays open in the program `execve` starts next.
+    public func keepAcrossExec() throws(SystemError) {
+        try Descriptors.keepAcrossExec(id)
+    }
+
+    /// Sets FD_CLOEXEC again (an `execve` that failed).
+    public func closeOnExec() {
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+    }
+
+    private static func option(_ fd: Int32, _ level: Int32, _ name: Int32) -> Int32? {
+        var value: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        return getsockopt(fd, level, name, &value, &length) == 0 ? value : nil
+    }
+}
+
+extension SocketAddress {
+    /// The address as 16 bytes in network order (IPv4 in the first four), for a hand-off record.
+    public var rawBytes: [UInt8] {
+        if isIPv6 {
+            return withUnsafeBytes(of: (host.high, host.low)) { Array($0) }
+        }
+        return withUnsafeBytes(of: UInt32(truncatingIfNeeded: host.low)) { Array($0) }
+            + [UInt8](repeating: 0, count: 12)
+    }
+
+    public init(isIPv6: Bool, rawBytes: [UInt8], port: UInt16) {
+        let bytes = rawBytes + [UInt8](repeating: 0, count: max(0, 16 - rawBytes.count))
+        if isIPv6 {
+            let high = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 0, as: UInt64.self) }
+            let low = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self) }
+            host = HostAddress(high: high, low: low, isIPv6: true)
+        } else {
+            let low = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 0, as: UInt32.self) }
+            host = HostAddress(high: 0, low: UInt64(low), isIPv6: false)
+        }
+        self.port = port
+    }
+}
+
+/// Descriptors by number, for the ones no owning type holds: inherited ones not yet sorted out.
+public enum Descriptors {
+    public static func close(_ id: DescriptorID) { closeDescriptor(id.rawValue) }
+
+    public static func keepAcrossExec(_ id: DescriptorID) throws(SystemError) {
+        _ = try retrying("fcntl(F_SETFD)") { fcntl(id.rawValue, F_SETFD, 0) }
+    }
+
+    /// Whether `id` is an open descriptor at all (fcntl F_GETFD succeeds).
+    public static func isOpen(_ id: DescriptorID) -> Bool { fcntl(id.rawValue, F_GETFD) >= 0 }
+}
+
+/// A memfd: anonymous memory with a descriptor, the carrier of state across a restart.
+public enum MemoryFile {
+    /// A new memfd named `name` holding `bytes`, sealed against change, with FD_CLOEXEC clear or set as
+    /// `keepAcrossExec` says. The corresponding C function is `memfd_create(2)`.
+    public static func create(name: String, bytes: [UInt8], keepAcrossExec: Bool) throws(SystemError) -> DescriptorID {
+        let flags = clinux_MFD_ALLOW_SEALING | (keepAcrossExec ? 0 : clinux_MFD_CLOEXEC)
+        let fd = try retrying("memfd_create") { CLinux.memfd_create(name, flags) }
+        var written = 0
+        while written < bytes.count {
+            let count = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, $0.count - written) }
+            if count < 0 {
+                let error = Errno.current
+                if error == .interrupted { continue }
+                closeDescriptor(fd)
+                throw SystemError(call: "write", errno: error)
+            }
+            written += count
+        }
+        _ = fcntl(fd, clinux_F_ADD_SEALS, clinux_F_SEALS_ALL)
+        return DescriptorID(fd)
+    }
+
+    /// Everything in the file, from its start (at most `limit` bytes; more is an error).
+    public static func read(_ id: DescriptorID, limit: Int) throws(SystemError) -> [UInt8] {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        var offset = 0
+        while true {
+            let count = try retrying("pread") {
+                chunk.withUnsafeMutableBytes { pread(id.rawValue, $0.baseAddress, $0.count, off_t(offset)) }
+            }
+            if count == 0 { return bytes }
+            guard bytes.count + count <= limit else { throw SystemError(call: "pread", errno: Errno(rawValue: EFBIG)) }
+            bytes += chunk[..<count]
+            offset += count
+        }
+    }
+}
+
+extension Descriptors {
+    /// The sockets this process inherited across `execve` on purpose: open above `from`, without
+    /// FD_CLOEXEC (every descriptor heartbeatd makes has it). Anything else it may have inherited from
+    /// whoever started it — a pipe, /dev/null — is not ours to close and is left alone.
+    public static func inheritedSockets(from: Int32) -> [DescriptorID] {
+        openNumbers(from: from).filter { id in
+            var status = stat()
+            guard fstat(id.rawValue, &status) == 0, status.st_mode & S_IFMT == S_IFSOCK else { return false }
+            let flags = fcntl(id.rawValue, F_GETFD)
+            return flags >= 0 && flags & FD_CLOEXEC == 0
+        }
+    }
+
+    /// Every descriptor number this process has open above `from`, from /proc/self/fd (the one the
+    /// listing itself uses is skipped).
+    public static func openNumbers(from: Int32) -> [DescriptorID] {
+        guard let directory = opendir("/proc/self/fd") else { return [] }
+        let own = dirfd(directory)
+        var found: [DescriptorID] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            guard let number = Int32(name), number >= from, number != own else { continue }
+            found.append(DescriptorID(number))
+        }
+        closedir(directory)
+        return found
+    }
+}

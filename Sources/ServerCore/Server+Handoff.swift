@@ -1,0 +1,170 @@
+// Restart and upgrade, the server's part: gather every worker's frozen sessions into one HandoffState
+// (and give them back if the upgrade failed); on the successor's side, sort the descriptors it
+// inherited against the state — each socket to its record's worker, orphans told `BYE restart` — and
+// announce one `restarted` presence event instead of an offline and an online per client.
+import ControlProtocol
+import Handoff
+import Logging
+import Posix
+import Synchronization
+
+/// What a predecessor left: its state (nil when there was none or it was refused, `problem` says why)
+/// and the descriptors that came with it — sessions and listeners, not yet owned by anything here.
+public struct Inheritance: Sendable {
+    public var state: HandoffState?
+    public var problem: HandoffError?
+    public var descriptors: [DescriptorID]
+
+    public init(state: HandoffState?, problem: HandoffError?, descriptors: [DescriptorID]) {
+        self.state = state
+        self.problem = problem
+        self.descriptors = descriptors
+    }
+}
+
+/// How the taking over went, for the log line and the `restarted` event.
+public struct TakeoverCounts: Sendable, Equatable {
+    /// Sessions restored with their state.
+    public var restored = 0
+    /// Connections without a record (or with a refused state): told `BYE restart` and half-closed.
+    public var orphaned = 0
+    /// Records whose connection did not come back (the peer closed meanwhile, or the store dropped it).
+    public var lost = 0
+    /// Descriptors that were no sockets of ours: closed.
+    public var foreign = 0
+    /// Listening sockets kept (no refused connections during the switch).
+    public var listeners = 0
+    /// How long the switch took: from the predecessor's save to now, in nanoseconds.
+    public var gap: UInt64 = 0
+}
+
+/// The inherited descriptors sorted out: sockets per worker with their records, listeners by worker.
+struct Takeover {
+    var sessions: [[(descriptor: DescriptorID, record: HandoffState.Session)]]
+    var listeners: [Int?: [(descriptor: DescriptorID, address: SocketAddress)]] = [:]
+    var counts = TakeoverCounts()
+    var lastSeq: UInt64 = 0
+    var nextSerials: [UInt32] = []
+
+    init(_ inheritance: Inheritance?, workers: Int, now: UInt64) {
+        sessions = Array(repeating: [], count: workers)
+        guard let inheritance else { return }
+        let state = inheritance.state
+        lastSeq = state?.lastSeq ?? 0
+        nextSerials = state?.nextSerials ?? []
+        counts.gap = state.map { now &- $0.savedAt } ?? 0
+        var records: [[HandoffAddress]: HandoffState.Session] = [:]
+        for record in state?.sessions ?? [] { records[[record.peer, record.local]] = record }
+        var listenerRecords: [HandoffAddress: HandoffState.Listener] = [:]
+        var listenerOrder: [HandoffAddress: Int] = [:]
+        for (position, listener) in (state?.listeners ?? []).enumerated() {
+            listenerRecords[listener.address] = listener
+            listenerOrder[listener.address] = position
+        }
+        for descriptor in inheritance.descriptors {
+            if let listener = try? Socket(adoptingListener: descriptor.rawValue) {
+                let address = try? listener.localAddress()
+                if let address, let record = listenerRecords.removeValue(forKey: HandoffAddress(address)) {
+                    let worker = record.worker.map { $0 % workers }
+                    listeners[worker, default: []].append((listener.relinquish(), address))
+                } else {
+                    counts.foreign += 1
+                    listener.close()
+                }
+                continue
+            }
+            guard let socket = try? Socket(adoptingConnected: descriptor.rawValue) else {
+                counts.foreign += 1
+                Descriptors.close(descriptor)
+                continue
+            }
+            guard let peer = try? socket.peerAddress(), let local = try? socket.localAddress(),
+                let record = records.removeValue(forKey: [HandoffAddress(peer), HandoffAddress(local)])
+            else {
+                counts.orphaned += 1
+                Self.sendRestart(socket)
+                continue
+            }
+            counts.restored += 1
+            sessions[record.worker % workers].append((socket.relinquish(), record))
+        }
+        // In the order the predecessor recorded them (a worker's plain listeners, then its TLS ones), which
+        // `takeListeners` matches against, whatever order the descriptors came back in.
+        for worker in listeners.keys {
+            listeners[worker]?.sort {
+                listenerOrder[HandoffAddress($0.address), default: 0]
+                    < listenerOrder[HandoffAddress($1.address), default: 0]
+            }
+        }
+        counts.lost = records.count
+        counts.listeners = listeners.values.reduce(0) { $0 + $1.count }
+    }
+
+    /// An orphan: `BYE restart`, our FIN, close. Best effort, like any farewell.
+    static func sendRestart(_ socket: consuming Socket) {
+        _ = Array("BYE restart\n".utf8).withUnsafeBytes { try? socket.send($0) }
+        socket.shutdownWrite()
+        socket.close()
+    }
+
+    /// The kept listeners for `worker` if they are exactly `wanted` (port 0 matches any port), else nil.
+    mutating func takeListeners(for worker: Int, wanted: [SocketAddress]) -> [(DescriptorID, SocketAddress)]? {
+        guard let kept = listeners[worker], kept.count == wanted.count,
+            zip(kept, wanted).allSatisfy({ $0.address.host == $1.host && ($1.port == 0 || $0.address.port == $1.port) })
+        else { return nil }
+        listeners[worker] = nil
+        return kept.map { ($0.descriptor, $0.address) }
+    }
+
+    /// Listeners nobody took (the configuration changed): closed, so the new ones are the only ones.
+    mutating func closeUnused() {
+        for (worker, kept) in listeners where worker != nil {
+            for listener in kept { Descriptors.close(listener.descriptor) }
+            counts.listeners -= kept.count
+        }
+        listeners = listeners.filter { $0.key == nil }
+    }
+}
+
+extension Server {
+    /// Restart or upgrade: every worker stops accepting, ends (paced) what cannot be handed over, and
+    /// freezes the rest; `completion` gets the whole state, on the thread of the worker that finished last.
+    public func handOff(pacing: Pacing, completion: @escaping @Sendable (HandoffState) -> Void) {
+        let parts = Mutex<[WorkerHandoff]>([])
+        let count = shared.mailboxes.count
+        let registry = shared.registry
+        let shared = sharedHandoffListeners()
+        for mailbox in self.shared.mailboxes {
+            mailbox.post(
+                .handOff(
+                    pacing,
+                    reply: { part in
+                        let all = parts.withLock { parts in
+                            parts.append(part)
+                            return parts.count == count ? parts : nil
+                        }
+                        guard let all = all?.sorted(by: { $0.worker < $1.worker }) else { return }
+                        completion(
+                            HandoffState(
+                                savedAt: Clock.monotonicNanoseconds(), lastSeq: registry.lastSeq,
+                                nextSerials: all.map(\.nextSerial), listeners: all.flatMap(\.listeners) + shared,
+                                sessions: all.flatMap(\.sessions)))
+                    }))
+        }
+    }
+
+    /// The upgrade failed before the exec: every worker serves its frozen sessions again.
+    public func resumeAfterHandOff() {
+        for mailbox in shared.mailboxes { mailbox.post(.resume) }
+    }
+
+    /// The one presence event of a takeover: seq continues from the predecessor's, with the counts.
+    func announceTakeover(_ counts: TakeoverCounts, to onPresence: @Sendable (PresenceEvent) -> Void) {
+        var event = PresenceEvent(
+            seq: shared.registry.nextSeq(), kind: .restarted, timeMS: Clock.wallMilliseconds(), id: "", peer: "",
+            worker: 0, reason: nil, durationMS: counts.gap / 1_000_000)
+        event.restart = PresenceEvent.Restart(
+            restored: counts.restored, orphaned: counts.orphaned, lost: counts.lost)
+        onPresence(event)
+    }
+}

@@ -1,0 +1,204 @@
+// Restart and upgrade, a worker's part: freeze its sessions into hand-off records (after ending, paced,
+// those that cannot be handed over), serve them again if the upgrade failed, and restore sessions a
+// predecessor handed over — through `enroll`, the accept path's own steps, with their deadlines kept.
+import EventLoop
+import Handoff
+import Posix
+
+/// How `BYE restart` is spread over the sessions that cannot be handed over: over `window`
+/// nanoseconds, each at its share of the window plus up to `jitter` (0...1) of that share at random,
+/// so they come back one by one instead of all at once.
+public struct Pacing: Sendable {
+    public var window: UInt64
+    public var jitter: Double
+    public init(window: UInt64, jitter: Double) {
+        self.window = window
+        self.jitter = min(max(jitter, 0), 1)
+    }
+}
+
+/// One worker's frozen sessions and listeners, and where its serials stand.
+struct WorkerHandoff: Sendable {
+    var worker: Int
+    var nextSerial: UInt32
+    var sessions: [HandoffState.Session] = []
+    var listeners: [HandoffState.Listener] = []
+}
+
+/// A worker's hand-off bookkeeping, in one stored property.
+struct HandoffWork {
+    /// Handed over by the predecessor, restored when the loop starts (`restoreInherited`).
+    var inherited: [(descriptor: DescriptorID, record: HandoffState.Session)] = []
+    /// Slots whose session cannot be handed over (a TLS session's keys live in OpenSSL): the TLS side
+    /// table inserts its slots here; a reap removes them.
+    var cannotHandOver: Set<Int> = []
+    var schedule: [(at: UInt64, slot: Int, serial: UInt32)] = []
+    var next = 0
+    var reply: (@Sendable (WorkerHandoff) -> Void)?
+    var frozen: [Int] = []
+}
+
+extension Session {
+    /// A session as the predecessor had it: same serial, id, interval, timeout factor, instants.
+    init(restoring socket: consuming Socket, peer: SocketAddress, record: HandoffState.Session) {
+        self.socket = .some(socket)
+        self.peer = peer
+        self.serial = record.serial % Owner.serialLimit
+        self.connectedAt = record.connectedAt
+        self.lastHeard = record.lastHeard
+        self.id = record.id
+        self.timeoutFactor = record.timeoutFactor
+        self.intervalMilliseconds = record.intervalMilliseconds
+    }
+}
+
+extension SocketAddress {
+    init(_ address: HandoffAddress) {
+        self.init(isIPv6: address.family == 6, rawBytes: address.bytes, port: address.port)
+    }
+}
+
+extension HandoffAddress {
+    init(_ address: SocketAddress) {
+        self.init(family: address.isIPv6 ? 6 : 4, bytes: address.rawBytes, port: address.port)
+    }
+}
+
+extension Worker {
+    /// Whether the session at `slot` can be carried to a successor (its socket and these fields are all of it).
+    func isHandoverable(_ slot: Int) -> Bool {
+        !handoff.cannotHandOver.contains(slot)
+    }
+
+    // MARK: Handing over
+
+    /// Stops accepting; sessions that cannot be handed over get `BYE restart` spread over the pacing
+    /// window; then the rest are frozen and `reply` gets their records.
+    func beginHandOff(pacing: Pacing, reply: @escaping @Sendable (WorkerHandoff) -> Void) {
+        guard !isDraining, handoff.reply == nil else {
+            return reply(WorkerHandoff(worker: index, nextSerial: nextSerial))
+        }
+        handoff.reply = reply
+        for listener in listeners { try? loop.modify(listener.id, interest: []) }
+        var due: [(slot: Int, serial: UInt32)] = []
+        for slot in sessions.slots where sessions.isOpen(slot) && !isHandoverable(slot) {
+            due.append((slot, sessions[slot].serial))
+        }
+        let start = loop.now
+        let share = due.isEmpty ? 0 : pacing.window / UInt64(due.count)
+        var random = SystemRandomNumberGenerator()
+        handoff.schedule = due.enumerated().map { position, session in
+            let jitter =
+                share == 0 ? 0 : UInt64(Double(share) * pacing.jitter * Double.random(in: 0..<1, using: &random))
+            return (start + UInt64(position) * share + jitter, session.slot, session.serial)
+        }.sorted { $0.at < $1.at }
+        handoff.next = 0
+        paceRestarts()
+    }
+
+    /// The pacing timer: `BYE restart` to every session now due; then wait for the next, or freeze.
+    func paceRestarts() {
+        guard handoff.reply != nil else { return }
+        let now = loop.now
+        while handoff.next < handoff.schedule.count, handoff.schedule[handoff.next].at <= now {
+            let due = handoff.schedule[handoff.next]
+            if sessions.holds(due.slot, serial: due.serial) { reap(due.slot, because: .restart) }
+            handoff.next += 1
+        }
+        if handoff.next < handoff.schedule.count {
+            _ = loop.arm(timers.restartPace, at: handoff.schedule[handoff.next].at)
+        } else {
+            freeze()
+        }
+    }
+
+    /// Every session left becomes a record, its socket kept open across exec and no longer watched;
+    /// one not yet identified (or draining) is told `BYE restart` instead: it has nothing to keep.
+    private func freeze() {
+        guard let reply = handoff.reply else { return }
+        var part = WorkerHandoff(worker: index, nextSerial: nextSerial)
+        for slot in sessions.slots where sessions.isOpen(slot) {
+            guard let id = sessions[slot].id, !sessions[slot].isDraining, isHandoverable(slot),
+                let local = try? sessions[slot].socket?.localAddress(),
+                (try? sessions[slot].socket?.keepAcrossExec()) != nil
+            else {
+                reap(slot, because: .restart)
+                continue
+            }
+            if let timer = sessions[slot].timer { loop.cancel(timer) }
+            sessions[slot].timer = nil
+            loop.unregister(DescriptorID(number: Int32(slot)))
+            handoff.frozen.append(slot)
+            part.sessions.append(
+                HandoffState.Session(
+                    descriptor: Int32(slot), worker: index, id: id, serial: sessions[slot].serial,
+                    intervalMilliseconds: sessions[slot].intervalMilliseconds,
+                    timeoutFactor: sessions[slot].timeoutFactor, lastHeard: sessions[slot].lastHeard,
+                    connectedAt: sessions[slot].connectedAt, peer: HandoffAddress(sessions[slot].peer),
+                    local: HandoffAddress(local), unsent: unsent[slot] ?? [], partial: partials[slot] ?? []))
+        }
+        for listener in listeners where !listener.isShared {
+            guard (try? listener.socket?.keepAcrossExec()) != nil else { continue }
+            part.listeners.append(
+                HandoffState.Listener(
+                    descriptor: listener.id.rawValue, worker: index, address: HandoffAddress(listener.address)))
+        }
+        reply(part)
+    }
+
+    /// The exec failed: watch the frozen sessions and the listeners again, timers at their deadlines.
+    func resumeAfterHandOff() {
+        guard handoff.reply != nil else { return }
+        handoff.reply = nil
+        for slot in handoff.frozen where sessions.isOpen(slot) {
+            sessions[slot].socket?.closeOnExec()
+            var interest: Readiness = [.readable, .peerClosed]
+            if unsent[slot] != nil { interest.insert(.writable) }
+            do {
+                try loop.register(DescriptorID(number: Int32(slot)), interest: interest, handler: sessionHandler)
+            } catch {
+                reap(slot, because: .reset)
+                continue
+            }
+            sessions[slot].timer = loop.arm(timers.session, UInt64(slot), at: sessions[slot].deadline)
+        }
+        handoff.frozen = []
+        for position in listeners.indices {
+            listeners[position].socket?.closeOnExec()
+            resumeAccepting(position)
+        }
+    }
+
+    // MARK: Taking over
+
+    /// Restores what `Server` sorted out of the predecessor's hand-off for this worker.
+    func restoreInherited() {
+        let inherited = handoff.inherited
+        handoff.inherited = []
+        for (descriptor, record) in inherited {
+            do {
+                restore(try Socket(adoptingConnected: descriptor.rawValue), record)
+            } catch {
+                Descriptors.close(descriptor)
+            }
+        }
+    }
+
+    /// Makes a handed-over connection a session again, saying nothing to the client: the id is claimed
+    /// without an event, the serial, connected-since and last-heard are kept, unsent and partial bytes
+    /// are back, and the timer is armed at the kept deadline — one that passed during the gap fires
+    /// next turn as a `timeout` whose `late_ms` is the gap. Past the limits it is reaped like an accept.
+    func restore(_ socket: consuming Socket, _ record: HandoffState.Session) {
+        let slot = socket.id.index
+        let session = Session(restoring: socket, peer: SocketAddress(record.peer), record: record)
+        _ = shared.registry.resume(record.id, for: Owner(worker: index, slot: Int32(slot), serial: session.serial))
+        stats.identified.add(1, ordering: .relaxed)
+        nextSerial = max(nextSerial, (session.serial + 1) % Owner.serialLimit)
+        var interest: Readiness = [.readable, .peerClosed]
+        if !record.unsent.isEmpty { interest.insert(.writable) }
+        guard enroll(session, at: slot, interest: interest) else { return }
+        if !record.unsent.isEmpty { unsent[slot] = record.unsent }
+        if !record.partial.isEmpty { partials[slot] = record.partial }
+        sessions[slot].timer = loop.arm(timers.session, UInt64(slot), at: sessions[slot].deadline)
+    }
+}

@@ -1,0 +1,75 @@
+// What a predecessor left this process: from `heartbeatctl upgrade` (an `execve`: the descriptors are
+// still open, HEARTBEATD_HANDOFF names the state memfd) or from systemd's fd store (named descriptors
+// in LISTEN_FDS). Read first thing at start, before this process opens descriptors of its own.
+import Handoff
+import Logging
+import Posix
+import ServerCore
+import SystemdEdge
+
+enum Succession {
+    /// The environment variable an upgrading process sets for its successor: the state memfd's number.
+    static let environmentKey = "HEARTBEATD_HANDOFF"
+    /// The largest state a successor reads: ~100 B per session, so far beyond any descriptor limit.
+    static let stateLimit = 1 << 30
+
+    /// The predecessor's state and descriptors (nil on a clean start), and a socket unit's listeners.
+    static func inherit() throws -> (inheritance: Inheritance?, activated: [Int32]) {
+        if let value = environment(environmentKey) {
+            Program.unsetEnvironment(environmentKey)
+            guard let number = Int32(value) else {
+                return (Inheritance(state: nil, problem: .missing, descriptors: []), [])
+            }
+            let memfd = DescriptorID(number: number)
+            let others = Descriptors.inheritedSockets(from: 3)
+            return (decode(memfd, descriptors: others), [])
+        }
+        let passed = try FileDescriptorStore.passed()
+        let states = passed.stored[FileDescriptorStore.stateName] ?? []
+        let descriptors =
+            (passed.stored[FileDescriptorStore.sessionName] ?? [])
+            + (passed.stored[FileDescriptorStore.listenerName] ?? [])
+        guard !states.isEmpty || !descriptors.isEmpty else { return (nil, passed.listeners) }
+        // Only one state is ever stored; should several come back, the newest was stored last.
+        for stale in states.dropLast() { Descriptors.close(stale) }
+        guard let memfd = states.last else {
+            return (Inheritance(state: nil, problem: .missing, descriptors: descriptors), passed.listeners)
+        }
+        return (decode(memfd, descriptors: descriptors), passed.listeners)
+    }
+
+    private static func decode(_ memfd: DescriptorID, descriptors: [DescriptorID]) -> Inheritance {
+        defer { Descriptors.close(memfd) }
+        let bytes: [UInt8]
+        do {
+            bytes = try MemoryFile.read(memfd, limit: stateLimit)
+        } catch {
+            return Inheritance(state: nil, problem: .missing, descriptors: descriptors)
+        }
+        guard !bytes.isEmpty else { return Inheritance(state: nil, problem: .missing, descriptors: descriptors) }
+        do {
+            let state = try HandoffState.decode(bytes, now: Clock.monotonicNanoseconds())
+            return Inheritance(state: state, problem: nil, descriptors: descriptors)
+        } catch {
+            return Inheritance(state: nil, problem: error, descriptors: descriptors)
+        }
+    }
+
+    /// The one log line of a takeover (and, when the state was refused, why).
+    static func report(_ inheritance: Inheritance, _ counts: TakeoverCounts, logger: Logger) {
+        let metadata: Logger.Metadata = [
+            "event": "taken-over", "restored": "\(counts.restored)", "orphaned": "\(counts.orphaned)",
+            "lost": "\(counts.lost)", "foreign": "\(counts.foreign)", "listeners": "\(counts.listeners)",
+            "gap_ms": "\(counts.gap / 1_000_000)",
+        ]
+        if let problem = inheritance.problem {
+            logger.error(
+                "hand-off state refused (\(problem)): started clean; \(counts.orphaned) handed-over connections told BYE restart, \(counts.foreign) other descriptors closed",
+                metadata: metadata)
+            return
+        }
+        logger.notice(
+            "took over \(counts.restored) sessions and \(counts.listeners) listeners from the previous process after \(counts.gap / 1_000_000) ms (\(counts.orphaned) without state ended, \(counts.lost) did not come back, \(counts.foreign) foreign descriptors closed)",
+            metadata: metadata)
+    }
+}

@@ -1,0 +1,125 @@
+// Restart and upgrade on the supervisor's side (docs/operations.md): `heartbeatctl upgrade` checks the
+// binary on disk, freezes every session and `execve`s it with the state in a memfd (same PID); SIGTERM
+// under systemd with an fd store hands the sockets, listeners and state to systemd instead of draining.
+import ControlProtocol
+import EventLoop
+import Handoff
+import HeartbeatConfig
+import Logging
+import Posix
+import ServerCore
+import SystemdEdge
+
+extension Supervisor {
+    /// Why the workers are freezing their sessions.
+    enum HandoffPurpose {
+        case upgrade(path: String, reply: (ControlError) -> Void)
+        case stop
+    }
+
+    /// How long the new binary gets to pass `--check-config` before the upgrade is called off.
+    static let checkTimeout: UInt64 = 10_000_000_000
+
+    var pacing: Pacing {
+        Pacing(
+            window: nanosecondsOf(config.restart.byeWindow), jitter: Double(config.restart.byeJitterPercent) / 100)
+    }
+
+    /// `heartbeatctl upgrade`. Everything that can fail before the point of no return is checked first;
+    /// `reply` is called only if the upgrade did not happen, and the old process serves on.
+    func upgrade(_ server: Server, reply: @escaping (ControlError) -> Void) {
+        guard !isStopping, handoffPurpose == nil else {
+            return reply(.upgradeFailed("a stop or an upgrade is already under way"))
+        }
+        guard let path = ownPath else { return reply(.upgradeFailed("cannot tell this binary's path")) }
+        let check = Array(CommandLine.arguments.dropFirst()) + ["--check-config"]
+        let failure: String?
+        switch Program.check(path, arguments: check, timeout: Self.checkTimeout) {
+        case .success(0): failure = nil
+        case .success(let status): failure = "\(path) --check-config exited with status \(status)"
+        case .failure(let why): failure = "\(path) \(why)"
+        }
+        if let failure {
+            logger.error("upgrade refused: \(failure); still serving", metadata: ["event": "upgrade-failed"])
+            return reply(.upgradeFailed(failure))
+        }
+        notifier?.reloading(monotonicMicroseconds: Clock.monotonicNanoseconds() / 1_000)
+        logger.notice(
+            "upgrading: handing \(server.snapshot().identified) sessions to \(path)", metadata: ["event": "upgrading"])
+        handoffPurpose = .upgrade(path: path, reply: reply)
+        server.handOff(pacing: pacing) { [mailbox] state in mailbox?.post(.handedOff(state)) }
+    }
+
+    /// SIGTERM with somewhere to keep the sessions: hand them to systemd's fd store, not `BYE shutdown`.
+    /// Whether a restart follows is systemd's to know: it keeps them for a queued start, discards them
+    /// on a plain stop (clients then see their connection close and reconnect, as after a drain).
+    func handOffAtStop(_ server: Server) -> Bool {
+        guard config.restart.keepSessions, FileDescriptorStore.isAvailable, let capacity = FileDescriptorStore.capacity,
+            capacity > 1
+        else { return false }
+        handoffPurpose = .stop
+        notifier?.stopping(status: "stopping: handing \(server.snapshot().identified) sessions to the fd store")
+        server.handOff(pacing: pacing) { [mailbox] state in mailbox?.post(.handedOff(state)) }
+        return true
+    }
+
+    /// Every worker has frozen its sessions: exec the new binary, or store everything with systemd.
+    func handedOff(_ state: HandoffState, server: Server) {
+        switch handoffPurpose {
+        case .upgrade(let path, let reply)?:
+            exec(path, state, server: server, reply: reply)
+        case .stop?:
+            store(state)
+        case nil:
+            break
+        }
+    }
+
+    private func exec(_ path: String, _ state: HandoffState, server: Server, reply: (ControlError) -> Void) {
+        let error: SystemError
+        do {
+            let memfd = try MemoryFile.create(name: "heartbeatd-state", bytes: state.encoded(), keepAcrossExec: true)
+            var variables = Program.environment()
+            variables[Succession.environmentKey] = "\(memfd.rawValue)"
+            logger.notice(
+                "upgrading: exec \(path) with \(state.sessions.count) sessions and \(state.listeners.count) listeners",
+                metadata: ["event": "exec"])
+            error = Program.replace(with: path, arguments: CommandLine.arguments, environment: variables)
+            Descriptors.close(memfd)
+        } catch let failure {
+            error = failure
+        }
+        handoffPurpose = nil
+        server.resumeAfterHandOff()
+        notifier?.ready(status: status.lastSent)
+        logger.error("upgrade failed: \(error); still serving", metadata: ["event": "upgrade-failed"])
+        reply(.upgradeFailed("\(error)"))
+    }
+
+    /// Sockets, listeners and the state into the fd store, then exit without a farewell: the clients
+    /// must not notice. What does not fit the store (`FDSTORE`) is left out of the state and closes.
+    private func store(_ state: HandoffState) {
+        var state = state
+        let room = max(0, (FileDescriptorStore.capacity ?? 0) - 1 - state.listeners.count)
+        if state.sessions.count > room {
+            logger.warning(
+                "the fd store holds \(room) sessions; \(state.sessions.count - room) more will see their connection close"
+            )
+            state.sessions.removeLast(state.sessions.count - room)
+        }
+        let listeners = state.listeners.filter { $0.worker != nil }.map { DescriptorID(number: $0.descriptor) }
+        let sessions = state.sessions.map { DescriptorID(number: $0.descriptor) }
+        do {
+            let memfd = try MemoryFile.create(name: "heartbeatd-state", bytes: state.encoded(), keepAcrossExec: false)
+            let stored = FileDescriptorStore.store([memfd], name: FileDescriptorStore.stateName)
+            _ = FileDescriptorStore.store(listeners, name: FileDescriptorStore.listenerName)
+            let kept = FileDescriptorStore.store(sessions, name: FileDescriptorStore.sessionName)
+            logger.notice(
+                "stopped: \(kept) sessions and \(listeners.count) listeners handed to systemd's fd store\(stored == 1 ? "" : " (the state was not stored)"); a restart takes them back",
+                metadata: ["event": "stopped", "handed_over": "\(kept)"])
+        } catch {
+            logger.error("cannot write the hand-off state: \(error); clients will reconnect")
+        }
+        Program.exit(0)
+    }
+}

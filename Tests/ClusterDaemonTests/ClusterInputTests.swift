@@ -1,0 +1,45 @@
+// Bad input from Redis is input too (logged, skipped, never a crash), and the bounded event buffer
+// while Redis is away (dropped events counted, one log line).
+import ClusterSchema
+import Foundation
+import TestSupport
+import Testing
+
+@Suite(.serialized) struct ClusterInputTests {
+    @Test func aKeyThatIsNotAHashIsLoggedAndSkipped() async throws {
+        let rig = try await ClusterRig()
+        let node = try await rig.start("a")
+        _ = try rig.client().command(["SET", rig.keys.client("odd"), "not a hash"])
+        _ = try rig.client().command(["HSET", rig.keys.client("future"), "v", "9", "node", "zz"])
+        let odd = try await identifiedClient("odd", port: node.port)
+        #expect(await node.waitForLog("is not a hash; skipped") != nil)
+        // The daemon goes on serving, and the key is left as it was.
+        let fine = try await identifiedClient("fine", port: node.port)
+        #expect(await eventually { (try? rig.records())?["fine"] == "a" })
+        #expect(try rig.client().command(["TYPE", rig.keys.client("odd")]) == .status("string"))
+        // heartbeatctl skips what it cannot read and lists the rest.
+        let view = try rig.heartbeatctl([
+            "clients", "--cluster", "--redis", rig.redis.address, "--prefix", rig.prefix, "--json",
+        ])
+        #expect(view.status == 0)
+        #expect(view.output.split(separator: "\n").count == 1 && view.output.contains("\"id\":\"fine\""))
+        let status = try rig.heartbeatctl(["--socket", rig.socket("a"), "status", "--json"])
+        #expect(!status.output.contains("\"bad_replies\":0"))
+        _ = (odd, fine)
+    }
+
+    @Test func eventsBeyondTheBufferAreDroppedAndCounted() async throws {
+        let rig = try await ClusterRig()
+        let node = try await rig.start("a", buffer: 2)
+        rig.redis.stop()
+        for index in 0..<3 { try await identifiedClient("b-\(index)", port: node.port).closeSocket() }
+        #expect(await node.waitForLog("event buffer full (2)") != nil)
+        let status = try rig.heartbeatctl(["--socket", rig.socket("a"), "status", "--json"])
+        #expect(status.output.contains("\"buffered\":2,\"dropped\":4"))
+        #expect(node.lines(containing: "event buffer full").count == 1)
+        // Back: the buffered two reach the stream; presence is reconciled (nobody is online).
+        try await rig.redis.restart()
+        #expect(await eventually(within: 10) { (try? rig.events().count) == 2 })
+        #expect(try rig.records() == [:])
+    }
+}

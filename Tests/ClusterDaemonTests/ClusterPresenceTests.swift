@@ -1,0 +1,65 @@
+// Presence through Redis with real daemons: records appear and go, a takeover from node A to node B,
+// and the cluster's view through heartbeatctl --cluster.
+import ClusterSchema
+import Foundation
+import TestSupport
+import Testing
+
+@Suite(.serialized) struct ClusterPresenceTests {
+    @Test func presenceAppearsAndDisappears() async throws {
+        let rig = try await ClusterRig()
+        let node = try await rig.start("n1")
+        let client = try await identifiedClient("dev-1", port: node.port)
+        #expect(await eventually { (try? rig.records()) == ["dev-1": "n1"] })
+        let ids = try rig.client().command(["SMEMBERS", rig.keys.ids("n1")])
+        #expect(ids.elements?.compactMap(\.text) == ["dev-1"])
+        #expect(try rig.client().command(["PTTL", rig.keys.lease("n1")]).integer.map { $0 > 0 } == true)
+
+        let view = try rig.heartbeatctl([
+            "clients", "--cluster", "--redis", rig.redis.address, "--prefix", rig.prefix, "--json",
+        ])
+        #expect(view.status == 0 && view.output.contains("\"id\":\"dev-1\",\"node\":\"n1\""))
+        let one = try rig.heartbeatctl([
+            "client", "dev-1", "--cluster", "--redis", rig.redis.address, "--prefix", rig.prefix,
+        ])
+        #expect(one.status == 0 && one.output.contains("on node n1"))
+
+        client.closeSocket()
+        #expect(await eventually { (try? rig.records()) == [:] })
+        let kinds = try rig.events().map(\.event)
+        #expect(kinds == ["online", "offline"])
+        let missing = try rig.heartbeatctl([
+            "client", "dev-1", "--cluster", "--redis", rig.redis.address, "--prefix", rig.prefix,
+        ])
+        #expect(missing.status == 1)
+    }
+
+    @Test func takeoverFromNodeAToNodeB() async throws {
+        let rig = try await ClusterRig()
+        let a = try await rig.start("a")
+        let b = try await rig.start("b")
+        let first = try await identifiedClient("roamer", port: a.port)
+        #expect(await eventually { (try? rig.records()) == ["roamer": "a"] })
+
+        let second = try await identifiedClient("roamer", port: b.port)
+        #expect(await first.readLine(within: 5) == "BYE replaced")
+        #expect(await eventually { (try? rig.records()) == ["roamer": "b"] })
+        #expect(await eventually { (try? rig.localClients("a")) == [] })
+        #expect(try rig.localClients("b") == ["roamer"])
+        // One online per session, and the old one replaced — never offline.
+        #expect(await eventually { (try? rig.events().map(\.event)) == ["online", "online", "replaced"] })
+        let events = try rig.events()
+        #expect(events.map(\.node) == ["a", "b", "a"])
+        #expect(a.lines(containing: "client offline", "roamer").isEmpty)
+        #expect(!a.lines(containing: "client replaced", "roamer").isEmpty)
+        #expect(try rig.client().command(["SMEMBERS", rig.keys.ids("a")]).elements?.isEmpty == true)
+        _ = second
+    }
+
+    @Test func statusAndMetricsShowTheLink() async throws {
+        let rig = try await ClusterRig()
+        _ = try await rig.start("n1")
+        let status = try rig.heartbeatctl(["--socket", rig.socket("n1"), "status", "--json"])
+        #expect(status.output.contains("\"cluster\":{\"node\":\"n1\",\"state\":\"up\""))
+    }
+}

@@ -1,0 +1,151 @@
+// A worker's part of a restart, on a manual clock: restored sessions keep their serial, connected-since
+// and deadline and say nothing to the client; a deadline that passed in the gap is reaped `timeout`
+// with the gap in late_ms; a hand-off freezes plain sessions and paces `BYE restart` for the others.
+import ControlProtocol
+import Glibc
+import Handoff
+import Synchronization
+import Testing
+
+@testable import Posix
+@testable import ServerCore
+
+@Suite struct WorkerHandoffTests {
+    /// A loopback TCP connection: the client end, and the server end as a socket to hand to `restore`.
+    private func connection(_ listening: Listening) throws -> (client: Peer, server: DescriptorID, peer: SocketAddress)
+    {
+        let bound = try listening.socket.localAddress()
+        let client = try Socket.connecting(to: bound, from: nil)
+        var address = bound
+        for _ in 0..<500 {
+            if let server = try listening.socket.accept(peer: &address) {
+                return (Peer(client, address: address, slot: server.id.index), server.relinquish(), address)
+            }
+            usleep(10_000)
+        }
+        throw SystemError(call: "accept4", errno: .wouldBlock)
+    }
+
+    private func record(
+        _ id: String, peer: SocketAddress, server: DescriptorID, lastHeard: UInt64, connectedAt: UInt64
+    ) throws -> HandoffState.Session {
+        HandoffState.Session(
+            descriptor: server.rawValue, worker: 0, id: id, serial: 77, intervalMilliseconds: 1_000,
+            timeoutFactor: 2, lastHeard: lastHeard, connectedAt: connectedAt,
+            peer: HandoffAddress(family: 4, bytes: peer.rawBytes, port: peer.port),
+            local: HandoffAddress(family: 4, bytes: [127, 0, 0, 1], port: 0))
+    }
+
+    @Test func aRestoredSessionKeepsItsDeadlineAndSaysNothing() throws {
+        let rig = try Rig()
+        let listening = try Listening()
+        let (client, server, address) = try connection(listening)
+        let heard = rig.clock.now - 500_000_000
+        let kept = try record(
+            "kept-1", peer: address, server: server, lastHeard: heard, connectedAt: heard - 60_000_000_000)
+        rig.worker.restore(try Socket(adoptingConnected: server.rawValue), kept)
+        try rig.turn()
+        client.pump()
+        #expect(client.lines.isEmpty && !client.isClosed, "no BYE, no OK")
+        #expect(rig.presence.all.isEmpty, "no online event")
+        let owner = try #require(rig.shared.registry.owner(of: "kept-1"))
+        #expect(owner.serial == 77)
+        #expect(rig.worker.sessions[Int(owner.slot)].connectedAt == heard - 60_000_000_000)
+        client.send("PING a\n")
+        #expect(
+            try rig.turns {
+                client.pump()
+                return client.lines == ["PONG a"]
+            })
+        // Heard again just now: the deadline moved with it, and is kept to the tick.
+        let deadline = rig.worker.sessions[Int(owner.slot)].deadline
+        rig.clock.now = deadline - 1_000_000
+        try rig.turn()
+        #expect(rig.reapLines(of: client).isEmpty, "never early")
+        rig.clock.now = deadline + Rig.tick
+        #expect(try rig.turns { !rig.reapLines(of: client).isEmpty })
+        #expect(rig.reapLines(of: client).first?.metadata["reason"] == "timeout")
+    }
+
+    @Test func aDeadlinePassedDuringTheGapIsReapedWithTheGapInLateMS() throws {
+        let rig = try Rig()
+        let listening = try Listening()
+        let (client, server, address) = try connection(listening)
+        // Deadline = heard + 2 s; the successor starts 3 s after it.
+        let heard = rig.clock.now - 5_000_000_000
+        rig.worker.restore(
+            try Socket(adoptingConnected: server.rawValue),
+            try record("gone-1", peer: address, server: server, lastHeard: heard, connectedAt: heard))
+        #expect(
+            try rig.turns {
+                rig.clock.advance(milliseconds: 10)
+                return !rig.reapLines(of: client).isEmpty
+            })
+        let line = try #require(rig.reapLines(of: client).first)
+        #expect(line.metadata["reason"] == "timeout")
+        let late = try #require(line.metadata["late_ms"].flatMap { Int("\($0)") })
+        #expect(late >= 3_000 && late < 3_000 + 2 * Int(Rig.tick / 1_000_000) + 100)
+        client.pump()
+        #expect(client.lines == ["BYE timeout"])
+    }
+
+    @Test func overTheLimitARestoredSessionIsEndedWithAReason() throws {
+        let rig = try Rig(settings: testSettings(maxClients: 0))
+        let listening = try Listening()
+        let (client, server, address) = try connection(listening)
+        let heard = rig.clock.now
+        rig.worker.restore(
+            try Socket(adoptingConnected: server.rawValue),
+            try record("many-1", peer: address, server: server, lastHeard: heard, connectedAt: heard))
+        #expect(rig.reapLines(of: client).first?.metadata["reason"] == "overload")
+        #expect(
+            try rig.turns {
+                client.pump()
+                return client.isClosed
+            })
+        #expect(client.lines == ["ERR server-full"])
+        #expect(rig.shared.registry.owner(of: "many-1") == nil)
+    }
+
+    @Test func aHandOffFreezesPlainSessionsAndPacesTheOthers() throws {
+        let rig = try Rig()
+        let plain = try rig.connect(over: .tcp)
+        #expect(try rig.identify(plain, as: "plain-1") != nil)
+        var paced: [Peer] = []
+        for number in 1...2 {
+            let peer = try rig.connect()
+            #expect(try rig.identify(peer, as: "tls-\(number)") != nil)
+            rig.worker.handoff.cannotHandOver.insert(peer.slot)
+            paced.append(peer)
+        }
+        let result = Mutex<WorkerHandoff?>(nil)
+        let start = rig.clock.now
+        rig.worker.beginHandOff(pacing: Pacing(window: 1_000_000_000, jitter: 0.5)) { part in
+            result.withLock { $0 = part }
+        }
+        var endedAt: [UInt64] = []
+        while rig.clock.now < start + 1_200_000_000 {
+            try rig.turn()
+            for peer in paced where !peer.isClosed {
+                peer.pump()
+                if peer.lines.last == "BYE restart" { endedAt.append(rig.clock.now) }
+            }
+            rig.clock.advance(milliseconds: 10)
+        }
+        #expect(endedAt.count == 2)
+        #expect(endedAt.first != endedAt.last, "one by one, not at once")
+        #expect(endedAt.allSatisfy { $0 <= start + 1_000_000_000 + Rig.tick })
+        let part = try #require(result.withLock { $0 })
+        #expect(part.sessions.map(\.id) == ["plain-1"])
+        plain.pump()
+        #expect(plain.lines.count == 1 && !plain.isClosed, "the plain session heard nothing")
+        // The exec failed: it is served again.
+        rig.worker.resumeAfterHandOff()
+        plain.send("PING b\n")
+        #expect(
+            try rig.turns {
+                plain.pump()
+                return plain.lines.last == "PONG b"
+            })
+    }
+}
