@@ -50,10 +50,11 @@ let package = Package(
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
         ),
-        // OpenSSL's libcrypto (HMAC, CRYPTO_memcmp, RAND_bytes): the one crypto library, shared with TLS later.
+        // The system's OpenSSL 3, libssl and libcrypto: TLS listeners, HMAC, CRYPTO_memcmp, RAND_bytes.
+        // The one crypto library; shim.h wraps the few macros Swift cannot call.
         .systemLibrary(
             name: "COpenSSL",
-            pkgConfig: "libcrypto",
+            pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]
         ),
         // hiredis: Redis's own C client; the cluster link drives its asynchronous API on an EventLoop.
@@ -68,6 +69,8 @@ let package = Package(
         .target(name: "DeviceKeys", dependencies: ["COpenSSL"]),
         // The only place that calls libc.
         .target(name: "Posix", dependencies: ["CLinux"]),
+        // TLS over OpenSSL's libssl: a context (certificate, key, client CA) and non-blocking streams.
+        .target(name: "TLS", dependencies: ["COpenSSL", "Posix"]),
         .target(name: "EventLoop", dependencies: ["Posix", "TimerWheel"]),
         // One buffered connection on an EventLoop: the control socket's and the metrics endpoint's.
         .target(name: "BufferedIO", dependencies: ["EventLoop", "Posix", "TimerWheel"]),
@@ -94,7 +97,7 @@ let package = Package(
         .target(
             name: "ServerCore",
             dependencies: [
-                "EventLoop", "Posix", "TimerWheel", wireProtocol, "ControlProtocol", "Handoff",
+                "EventLoop", "Posix", "TimerWheel", wireProtocol, "ControlProtocol", "Handoff", "TLS",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -111,7 +114,7 @@ let package = Package(
         .executableTarget(
             name: "heartbeat-bench",
             dependencies: [
-                "DeviceKeys", "EventLoop", "Posix", primitives, wireProtocol,
+                "DeviceKeys", "EventLoop", "Posix", primitives, wireProtocol, "TLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
@@ -131,7 +134,7 @@ let package = Package(
             name: "heartbeatd",
             dependencies: [
                 "ServerCore", "SystemdEdge", "HeartbeatConfig", "DeviceKeys", "Posix", "EventLoop", primitives,
-                "BufferedIO", "Cluster", "Hiredis", "Handoff",
+                "BufferedIO", "Cluster", "Hiredis", "Handoff", "TLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -168,7 +171,7 @@ let package = Package(
         ),
         // Test support shared by the test targets: the deadline poll, child processes without Foundation's
         // Process, and the one harness that runs the real heartbeatd.
-        .target(name: "TestSupport", dependencies: ["CLinux"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["CLinux", "TLS", "Posix"], path: "Tests/TestSupport"),
         .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"]),
         .testTarget(name: "HandoffTests", dependencies: ["Handoff"]),
         .testTarget(name: "PrimitivesTests", dependencies: [primitives]),
@@ -181,6 +184,7 @@ let package = Package(
             name: "ClusterDaemonTests",
             dependencies: ["heartbeatd", "heartbeatctl", "Hiredis", "ClusterSchema", "Posix", "TestSupport"]),
         .testTarget(name: "DeviceKeysTests", dependencies: ["DeviceKeys"]),
+        .testTarget(name: "TLSTests", dependencies: ["TLS", "Posix", "TestSupport"]),
         .testTarget(
             name: "HeartbeatClientTests",
             dependencies: [

@@ -80,6 +80,8 @@ install:
 	chmod 0644 $(DESTDIR)$(UNITDIR)/heartbeatd.service $(DESTDIR)$(UNITDIR)/heartbeatd.socket
 	install -D -m 0644 $(CATALOG) $(DESTDIR)$(CATALOGDIR)/heartbeatd.catalog
 	install -m 0644 $(DEPLOY_DIR)/README.md $(DESTDIR)$(DOCDIR)/README.md
+	sed $(HEARTBEATD_UNIT_SED) $(DEPLOY_DIR)/tls-credential.conf > $(DESTDIR)$(DOCDIR)/tls-credential.conf
+	chmod 0644 $(DESTDIR)$(DOCDIR)/tls-credential.conf
 	@# The unit's LoadCredential= fails without the secret file: on a live system make one once (the
 	@# package's postinst does the same); a staged tree (DESTDIR) gets none, so no package ships a key.
 	@secret=$(SYSCONFDIR)/heartbeatd/secret; \

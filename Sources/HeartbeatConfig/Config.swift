@@ -17,6 +17,7 @@ public struct Config: Sendable, Equatable {
     public var events: Events
     public var metrics: Metrics
     public var auth: Auth
+    public var tls: TLS
     public var cluster: Cluster
     public var proxy: Proxy
     public var restart: Restart = .defaults
@@ -34,6 +35,7 @@ public struct Config: Sendable, Equatable {
         events: .defaults,
         metrics: .defaults,
         auth: .defaults,
+        tls: .defaults,
         cluster: .defaults,
         proxy: .defaults
     )
@@ -64,6 +66,7 @@ public struct Config: Sendable, Equatable {
         let events = try top.section("events", Events.init(reading:))
         let metrics = try top.section("metrics", Metrics.init(reading:))
         let auth = try top.section("auth", Auth.init(reading:))
+        let tls = try top.section("tls", TLS.init(reading:))
         let cluster = try top.section("cluster", Cluster.init(reading:))
         let restart = try top.section("restart", Restart.init(reading:))
         let proxy = try top.section("proxy", Proxy.init(reading:))
@@ -72,11 +75,19 @@ public struct Config: Sendable, Equatable {
             workers: workers ?? defaults.workers,
             drainTimeout: drainTimeout ?? defaults.drainTimeout,
             heartbeat: heartbeat, limits: limits, tcp: tcp, log: log,
-            control: control, events: events, metrics: metrics, auth: auth, cluster: cluster,
+            control: control, events: events, metrics: metrics, auth: auth, tls: tls, cluster: cluster,
             proxy: proxy
         )
         config.restart = restart
         try top.refuseUnknownKeys()
+        // With SO_REUSEPORT both binds would succeed and the kernel would mix TLS and plain clients.
+        for (index, address) in config.tls.listen.enumerated() where address.port != 0 {
+            if let plain = config.listen.firstIndex(of: address) {
+                throw ConfigError(
+                    key: "tls.listen[\(index)]",
+                    message: "\(tomlQuoted(address.description)) is already listen[\(plain)]")
+            }
+        }
         try config.checkProxyListeners()
         return config
     }
@@ -99,6 +110,7 @@ public struct Config: Sendable, Equatable {
         events.render(into: &writer)
         metrics.render(into: &writer)
         auth.render(into: &writer)
+        tls.render(into: &writer)
         cluster.render(into: &writer)
         restart.render(into: &writer)
         proxy.render(into: &writer)
@@ -107,8 +119,9 @@ public struct Config: Sendable, Equatable {
 
     /// The keys that differ from `old` but only take effect on a restart: the listening sockets (for
     /// clients, control and metrics) and the worker threads are made once, and the control socket's
-    /// group is given to its file when it is made; the cluster link is made once, and so is each listener's PROXY flag. Everything else (heartbeat.*, limits.*, tcp.*,
-    /// log.*, events.*, auth.*, drain_timeout) a reload applies.
+    /// group is given to its file when it is made; the cluster link is made once, and so is each listener's
+    /// PROXY flag. Everything else (heartbeat.*, limits.*, tcp.*, log.*, events.*, auth.*, tls certificate,
+    /// key and client CA, drain_timeout) a reload applies.
     public func restartRequiredChanges(comparedTo old: Config) -> [String] {
         var keys: [String] = []
         if listen != old.listen { keys.append("listen") }
@@ -116,26 +129,28 @@ public struct Config: Sendable, Equatable {
         if control.socket != old.control.socket { keys.append("control.socket") }
         if control.group != old.control.group { keys.append("control.group") }
         if metrics.listen != old.metrics.listen { keys.append("metrics.listen") }
+        if tls.listen != old.tls.listen { keys.append("tls.listen") }
         if cluster != old.cluster { keys.append("cluster") }
         if proxy != old.proxy { keys.append("proxy.listeners") }
         return keys
     }
 
-    /// At least one address, no address twice. Port 0 may repeat: each such entry gets its own port.
-    private static func listenAddresses(
-        _ value: any TOMLValueConvertible
+    /// At least one address (`allowsNone`: or none), no address twice. Port 0 may repeat: each such
+    /// entry gets its own port. `key` is "listen" or "tls.listen".
+    static func listenAddresses(
+        _ value: any TOMLValueConvertible, key listKey: String = "listen", allowsNone: Bool = false
     ) throws(ConfigError) -> [ListenAddress] {
         guard let array = value.array else {
             throw ConfigError(
-                key: "listen", message: "expected an array of addresses such as [\"0.0.0.0:7700\"], got \(shown(value))"
+                key: listKey, message: "expected an array of addresses such as [\"0.0.0.0:7700\"], got \(shown(value))"
             )
         }
-        guard !array.isEmpty else {
-            throw ConfigError(key: "listen", message: "expected at least one address such as \"0.0.0.0:7700\", got []")
+        guard !array.isEmpty || allowsNone else {
+            throw ConfigError(key: listKey, message: "expected at least one address such as \"0.0.0.0:7700\", got []")
         }
         var addresses: [ListenAddress] = []
         for (index, element) in array.enumerated() {
-            let key = "listen[\(index)]"
+            let key = "\(listKey)[\(index)]"
             guard let text = element.string else {
                 throw ConfigError(
                     key: key, message: "expected a string such as \"0.0.0.0:7700\", got \(shown(element))")
@@ -147,7 +162,7 @@ public struct Config: Sendable, Equatable {
                 throw ConfigError(key: key, message: error.message)
             }
             if address.port != 0, let first = addresses.firstIndex(of: address) {
-                throw ConfigError(key: key, message: "\(tomlQuoted(text)) is already listen[\(first)]")
+                throw ConfigError(key: key, message: "\(tomlQuoted(text)) is already \(listKey)[\(first)]")
             }
             addresses.append(address)
         }

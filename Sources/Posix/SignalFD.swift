@@ -39,3 +39,9 @@ public struct SignalFD: ~Copyable {
         }
     }
 }
+
+/// Ignores SIGPIPE for the whole process. OpenSSL's socket BIO writes with write(2), not
+/// send(MSG_NOSIGNAL), so a process that speaks TLS must, or a reset peer kills it.
+public func ignoreBrokenPipe() {
+    _ = Glibc.signal(SIGPIPE, SIG_IGN)
+}

@@ -23,6 +23,8 @@ public enum AuthFailure: String, Sendable, CaseIterable {
     case noAuth = "no-auth"
     /// The id is in `[auth] revoked`.
     case revoked
+    /// A TLS listener with `client_ca`: HELLO's id is not the client certificate's common name.
+    case certificateMismatch = "certificate-mismatch"
 }
 
 /// Auth failures of one second, by peer address, for one summary line per address: a client

@@ -7,6 +7,10 @@ public enum Reason: String, Sendable, CaseIterable {
     case reset
     case timeout
     case helloTimeout = "hello-timeout"
+    /// A TLS handshake that did not finish within handshake_timeout.
+    case handshakeTimeout = "handshake-timeout"
+    /// A TLS handshake that failed: not TLS at all, a certificate refused, a protocol error.
+    case handshakeFailed = "handshake-failed"
     case replaced
     case kicked
     case `protocol`
@@ -23,7 +27,8 @@ public enum Reason: String, Sendable, CaseIterable {
         switch self {
         case .timeout, .replaced, .kicked, .shutdown, .bye, .restart, .revoked: .bye(rawValue)
         case .helloTimeout: .error(.helloTimeout, "")
-        case .eof, .reset, .protocol, .overload: .silent
+        // Before the handshake is done there is no channel to say anything on.
+        case .eof, .reset, .protocol, .overload, .handshakeTimeout, .handshakeFailed: .silent
         }
     }
 }

@@ -56,7 +56,11 @@ struct Takeover {
         var records: [[HandoffAddress]: HandoffState.Session] = [:]
         for record in state?.sessions ?? [] { records[[record.peer, record.local]] = record }
         var listenerRecords: [HandoffAddress: HandoffState.Listener] = [:]
-        for listener in state?.listeners ?? [] { listenerRecords[listener.address] = listener }
+        var listenerOrder: [HandoffAddress: Int] = [:]
+        for (position, listener) in (state?.listeners ?? []).enumerated() {
+            listenerRecords[listener.address] = listener
+            listenerOrder[listener.address] = position
+        }
         for descriptor in inheritance.descriptors {
             if let listener = try? Socket(adoptingListener: descriptor.rawValue) {
                 let address = try? listener.localAddress()
@@ -83,6 +87,14 @@ struct Takeover {
             }
             counts.restored += 1
             sessions[record.worker % workers].append((socket.relinquish(), record))
+        }
+        // In the order the predecessor recorded them (a worker's plain listeners, then its TLS ones), which
+        // `takeListeners` matches against, whatever order the descriptors came back in.
+        for worker in listeners.keys {
+            listeners[worker]?.sort {
+                listenerOrder[HandoffAddress($0.address), default: 0]
+                    < listenerOrder[HandoffAddress($1.address), default: 0]
+            }
         }
         counts.lost = records.count
         counts.listeners = listeners.values.reduce(0) { $0 + $1.count }

@@ -41,15 +41,21 @@ public final class Server: Sendable {
     /// What was taken over from a predecessor; nil on a clean start.
     public let takeover: TakeoverCounts?
 
+    /// The TLS listeners' addresses, as bound; empty without TLS.
+    public let tlsAddresses: [String]
+
     /// Binds every `listen` address once per each of `workers` workers (SO_REUSEPORT), or adopts
-    /// `activated` sockets (socket activation) instead. Nothing is accepted until `start`. `tick` is the
-    /// timer wheel's, in nanoseconds; a `listen` port of 0 lets the kernel pick (the same for every worker).
-    /// A listener whose address (as given in `listen`, or a passed socket's own) is in `proxied` expects a
-    /// PROXY header on every connection. (A TLS listener will take the same flag: the header comes before
-    /// the ClientHello, so the TLS path reads it first, then hands the rest to the handshake.)
+    /// `activated` sockets (socket activation) instead. `tlsListen` addresses are bound the same way in
+    /// either case (systemd passes plain listeners only), and speak TLS with `settings.tls`. Listeners a
+    /// predecessor handed over (`inheritance`, a restart or upgrade) are kept instead of bound when they are
+    /// exactly the addresses wanted. Nothing is accepted until `start`. `tick` is the timer wheel's, in
+    /// nanoseconds; a port of 0 lets the kernel pick (the same for every worker). A plain listener whose
+    /// address (as given in `listen`, or a passed socket's own) is in `proxied` expects a PROXY header on
+    /// every connection. (PROXY before TLS is not built yet: the configuration refuses a `[proxy]` entry
+    /// naming a TLS address, and a TLS listener here ignores the flag.)
     public init(
-        settings: Settings, listen: [SocketAddress], proxied: [SocketAddress] = [], workers count: Int, tick: UInt64,
-        activated: [Int32], logger: Logger, inheritance: Inheritance? = nil
+        settings: Settings, listen: [SocketAddress], tlsListen: [SocketAddress] = [], proxied: [SocketAddress] = [],
+        workers count: Int, tick: UInt64, activated: [Int32], logger: Logger, inheritance: Inheritance? = nil
     ) throws(ServerError) {
         var inherited = Takeover(inheritance, workers: count, now: Clock.monotonicNanoseconds())
         var adopted: [Listener] = []
@@ -69,42 +75,36 @@ public final class Server: Sendable {
             }
         }
         var perWorker: [[Listener]] = []
+        var tlsPerWorker: [[Listener]] = []
         for _ in 0..<count {
-            if !adopted.isEmpty {
-                perWorker.append(adopted)
-                continue
-            }
-            var listeners: [Listener] = []
-            if let kept = inherited.takeListeners(for: perWorker.count, wanted: listen) {
-                for (descriptor, address) in kept {
+            // This worker's own listeners: the plain ones unless systemd passed them, then the TLS ones.
+            let plain = adopted.isEmpty ? listen : []
+            if let kept = inherited.takeListeners(for: perWorker.count, wanted: plain + tlsListen) {
+                var listeners: [Listener] = []
+                for (position, (descriptor, address)) in kept.enumerated() {
                     guard let socket = try? Socket(adoptingListener: descriptor.rawValue) else { continue }
-                    listeners.append(Listener(socket: socket, address: address, isShared: false))
-                }
-                perWorker.append(listeners)
-                continue
-            }
-            for (position, wanted) in listen.enumerated() {
-                // Port 0: the first worker lets the kernel pick, the others join that same port.
-                var address = wanted
-                if address.port == 0, let first = perWorker.first { address.port = first[position].address.port }
-                do {
-                    let socket = try Socket.listen(on: address, reusePort: true)
-                    try socket.setKeepalive(settings.keepalive)
-                    try socket.setSendBufferSize(Worker.sendBufferBytes)
-                    let bound = try socket.localAddress()
+                    let isTLS = position >= plain.count
                     listeners.append(
                         Listener(
-                            socket: socket, address: bound, isShared: false,
-                            expectsProxyHeader: proxied.contains(wanted)))
-                } catch {
-                    throw .cannotListen(address: wanted.description, error)
+                            socket: socket, address: address, isShared: false, kind: isTLS ? .tls : .plain,
+                            expectsProxyHeader: !isTLS && proxied.contains(plain[position])))
                 }
+                perWorker.append(adopted + listeners.filter { $0.kind == .plain })
+                tlsPerWorker.append(listeners.filter { $0.kind == .tls })
+                continue
             }
-            perWorker.append(listeners)
+            tlsPerWorker.append(
+                try Self.bind(tlsListen, kind: .tls, like: tlsPerWorker.first, proxied: [], settings: settings))
+            perWorker.append(
+                adopted.isEmpty
+                    ? try Self.bind(listen, kind: .plain, like: perWorker.first, proxied: proxied, settings: settings)
+                    : adopted)
         }
         inherited.closeUnused()
         addresses = (perWorker.first ?? []).map { "\($0.address)" }
+        tlsAddresses = (tlsPerWorker.first ?? []).map { "\($0.address)" }
         sharedListeners = adopted
+        for index in 0..<count { perWorker[index] += tlsPerWorker[index] }
 
         var mailboxes: [Mailbox<WorkerMessage>] = []
         var workers: [Worker] = []
@@ -209,6 +209,34 @@ public final class Server: Sendable {
     /// The monotonic instant by which every worker has finished a loop turn (the oldest of their last turns).
     public func oldestTurn() -> UInt64 {
         stats.map { $0.lastTurn.load(ordering: .relaxed) }.min() ?? 0
+    }
+}
+
+extension Server {
+    /// One worker's listeners for `addresses`. Port 0: the first worker lets the kernel pick, the
+    /// others (`like` is the first worker's) join that same port.
+    fileprivate static func bind(
+        _ addresses: [SocketAddress], kind: Listener.Kind, like first: [Listener]?, proxied: [SocketAddress],
+        settings: Settings
+    ) throws(ServerError) -> [Listener] {
+        var listeners: [Listener] = []
+        for (position, wanted) in addresses.enumerated() {
+            var address = wanted
+            if address.port == 0, let first { address.port = first[position].address.port }
+            do {
+                let socket = try Socket.listen(on: address, reusePort: true)
+                try socket.setKeepalive(settings.keepalive)
+                try socket.setSendBufferSize(Worker.sendBufferBytes)
+                let bound = try socket.localAddress()
+                listeners.append(
+                    Listener(
+                        socket: socket, address: bound, isShared: false, kind: kind,
+                        expectsProxyHeader: proxied.contains(wanted)))
+            } catch {
+                throw .cannotListen(address: wanted.description, error)
+            }
+        }
+        return listeners
     }
 }
 

@@ -3,6 +3,7 @@
 // A reload sends a new Settings to every worker; what cannot change live is Server.init's arguments.
 import Logging
 import Posix
+import TLS
 
 /// Whether `token` (nil when HELLO carried none) proves `id`. The executable decides how; the core
 /// only asks, before the registry claim, so a wrong token can never end a live session.
@@ -39,13 +40,18 @@ public struct Settings: Sendable {
     public var auth: AuthPolicy
     /// Ids refused in every auth mode (`[auth] revoked`); a reload ends their live sessions (reason `revoked`).
     public var revoked: Set<String>
+    /// The TLS listeners' context (certificate chain, key, client CA); a reload sends a new one, and
+    /// connections accepted after it use it. nil when there are no TLS listeners.
+    public var tls: TLSContext?
+    /// How long a TLS handshake may take, in nanoseconds; then the HELLO deadline starts.
+    public var handshakeTimeout: UInt64
 
     /// Durations in nanoseconds, sizes in bytes.
     public init(
         interval: UInt64, intervalMin: UInt64, intervalMax: UInt64, timeoutFactor: UInt64, helloTimeout: UInt64,
         pong: Bool, maxLine: Int, maxClients: Int, maxClientsPerAddress: Int, logSessions: Bool,
         logLevel: Logger.Level, keepalive: TCPKeepalive, drainTimeout: UInt64, auth: AuthPolicy = .off,
-        revoked: Set<String> = []
+        revoked: Set<String> = [], tls: TLSContext? = nil, handshakeTimeout: UInt64 = 5_000_000_000
     ) {
         self.interval = interval
         self.intervalMin = intervalMin
@@ -62,6 +68,8 @@ public struct Settings: Sendable {
         self.drainTimeout = drainTimeout
         self.auth = auth
         self.revoked = revoked
+        self.tls = tls
+        self.handshakeTimeout = handshakeTimeout
     }
 
     /// The interval a client gets: its proposal clamped to [min, max], or the default.

@@ -7,12 +7,20 @@ final class WorkerStats: Sendable {
     let identified = Atomic<Int>(0)
     let sessionsTotal = Atomic<UInt64>(0)
     let heartbeats = Atomic<UInt64>(0)
+    let tlsHandshakes = Atomic<UInt64>(0)
+    let tlsResumptions = Atomic<UInt64>(0)
     let turns = TurnHistogram()
     /// Monotonic instant of the end of this worker's last loop turn (the watchdog reads it).
     let lastTurn = Atomic<UInt64>(0)
     private let reaps = Mutex<[UInt64]>(Array(repeating: 0, count: Reason.allCases.count))
     private let acceptErrors = Mutex<[String: UInt64]>([:])
     private let authFailures = Mutex<[UInt64]>(Array(repeating: 0, count: AuthFailure.allCases.count))
+    private let tlsFailures = Mutex<[String: UInt64]>([:])
+
+    /// A TLS connection that failed its handshake or its id check, by TLSError.Kind's label.
+    func countTLSFailure(_ kind: String) {
+        tlsFailures.withLock { $0[kind, default: 0] += 1 }
+    }
 
     func countReap(_ reason: Reason) {
         let index = Reason.allCases.firstIndex(of: reason)!
@@ -37,6 +45,9 @@ final class WorkerStats: Sendable {
         for (index, failure) in AuthFailure.allCases.enumerated() {
             snapshot.authFailures[failure, default: 0] += failures[index]
         }
+        snapshot.tlsHandshakes += tlsHandshakes.load(ordering: .relaxed)
+        snapshot.tlsResumptions += tlsResumptions.load(ordering: .relaxed)
+        for (kind, count) in tlsFailures.withLock({ $0 }) { snapshot.tlsHandshakeFailures[kind, default: 0] += count }
         turns.add(to: &snapshot)
         let reaps = reaps.withLock { $0 }
         for (index, reason) in Reason.allCases.enumerated() { snapshot.reaps[reason, default: 0] += reaps[index] }
@@ -60,5 +71,10 @@ public struct Snapshot: Sendable, Equatable {
     public var turnNanoseconds: UInt64 = 0
     public var reaps: [Reason: UInt64] = [:]
     public var acceptErrors: [String: UInt64] = [:]
+    /// TLS handshakes completed, and how many of them resumed a session (a ticket).
+    public var tlsHandshakes: UInt64 = 0
+    public var tlsResumptions: UInt64 = 0
+    /// TLS connections that failed, by reason (TLSError.Kind's labels, e.g. "not-tls", "timeout").
+    public var tlsHandshakeFailures: [String: UInt64] = [:]
     public init() {}
 }

@@ -35,8 +35,10 @@ extension Worker {
         return false
     }
 
-    /// A valid HELLO: refused if revoked, then checked as `[auth] mode` says — at once, or after a CHALLENGE.
+    /// A valid HELLO: refused if not the client certificate's id or revoked, then checked as `[auth] mode` says — at once, or after a CHALLENGE.
     private func check(_ slot: Int, _ hello: Hello) -> Bool {
+        // On a TLS listener with client_ca, the id must be the certificate's, whatever the auth mode.
+        guard certificateAllows(slot, hello) else { return false }
         if settings.revoked.contains(hello.id) {
             refuseAuth(slot, .revoked, id: hello.id, detail: "revoked")
             return false

@@ -9,13 +9,16 @@ extension Worker {
     func sessionReady(_ descriptor: DescriptorID, _ readiness: Readiness) {
         let slot = descriptor.index
         guard sessions.isOpen(slot) else { return }
+        // A TLS session's handshake is handled there; after it, its reads and writes go through TLS below.
+        guard let readiness = tls.isEmpty ? readiness : tlsReady(slot, readiness) else { return }
         if readiness.contains(.error) {
             reap(slot, because: .reset, error: sessions[slot].socket?.pendingError())
             return
         }
         if readiness.contains(.writable), !flushUnsent(slot) { return }
         if !readiness.isDisjoint(with: [.readable, .peerClosed, .hangUp]) {
-            readInput(slot, peerClosed: !readiness.isDisjoint(with: [.peerClosed, .hangUp]))
+            // TLS reads one record at a time, so a FIN says nothing about what is left: read until EOF.
+            readInput(slot, peerClosed: tls[slot] == nil && !readiness.isDisjoint(with: [.peerClosed, .hangUp]))
         }
     }
 
@@ -30,7 +33,7 @@ extension Worker {
         let space = UnsafeMutableRawBufferPointer(rebasing: input[carried...])
         let result: IOResult<Int>
         do {
-            guard let read = try sessions[slot].socket?.read(into: space) else { return }
+            guard let read = try receive(slot, into: space) else { return }
             result = read
         } catch {
             reap(slot, because: .reset, error: error.errno)
@@ -197,7 +200,7 @@ extension Worker {
 
     private func send(_ bytes: [UInt8], on slot: Int) throws(SystemError) -> IOResult<Int> {
         let result = bytes.withUnsafeBytes { bytes in
-            Result { () throws(SystemError) in try sessions[slot].socket?.send(bytes) ?? .wouldBlock }
+            Result { () throws(SystemError) in try transmit(bytes, on: slot) }
         }
         return try result.get()
     }

@@ -1,21 +1,25 @@
 // Reap: the one teardown path. Nothing else closes a client socket.
 import Logging
 import Posix
+import TLS
 import WireProtocol
 
 extension Worker {
     /// Ends the session at `slot` for `reason`, in this order (DESIGN §4):
     ///  1. cancel its wheel entry;           2. remove its descriptor from epoll;
     ///  3. remove it from the table (with its side-table entries: partial line, unsent bytes, pending
-    ///     challenge, awaited PROXY header) and its id from the registry
+    ///     challenge, awaited PROXY header, TLS state) and its id from the registry
     ///     (unless a newer session owns it);
     ///  4. write the farewell line if the socket takes it without blocking;
     ///  5. shutdown(SHUT_WR), then close;    6. log one line with reason, id, peer and duration
     ///  (and, for an identified session, announce its `offline` or `replaced` presence event).
-    /// Reaping twice is harmless: the second call finds the slot empty. `note` is an operator's kick text.
+    /// Reaping twice is harmless: the second call finds the slot empty. `note` is an operator's kick text;
+    /// `tlsFailure` why a TLS session failed (an unidentified one is then logged as `tls-failed`).
+    /// A TLS session's farewell goes through SSL_write, then one non-blocking SSL_shutdown, before step 5;
+    /// its SSL object is freed after the close.
     func reap(
         _ slot: Int, because reason: Reason, farewell: Farewell? = nil, error: Errno? = nil, lateness: UInt64? = nil,
-        note: String? = nil
+        note: String? = nil, tlsFailure: TLSError? = nil
     ) {
         guard sessions.isOpen(slot) else { return }
         if let timer = sessions[slot].timer { loop.cancel(timer) }
@@ -23,6 +27,7 @@ extension Worker {
         guard var session = sessions.remove(slot), let socket = session.socket.take() else { return }
         let unsentBytes = unsent.removeValue(forKey: slot) ?? []
         partials[slot] = nil
+        let tlsState = tls.removeValue(forKey: slot)
         handoff.cannotHandOver.remove(slot)
         challenges[slot] = nil
         awaitingProxyHeader.remove(slot)
@@ -36,11 +41,13 @@ extension Worker {
         stats.connected.subtract(1, ordering: .relaxed)
         stats.countReap(reason)
 
-        sayFarewell(farewell ?? reason.farewell, after: unsentBytes, on: socket)
+        sayFarewell(farewell ?? reason.farewell, after: unsentBytes, on: socket, tls: tlsState)
         socket.shutdownWrite()
         socket.close()
 
-        logReap(session, reason: reason, error: error, lateness: lateness, departure: departure, note: note)
+        logReap(
+            session, reason: reason, error: error, lateness: lateness, departure: departure, note: note,
+            tlsFailure: tlsFailure)
         if let departure {
             // Reason `replaced` with the id released: another node took it over (Server.evict); the id is
             // still online, elsewhere.
@@ -51,10 +58,10 @@ extension Worker {
     }
 
     /// Best effort, one non-blocking send of whatever was still unsent plus the farewell line.
-    private func sayFarewell(_ farewell: Farewell, after unsent: [UInt8], on socket: borrowing Socket) {
+    private func sayFarewell(_ farewell: Farewell, after unsent: [UInt8], on socket: borrowing Socket, tls: TLSState?) {
         var line = unsent
         switch farewell {
-        case .silent: return
+        case .silent: line.removeAll()
         case .bye(let reason): Reply.appendBye(reason, to: &line)
         case .error(let code, let detail):
             if detail.isEmpty {
@@ -63,6 +70,11 @@ extension Worker {
                 Reply.appendError(code, text: detail, to: &line)
             }
         }
+        if let tls {
+            if tls.isEstablished { sayFarewell(line, through: tls.stream) }
+            return
+        }
+        guard !line.isEmpty else { return }
         _ = line.withUnsafeBytes { bytes in try? socket.send(bytes) }
     }
 
@@ -70,7 +82,7 @@ extension Worker {
     /// logged as `replaced` whatever ended it, so the log and `watch` agree on who is online.
     private func logReap(
         _ session: borrowing Session, reason: Reason, error: Errno?, lateness: UInt64?,
-        departure: (isReleased: Bool, seq: UInt64)?, note: String?
+        departure: (isReleased: Bool, seq: UInt64)?, note: String?, tlsFailure: TLSError?
     ) {
         let duration = (loop.now &- session.connectedAt) / 1_000_000
         var metadata: Logger.Metadata = [
@@ -82,8 +94,17 @@ extension Worker {
         if let lateness { metadata["late_ms"] = "\(lateness / 1_000_000)" }
         if let departure { metadata["seq"] = "\(departure.seq)" }
         if let note { metadata["note"] = "\(note)" }
+        if let tlsFailure {
+            metadata["tls.reason"] = "\(tlsFailure.kind.rawValue)"
+            metadata["error"] = "\(tlsFailure.description)"
+        }
         guard session.isIdentified else {
-            logSession(session, event: "closed", message: "connection closed", level: .info, metadata: metadata)
+            if tlsFailure != nil {
+                logSession(
+                    session, event: "tls-failed", message: "TLS handshake failed", level: .notice, metadata: metadata)
+            } else {
+                logSession(session, event: "closed", message: "connection closed", level: .info, metadata: metadata)
+            }
             return
         }
         if departure?.isReleased == false || reason == .replaced {

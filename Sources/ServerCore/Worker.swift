@@ -4,6 +4,7 @@ import ControlProtocol
 import EventLoop
 import Logging
 import Posix
+import TLS
 import TimerWheel
 import WireProtocol
 
@@ -24,6 +25,8 @@ final class Worker {
     /// would not take yet (past max_line the client is reaped for overload). An entry is never empty.
     var partials: [Int: [UInt8]] = [:]
     var unsent: [Int: [UInt8]] = [:]
+    /// A TLS session's SSL object and handshake state (Worker+TLS.swift); plain sessions have no entry.
+    var tls: [Int: TLSState] = [:]
     /// Challenge auth: the HELLO and nonce of a session between CHALLENGE and AUTH (Worker+Auth.swift).
     var challenges: [Int: PendingChallenge] = [:]
     /// Sessions on a listener behind a proxy whose PROXY header has not arrived yet (Worker+Proxy.swift).
@@ -129,7 +132,7 @@ final class Worker {
                 return
             }
             guard let accepted else { return }
-            adopt(accepted, peer: peer, expectsProxyHeader: listener.expectsProxyHeader)
+            adopt(accepted, peer: peer, kind: listener.kind, expectsProxyHeader: listener.expectsProxyHeader)
         }
     }
 
@@ -137,14 +140,18 @@ final class Worker {
     /// accept4. The socket must be non-blocking and carry its options already (an accepted one inherits
     /// them from the listener). Used by `acceptReady`, and by whatever else hands this worker a
     /// connection (a test, a restart's hand-off); past `max_clients` it is reaped `overload` at once.
-    /// Behind a proxy the per-address limit waits for the header's address (Worker+Proxy.swift).
-    func adopt(_ socket: consuming Socket, peer: SocketAddress, expectsProxyHeader: Bool = false) {
+    /// Behind a proxy the per-address limit waits for the header's address (Worker+Proxy.swift); on a
+    /// TLS listener the handshake comes first (Worker+TLS.swift).
+    func adopt(
+        _ socket: consuming Socket, peer: SocketAddress, kind: Listener.Kind = .plain, expectsProxyHeader: Bool = false
+    ) {
         let now = loop.now
         let slot = socket.id.index
         let serial = nextSerial
         nextSerial = (nextSerial + 1) % Owner.serialLimit
         let session = Session(socket: socket, peer: peer, serial: serial, now: now)
-        guard enroll(session, at: slot, expectsProxyHeader: expectsProxyHeader) else { return }
+        guard enroll(session, at: slot, kind: kind, expectsProxyHeader: expectsProxyHeader) else { return }
+        if kind == .tls { return startHandshake(slot) }
         sessions[slot].timer = loop.arm(timers.session, UInt64(slot), at: now + settings.helloTimeout)
     }
 
@@ -153,7 +160,7 @@ final class Worker {
     /// or epoll refused it).
     func enroll(
         _ session: consuming Session, at slot: Int, interest: Readiness = [.readable, .peerClosed],
-        expectsProxyHeader: Bool = false
+        kind: Listener.Kind = .plain, expectsProxyHeader: Bool = false
     ) -> Bool {
         let peer = session.peer
         sessions.insert(session, at: slot)
@@ -171,7 +178,8 @@ final class Worker {
             return false
         }
         guard isWithinLimits else {
-            reap(slot, because: .overload, farewell: .error(.serverFull, ""))
+            // A TLS client would read a plaintext line as a broken record: it is told nothing.
+            reap(slot, because: .overload, farewell: kind == .tls ? .silent : .error(.serverFull, ""))
             return false
         }
         return true
@@ -204,7 +212,7 @@ final class Worker {
         sessions[slot].timer = nil
         let now = loop.now
         guard sessions[slot].isIdentified else {
-            reap(slot, because: .helloTimeout)
+            helloExpired(slot)
             return
         }
         // Lazy re-arm: heartbeats only moved lastHeard; the wheel learns of it here.
@@ -214,12 +222,6 @@ final class Worker {
         } else {
             reap(slot, because: .timeout, lateness: now - deadline)
         }
-    }
-
-    /// The drain timeout ran out: whoever has not closed yet is cut off.
-    private func drainExpired() {
-        for slot in sessions.slots where sessions.isOpen(slot) { reap(slot, because: .shutdown, farewell: .silent) }
-        loop.stop()
     }
 
     /// The pause after EMFILE and the like is over: watch listener `position` again.
@@ -258,33 +260,6 @@ final class Worker {
         }
     }
 
-    /// Stop accepting, tell every client `BYE shutdown` and half-close, then wait for them to close
-    /// (so they, not we, keep TIME_WAIT) until the drain timeout.
-    private func beginDrain() {
-        guard !isDraining else { return }
-        isDraining = true
-        for listener in listeners {
-            loop.unregister(listener.id)
-            // A passed socket is shared with other workers' epoll sets: the Server closes it after they stop.
-            if !listener.isShared, let socket = listener.socket.take() { socket.close() }
-        }
-        for slot in sessions.slots where sessions.isOpen(slot) {
-            guard sessions[slot].isIdentified, settings.drainTimeout > 0 else {
-                reap(slot, because: .shutdown)
-                continue
-            }
-            output.removeAll(keepingCapacity: true)
-            Reply.appendBye(Reason.shutdown.rawValue, to: &output)
-            guard send(to: slot) else { continue }
-            sessions[slot].isDraining = true
-            sessions[slot].socket?.shutdownWrite()
-        }
-        if stats.connected.load(ordering: .relaxed) == 0 {
-            loop.stop()
-        } else {
-            _ = loop.arm(timers.drain, at: loop.now + settings.drainTimeout)
-        }
-    }
 }
 
 extension Worker {

@@ -37,6 +37,15 @@ public enum FileDescriptorStore {
         return sent
     }
 
+    /// Empties the store of what was stored under `name`. The descriptors came back in LISTEN_FDS and are
+    /// this process's now; left in the store, systemd would hold each socket open after we close it: a
+    /// reaped session would get no FIN, and a listener the configuration no longer wants would stay in its
+    /// SO_REUSEPORT group taking connections nobody accepts. The corresponding C function is `sd_notify(3)`
+    /// with `FDSTOREREMOVE=1`.
+    public static func remove(name: String) {
+        _ = sd_notify(0, "FDSTOREREMOVE=1\nFDNAME=\(name)")
+    }
+
     /// Descriptors systemd passed in LISTEN_FDS, split: heartbeatd's own stored ones by name, and the
     /// rest (a socket unit's listeners). LISTEN_* is unset and every descriptor gets FD_CLOEXEC.
     /// The corresponding C function is `sd_listen_fds_with_names(3)`.

@@ -14,10 +14,11 @@ public enum MessageID {
         ("ready", "bf3292b16b9e446b947522d55be84a9d"),
         ("reloading", "4d200f7bb66840a5b1f023288efec0f5"),
         ("auth-failed", "e499d97c39634fae9930fa59bcbb416b"),
+        ("tls-failed", "364513bec0ec4e4e85150cd08f66c1a2"),
     ]
 
     /// The id for the `event` metadata value `name`, or nil for an event without one.
-    /// A linear search: ten entries, and only journald entries look them up.
+    /// A linear search: eleven entries, and only journald entries look them up.
     public static func forEvent(_ name: String) -> String? {
         all.first { $0.event == name }?.id
     }

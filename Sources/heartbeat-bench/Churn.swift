@@ -64,6 +64,8 @@ struct Churn: ParsableCommand {
         let fleet = try Fleet(
             clients: slots, server: server, sources: common.sourceAddresses(for: server), idPrefix: common.idPrefix,
             intervalMS: 1_000)
+        fleet.tls = try common.tls.context()
+        fleet.resume = common.tls.resume
         fleet.auth = try common.fleetAuth()
         let summary = try ChurnRun(fleet: fleet, options: self).execute()
         print(common.json ? summary.json : summary.text(), terminator: common.json ? "\n" : "")

@@ -12,6 +12,10 @@ extension Fleet {
             connected(client, descriptor)
             return
         }
+        if phase[client] == .handshaking {
+            stepHandshake(client, descriptor)
+            return
+        }
         if readiness.contains(.error), let error = sockets.pendingError(at: client) {
             end(client, .socketError(error))
             return
@@ -26,7 +30,7 @@ extension Fleet {
             carried = partial.count
         }
         let space = UnsafeMutableRawBufferPointer(rebasing: input[carried...])
-        let result = Result { () throws(SystemError) in try sockets.read(into: space, at: client) }
+        let result = Result { () throws(SystemError) in try receive(space, client) }
         let count: Int
         switch result {
         case .failure(let error):
@@ -44,6 +48,10 @@ extension Fleet {
         }
         let now = Clock.monotonicNanoseconds()
         let bytes = UnsafeRawBufferPointer(rebasing: input[..<(carried + count)])
+        if let peer {
+            peerReplies(client, peer, bytes)
+            return
+        }
         var start = 0
         var pongsInRead = 0
         while start < bytes.count {
@@ -74,6 +82,7 @@ extension Fleet {
             }
         case .ok(_, _, let timeoutMS):
             grantedTimeout[client] = timeoutMS * 1_000_000
+            keepTLSSession(client)
             phase[client] = .identified
             onIdentified(client)
             // The mode may have closed the client, or even started a new connection in its slot.

@@ -5,18 +5,12 @@ import DeviceKeys
 import EventLoop
 import Histogram
 import Posix
+import TLS
 import WireProtocol
-
-/// Auth as the bench's clients do it: none, the replayable token in HELLO, or challenge-response.
-enum FleetAuth {
-    case off
-    case token(secret: [UInt8])
-    case challenge(secret: [UInt8])
-}
 
 final class Fleet {
     enum Phase: UInt8 {
-        case idle, connecting, greeting, identified, closed
+        case idle, connecting, handshaking, greeting, identified, closed
     }
 
     /// How a client's connection ended, as the fleet saw it.
@@ -59,8 +53,18 @@ final class Fleet {
     var byeReason: [Int: String] = [:]
     var partialLines: [Int: [UInt8]] = [:]
     let input: UnsafeMutableRawBufferPointer
-    private var output: [UInt8] = []
+    /// The bytes of one write (HELLO, AUTH, PINGs), reused from client to client.
+    var output: [UInt8] = []
     private var handler: EventLoop.HandlerID!
+    /// --tls: the client context, each open client's stream, and with --resume its last session (Fleet+TLS).
+    var tls: TLSContext?
+    var resume = false
+    var streams: [Int: TLSStream] = [:]
+    var tlsSessions: [Int: TLSSession] = [:]
+    /// --peer: speak MQTT or RESP instead of heartbeatd's protocol (Fleet+Peers.swift).
+    var peer: Peer?
+    var tlsHandshakes: UInt64 = 0
+    var tlsResumptions: UInt64 = 0
 
     // Totals every mode reports.
     private(set) var pingsSent: UInt64 = 0
@@ -142,15 +146,25 @@ final class Fleet {
             end(client, .connectFailed(error))
             return
         }
+        if startTLS(client, descriptor) { return }
+        greet(client, descriptor)
+    }
+
+    /// HELLO, once connected (and through the TLS handshake with --tls).
+    func greet(_ client: Int, _ descriptor: DescriptorID) {
         output.removeAll(keepingCapacity: true)
-        do throws(ProtocolError) {
-            var hello = Hello(id: id(of: client), intervalMS: intervalMS)
-            if case .token(let secret) = auth { hello.token = DeviceKey.token(secret: secret, id: hello.id) }
-            try RequestLine.appendHello(hello, to: &output)
-        } catch {
-            // The server would refuse this HELLO the same way.
-            end(client, .refused(error.code.rawValue))
-            return
+        if let peer {
+            output.append(contentsOf: peer.greeting)
+        } else {
+            do throws(ProtocolError) {
+                var hello = Hello(id: id(of: client), intervalMS: intervalMS)
+                if case .token(let secret) = auth { hello.token = DeviceKey.token(secret: secret, id: hello.id) }
+                try RequestLine.appendHello(hello, to: &output)
+            } catch {
+                // The server would refuse this HELLO the same way.
+                end(client, .refused(error.code.rawValue))
+                return
+            }
         }
         guard send(client) else { return }
         phase[client] = .greeting
@@ -163,18 +177,6 @@ final class Fleet {
 
     func id(of client: Int) -> String { "\(idPrefix)-\(helloNumber[client])" }
 
-    /// CHALLENGE: `AUTH <mac>` from the device key, as a device computes it. False if the client was ended.
-    func answer(_ client: Int, nonce: String) -> Bool {
-        guard case .challenge(let secret) = auth else {
-            end(client, .refused("unexpected-challenge"))
-            return false
-        }
-        output.removeAll(keepingCapacity: true)
-        let key = DeviceKey.token(secret: secret, id: id(of: client))
-        RequestLine.appendAuth(mac: DeviceKey.challengeResponse(deviceKey: key, nonce: nonce), to: &output)
-        return send(client)
-    }
-
     // MARK: Sending
 
     /// Sends `count` PINGs in one write, each tagged with its send time in microseconds.
@@ -185,7 +187,11 @@ final class Fleet {
         output.removeAll(keepingCapacity: true)
         let micros = Clock.monotonicNanoseconds() / 1_000
         for _ in 0..<count {
-            RequestLine.appendPing(stamp: micros, to: &output)
+            if let peer {
+                output.append(contentsOf: peer.ping)
+            } else {
+                RequestLine.appendPing(stamp: micros, to: &output)
+            }
         }
         pingsSent += UInt64(count)
         return send(client)
@@ -201,9 +207,9 @@ final class Fleet {
 
     /// One write of `output`. A short write would cut a line, so it ends the client (the server is
     /// not reading: with a few lines in flight the kernel's buffer cannot fill otherwise).
-    private func send(_ client: Int) -> Bool {
+    func send(_ client: Int) -> Bool {
         let result = output.withUnsafeBytes { bytes in
-            Result { () throws(SystemError) in try sockets.send(bytes, at: client) }
+            Result { () throws(SystemError) in try transmit(bytes, client) }
         }
         switch result {
         case .failure(let error):
@@ -225,6 +231,8 @@ final class Fleet {
     /// (no CAP_NET_ADMIN); the client is then closed with RST instead.
     @discardableResult
     func close(_ client: Int, _ how: Close) -> Bool {
+        // close_notify: OpenSSL keeps a session resumable only after a clean TLS shutdown.
+        if how == .finish { streams[client]?.shutdown() }
         guard let socket = detach(client) else { return true }
         var vanished = true
         switch how {
@@ -256,12 +264,14 @@ final class Fleet {
         loop.unregister(socket.id)
         clientOfDescriptor[socket.id.index] = -1
         partialLines[client] = nil
+        streams[client] = nil
         phase[client] = .closed
         return socket
     }
 
     func end(_ client: Int, _ ending: Ending) {
         let previous = phase[client]
+        if case .closedByServer = ending { streams[client]?.shutdown() }
         detach(client)?.close()
         byeReason[client] = nil
         switch ending {

@@ -41,6 +41,8 @@ struct Flood: ParsableCommand {
         let fleet = try Fleet(
             clients: connections, server: server, sources: common.sourceAddresses(for: server),
             idPrefix: common.idPrefix, intervalMS: 300_000)
+        fleet.tls = try common.tls.context()
+        fleet.resume = common.tls.resume
         fleet.auth = try common.fleetAuth()
         let summary = try FloodRun(fleet: fleet, options: self).execute()
         print(common.json ? summary.json : summary.text(), terminator: common.json ? "\n" : "")

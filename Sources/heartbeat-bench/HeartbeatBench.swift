@@ -28,6 +28,8 @@ struct CommonOptions: ParsableArguments {
     @Flag(name: .long, help: "Print one JSON summary object on stdout instead of text.")
     var json = false
 
+    @OptionGroup(title: "TLS") var tls: TLSOptions
+
     @Option(
         name: .long,
         help: ArgumentHelp(

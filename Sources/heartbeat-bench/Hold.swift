@@ -33,6 +33,11 @@ struct Hold: ParsableCommand {
     var pid: Int32?
 
     @Option(
+        name: .long,
+        help: ArgumentHelp("Speak MQTT (Mosquitto) or RESP (Redis) instead, for comparisons.", valueName: "mqtt|redis"))
+    var peer: Peer?
+
+    @Option(
         name: .long, help: ArgumentHelp("After the window, how long to wait for the last PONGs.", valueName: "duration")
     )
     var drain = BenchDuration(seconds: 1)
@@ -49,6 +54,9 @@ struct Hold: ParsableCommand {
         let fleet = try Fleet(
             clients: clients, server: server, sources: common.sourceAddresses(for: server), idPrefix: common.idPrefix,
             intervalMS: interval.milliseconds)
+        fleet.tls = try common.tls.context()
+        fleet.resume = common.tls.resume
+        fleet.peer = peer
         fleet.auth = try common.fleetAuth()
         let run = HoldRun(fleet: fleet, options: self)
         let summary = try run.execute()

@@ -48,7 +48,7 @@ final class Ramp {
 
     /// The ramp's deadline passed: abort every client still connecting or waiting for OK, as failures.
     func abandon() {
-        for client in 0..<fleet.count where fleet.phase[client] == .connecting || fleet.phase[client] == .greeting {
+        for client in 0..<fleet.count where [.connecting, .handshaking, .greeting].contains(fleet.phase[client]) {
             fleet.close(client, .abort)
             fleet.countFailure()
         }

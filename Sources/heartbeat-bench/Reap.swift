@@ -40,6 +40,8 @@ struct Reap: ParsableCommand {
         let fleet = try Fleet(
             clients: clients, server: server, sources: common.sourceAddresses(for: server), idPrefix: common.idPrefix,
             intervalMS: interval.milliseconds)
+        fleet.tls = try common.tls.context()
+        fleet.resume = common.tls.resume
         fleet.auth = try common.fleetAuth()
         let summary = try ReapRun(fleet: fleet, options: self).execute()
         print(common.json ? summary.json : summary.text(), terminator: common.json ? "\n" : "")

@@ -4,6 +4,7 @@ import Cluster
 import HeartbeatConfig
 import Logging
 import SystemdEdge
+import TLS
 
 @main
 struct Heartbeatd: ParsableCommand {
@@ -42,8 +43,10 @@ struct Heartbeatd: ParsableCommand {
             throw ExitCode(1)
         }
         let auth: AuthMaterial
+        let tls: TLSContext?
         do {
             auth = try SecretFile.material(for: loaded.auth)
+            tls = try TLSFiles.load(loaded.tls)
         } catch {
             printError("heartbeatd: \(error)")
             throw ExitCode(1)
@@ -65,7 +68,7 @@ struct Heartbeatd: ParsableCommand {
             toJournal ? JournalLogHandler(label: label) : StderrLogHandler(label: label)
         }
         let source = ConfigSource(path: config, listenOverrides: listen)
-        let status = Supervisor(config: loaded, source: source, auth: auth, cluster: cluster).run()
+        let status = Supervisor(config: loaded, source: source, auth: auth, tls: tls, cluster: cluster).run()
         if status != 0 { throw ExitCode(status) }
     }
 }

@@ -1,6 +1,7 @@
 // The Prometheus text of one scrape, built from the workers' counters; served by MetricsEndpoint.
 import Prometheus
 import ServerCore
+import TLS
 
 /// The text of one scrape. Counters and gauges go through a swift-prometheus registry, refreshed from
 /// the workers' counters at scrape time (pull: nothing is recorded on the heartbeat path for them).
@@ -20,6 +21,9 @@ struct MetricsExposition {
     private let heartbeats: Counter
     private let authFailures: [AuthFailure: Counter]
     private let reaps: [Reason: Counter]
+    private let tlsHandshakes: Counter
+    private let tlsResumptions: Counter
+    private let tlsFailures: [String: Counter]
     private var acceptErrors: [String: Counter] = [:]
 
     init() {
@@ -47,6 +51,20 @@ struct MetricsExposition {
             reaps[reason] = registry.makeCounter(descriptor: reapName, labels: [("reason", reason.rawValue)])
         }
         self.reaps = reaps
+        tlsHandshakes = registry.makeCounter(
+            descriptor: Self.name("tls_handshakes", unit: "total", help: "TLS handshakes completed, full or resumed."))
+        tlsResumptions = registry.makeCounter(
+            descriptor: Self.name(
+                "tls_resumptions", unit: "total", help: "TLS handshakes that resumed a session (a ticket)."))
+        var tlsFailures: [String: Counter] = [:]
+        let failureName = Self.name(
+            "tls_handshake_failures", unit: "total",
+            help: "TLS connections that failed the handshake, its deadline or the certificate's id check, by reason.")
+        for kind in TLSError.handshakeFailures {
+            tlsFailures[kind.rawValue] = registry.makeCounter(
+                descriptor: failureName, labels: [("reason", kind.rawValue)])
+        }
+        self.tlsFailures = tlsFailures
         registry.makeGauge(
             descriptor: Self.name("build_info", help: "Always 1; the version is in the label."),
             labels: [("version", heartbeatdVersion)]
@@ -65,6 +83,9 @@ struct MetricsExposition {
         set(heartbeats, snapshot.heartbeats)
         for (failure, counter) in authFailures { set(counter, snapshot.authFailures[failure] ?? 0) }
         for (reason, counter) in reaps { set(counter, snapshot.reaps[reason] ?? 0) }
+        set(tlsHandshakes, snapshot.tlsHandshakes)
+        set(tlsResumptions, snapshot.tlsResumptions)
+        for (kind, counter) in tlsFailures { set(counter, snapshot.tlsHandshakeFailures[kind] ?? 0) }
         for (name, count) in snapshot.acceptErrors {
             if acceptErrors[name] == nil {
                 acceptErrors[name] = registry.makeCounter(

@@ -6,10 +6,12 @@ import HeartbeatConfig
 import Logging
 import Posix
 import ServerCore
+import TLS
 
 extension Settings {
     /// `auth` is what SecretFile.material read; with auth on and no secret every HELLO fails closed.
-    init(_ config: Config, auth: AuthMaterial) {
+    /// `tls` is the TLS listeners' context (TLSFiles.load).
+    init(_ config: Config, auth: AuthMaterial, tls: TLSContext?) {
         self.init(
             interval: nanosecondsOf(config.heartbeat.interval),
             intervalMin: nanosecondsOf(config.heartbeat.intervalMin),
@@ -30,7 +32,9 @@ extension Settings {
             ),
             drainTimeout: nanosecondsOf(config.drainTimeout),
             auth: Self.policy(config.auth.mode, secrets: auth.secrets),
-            revoked: auth.revoked
+            revoked: auth.revoked,
+            tls: tls,
+            handshakeTimeout: nanosecondsOf(config.tls.handshakeTimeout)
         )
     }
 
@@ -53,7 +57,8 @@ extension Server {
     /// Binds `config.listen` with `config.workers` workers ("auto": one per core, up to the 256 an
     /// explicit count may ask for), or adopts the sockets systemd passed.
     convenience init(
-        config: Config, auth: AuthMaterial, activated: [Int32], logger: Logger, inheritance: Inheritance? = nil
+        config: Config, auth: AuthMaterial, tls: TLSContext?, activated: [Int32], logger: Logger,
+        inheritance: Inheritance? = nil
     ) throws(ServerError) {
         let count: Int
         switch config.workers {
@@ -61,18 +66,17 @@ extension Server {
         case .count(let n): count = n
         }
         // ListenAddress was read with inet_pton already; a failure here would be a bug in that check.
-        let listen = config.listen.map(socketAddress)
         try self.init(
-            settings: Settings(config, auth: auth), listen: listen, proxied: config.proxy.listeners.map(socketAddress),
-            workers: count,
-            tick: nanosecondsOf(config.heartbeat.tick), activated: activated, logger: logger,
+            settings: Settings(config, auth: auth, tls: tls), listen: config.listen.map(socketAddress),
+            tlsListen: config.tls.listen.map(socketAddress), proxied: config.proxy.listeners.map(socketAddress),
+            workers: count, tick: nanosecondsOf(config.heartbeat.tick), activated: activated, logger: logger,
             inheritance: inheritance
         )
     }
 
     /// A reload: the live part of `config` goes to every worker.
-    func apply(_ config: Config, auth: AuthMaterial) {
-        apply(Settings(config, auth: auth))
+    func apply(_ config: Config, auth: AuthMaterial, tls: TLSContext?) {
+        apply(Settings(config, auth: auth, tls: tls))
     }
 }
 

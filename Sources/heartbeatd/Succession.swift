@@ -25,6 +25,8 @@ enum Succession {
             return (decode(memfd, descriptors: others), [])
         }
         let passed = try FileDescriptorStore.passed()
+        // Ours from here on: the next stop stores what is still open then, and nothing stale stays behind.
+        for name in passed.stored.keys { FileDescriptorStore.remove(name: name) }
         let states = passed.stored[FileDescriptorStore.stateName] ?? []
         let descriptors =
             (passed.stored[FileDescriptorStore.sessionName] ?? [])

@@ -9,12 +9,15 @@ import Logging
 import Posix
 import ServerCore
 import SystemdEdge
+import TLS
 
 final class Supervisor {
     var config: Config
     private let source: ConfigSource
     /// The auth secrets and revoked ids in force; re-read with the config on every reload.
     private var auth: AuthMaterial
+    /// The TLS listeners' context in force; rebuilt from the files on every reload.
+    private var tls: TLSContext?
     var logger = Logger(label: "heartbeatd")
     let notifier = Notifier.fromEnvironment()
     var status = StatusLine()
@@ -43,10 +46,14 @@ final class Supervisor {
         case handedOff(HandoffState)
     }
 
-    init(config: Config, source: ConfigSource, auth: AuthMaterial = .none, cluster: ClusterSettings? = nil) {
+    init(
+        config: Config, source: ConfigSource, auth: AuthMaterial = .none, tls: TLSContext? = nil,
+        cluster: ClusterSettings? = nil
+    ) {
         self.config = config
         self.source = source
         self.auth = auth
+        self.tls = tls
         clusterSettings = cluster
         logger.logLevel = Logger.Level(config.log.level)
     }
@@ -69,7 +76,7 @@ final class Supervisor {
         let signals = try SignalFD([.terminate, .interrupt, .hangUp])
         let descriptorLimit = try DescriptorLimit.raiseToHardLimit()
         let server = try Server(
-            config: config, auth: auth, activated: activated, logger: logger, inheritance: inheritance)
+            config: config, auth: auth, tls: tls, activated: activated, logger: logger, inheritance: inheritance)
         if let inheritance, let takeover = server.takeover {
             Succession.report(inheritance, takeover, logger: logger)
         }
@@ -144,16 +151,18 @@ final class Supervisor {
             onPresence: onPresence
         )
         let capacity = descriptorLimit > 32 ? descriptorLimit - 32 : 0
+        let listening = server.addresses + server.tlsAddresses.map { "tls://\($0)" }
         logger.notice(
-            "heartbeatd \(heartbeatdVersion) started: listening on \(server.addresses.joined(separator: ", ")) with \(server.workerCount) worker(s); descriptor limit \(descriptorLimit), room for about \(capacity) clients",
+            "heartbeatd \(heartbeatdVersion) started: listening on \(listening.joined(separator: ", ")) with \(server.workerCount) worker(s); descriptor limit \(descriptorLimit), room for about \(capacity) clients",
             metadata: [
-                "event": "started", "listen": "\(server.addresses.joined(separator: ","))",
+                "event": "started", "listen": "\(listening.joined(separator: ","))",
                 "socket_activated": "\(!activated.isEmpty)",
             ]
         )
         logAuth()
-        if config.auth.mode == .hmac, !config.listen.isEmpty {
-            // Every `listen` address is plain TCP: a TLS listener list would be exempt from this warning.
+        if config.auth.mode == .hmac, !server.addresses.isEmpty {
+            // Any plain listener (bound or passed by systemd) carries the token in the clear; `[tls] listen`
+            // ones do not, but a plain one beside them is enough to replay a token sniffed there.
             logger.warning(
                 "auth.mode \"hmac\" on plain TCP listeners: whoever sees one HELLO can replay its token and take the id over; use mode = \"challenge\"",
                 metadata: ["event": "auth-replayable"])
@@ -218,8 +227,13 @@ final class Supervisor {
             return .failure(.reloadFailed("\(error)"))
         }
         let nextAuth: AuthMaterial
+        let nextTLS: TLSContext?
         do {
             nextAuth = try SecretFile.material(for: next.auth)
+            // tls.listen takes a restart: the files are loaded for the listeners that are running.
+            var tlsSection = next.tls
+            tlsSection.listen = config.tls.listen
+            nextTLS = try TLSFiles.load(tlsSection)
         } catch {
             logger.error(
                 "reload failed, keeping the running configuration: \(error)",
@@ -236,12 +250,14 @@ final class Supervisor {
         applied.workers = config.workers
         applied.control = config.control
         applied.metrics = config.metrics
+        applied.tls.listen = config.tls.listen
         applied.proxy = config.proxy
         config = applied
         logger.logLevel = Logger.Level(config.log.level)
         auth = nextAuth
+        tls = nextTLS
         logAuth()
-        server.apply(config, auth: auth)
+        server.apply(config, auth: auth, tls: tls)
         control?.apply(offlineGrace: config.events.offlineGrace)
         logger.notice("reloaded", metadata: ["event": "reloaded", "outcome": "applied"])
         let restart =

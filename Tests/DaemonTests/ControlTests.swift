@@ -21,9 +21,8 @@ import Testing
         let reaps = try #require(status["reaps"] as? [String: Int])
         #expect(
             reaps.keys.sorted() == [
-                "bye", "eof", "hello-timeout", "kicked", "overload", "protocol", "replaced", "reset", "restart",
-                "revoked",
-                "shutdown", "timeout",
+                "bye", "eof", "handshake-failed", "handshake-timeout", "hello-timeout", "kicked", "overload",
+                "protocol", "replaced", "reset", "restart", "revoked", "shutdown", "timeout",
             ])
         client.send("BYE\n")
         #expect(await client.readLine() == "BYE bye")

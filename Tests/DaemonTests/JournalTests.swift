@@ -19,6 +19,7 @@ private let messageIDs = [
     "ready": "bf3292b16b9e446b947522d55be84a9d",
     "reloading": "4d200f7bb66840a5b1f023288efec0f5",
     "auth-failed": "e499d97c39634fae9930fa59bcbb416b",
+    "tls-failed": "364513bec0ec4e4e85150cd08f66c1a2",
 ]
 
 private let canRunJournald =

@@ -137,8 +137,8 @@ private func metricsDaemon() async throws -> (daemon: Daemon, metricsPort: UInt1
         #expect(reaps.help == "Sessions ended, by reason.")
         #expect(
             Set(reaps.samples.compactMap { $0.labels["reason"] }) == [
-                "eof", "reset", "timeout", "hello-timeout", "replaced", "kicked", "protocol", "overload", "shutdown",
-                "bye", "restart", "revoked",
+                "eof", "reset", "timeout", "hello-timeout", "handshake-timeout", "handshake-failed", "replaced",
+                "kicked", "protocol", "overload", "shutdown", "bye", "restart", "revoked",
             ])
         #expect(reaps.value("heartbeatd_reaps_total", ["reason": "bye"]) == 1)
         #expect(reaps.value("heartbeatd_reaps_total", ["reason": "protocol"]) == 1)

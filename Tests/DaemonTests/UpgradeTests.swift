@@ -83,6 +83,43 @@ import Testing
         watch.stop()
     }
 
+    /// A TLS session cannot be handed over (its keys live in OpenSSL): the upgrade tells it `BYE restart`
+    /// (paced over bye_window) and closes it, while a plain session beside it is carried over and hears
+    /// nothing. The TLS listener itself is handed over: a new TLS client reaches the same port after it.
+    @Test func upgradeTellsTLSSessionsByeRestartAndKeepsPlainOnes() async throws {
+        let place = ControlPlace()
+        let certificates = TestCertificates.shared
+        let config = place.config(
+            """
+            [tls]
+            listen = ["127.0.0.1:0"]
+            certificate = "\(certificates.serverCertificate)"
+            key = "\(certificates.serverKey)"
+
+            [restart]
+            bye_window = "200ms"
+            """)
+        let daemon = try await Daemon(config: config, binary: try await binaryCopy())
+        try #require(daemon.tlsPort != 0)
+        let plain = try await identifiedClient("plain-1", port: daemon.port)
+        let secure = try tlsClient(daemon)
+        #expect(secure.send("HELLO tls-1\n"))
+        #expect(secure.readLine()?.hasPrefix("OK tls-1 ") == true)
+
+        let upgrade = try await heartbeatctl("--socket", place.socket, "upgrade")
+        #expect(upgrade.status == 0, "\(upgrade.error) \(daemon.lines(containing: ""))")
+        #expect(secure.readLine() == "BYE restart")
+        #expect(secure.isClosedByServer())
+        #expect(await daemon.waitForLog("event=offline", "reason=restart", "client.id=tls-1") != nil)
+        #expect(await daemon.waitForLog("took over 1 sessions") != nil)
+        #expect(plain.send("PING after\n"))
+        #expect(await plain.readLine() == "PONG after", "the plain session heard nothing and is served")
+
+        let again = try tlsClient(daemon)
+        #expect(again.send("HELLO tls-1\n"))
+        #expect(again.readLine()?.hasPrefix("OK tls-1 ") == true)
+    }
+
     @Test(arguments: ["script", "not-executable"])
     func aBadBinaryLeavesTheOldProcessServing(kind: String) async throws {
         let place = ControlPlace()

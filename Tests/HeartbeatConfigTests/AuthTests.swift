@@ -87,7 +87,7 @@ func aBadRevokedLineIsNamed(text: String, key: String, message: String) {
     #expect(Config.defaults.proxy.listeners.isEmpty)
     let stray = parseError("listen = [\"0.0.0.0:7700\"]\n[proxy]\nlisteners = [\"0.0.0.0:7702\"]\n")
     #expect(stray?.key == "proxy.listeners[0]")
-    #expect(stray?.message == #""0.0.0.0:7702" is not in listen"#)
+    #expect(stray?.message == #""0.0.0.0:7702" is not in listen or tls.listen"#)
     #expect(parseError("[proxy]\nlisteners = \"0.0.0.0:7700\"\n")?.key == "proxy.listeners")
     #expect(parseError("[proxy]\nlisteners = [\"nowhere\"]\n")?.key == "proxy.listeners[0]")
     #expect(parseError("[proxy]\nlisteners = [7700]\n")?.key == "proxy.listeners[0]")

@@ -165,7 +165,7 @@ func refusesBadTopLevelValues(toml: String, key: String) {
     let top = parseError("colour = \"blue\"")
     #expect(
         top?.description
-            == "colour: unknown key (valid at the top level: listen, workers, drain_timeout, heartbeat, limits, tcp, log, control, events, metrics, auth, cluster, restart, proxy)"
+            == "colour: unknown key (valid at the top level: listen, workers, drain_timeout, heartbeat, limits, tcp, log, control, events, metrics, auth, tls, cluster, restart, proxy)"
     )
 }
 

@@ -7,7 +7,7 @@ import Testing
         #expect(
             MessageID.all.map(\.event) == [
                 "online", "offline", "replaced", "overload", "started", "stopping", "reloaded", "ready", "reloading",
-                "auth-failed",
+                "auth-failed", "tls-failed",
             ])
     }
 

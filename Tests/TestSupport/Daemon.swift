@@ -10,6 +10,8 @@ public final class Daemon: @unchecked Sendable {
     public let process = ChildProcess()
     public let configPath: String?
     public private(set) var port: UInt16 = 0
+    /// The first TLS listener's port ([tls] listen), 0 without one.
+    public private(set) var tlsPort: UInt16 = 0
     private let lock = NSLock()
     private var collected: [String] = []
     private var partial = Data()
@@ -68,6 +70,9 @@ public final class Daemon: @unchecked Sendable {
         }
         if let range = line.range(of: #":(\d+)( with|,)"#, options: .regularExpression) {
             port = UInt16(line[range].dropFirst().prefix { $0.isNumber })!
+        }
+        if let range = line.range(of: #"tls://[^ ,]*:\d+"#, options: .regularExpression) {
+            tlsPort = UInt16(line[range].split(separator: ":").last!)!
         }
     }
 

@@ -9,9 +9,10 @@ set -euo pipefail
 LAB=${HEARTBEATD_LAB:-/var/tmp/heartbeatd-lab}
 MIRROR=${HEARTBEATD_LAB_MIRROR:-http://deb.debian.org/debian}
 SUITE=bookworm
-# What the package under test depends on (libc6, libstdc++6, libgcc-s1, libsystemd0) plus systemd itself,
-# dbus for systemd-run, procps/iproute2 for ps and ss in the checks. Clients are plain bash (/dev/tcp).
-PACKAGES=systemd,systemd-sysv,dbus,libsystemd0,libstdc++6,libgcc-s1,procps,iproute2
+# What the package under test depends on (libc6, libstdc++6, libgcc-s1, libsystemd0, libssl3 for TLS and
+# device keys, libhiredis0.14 for the cluster link) plus systemd itself, dbus for systemd-run,
+# procps/iproute2 for ps and ss in the checks. Clients are plain bash (/dev/tcp).
+PACKAGES=systemd,systemd-sysv,dbus,libsystemd0,libstdc++6,libgcc-s1,libssl3,libhiredis0.14,procps,iproute2
 # Units that would only slow the boot or wait for a network the container does not have.
 MASKED="systemd-timesyncd.service apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer
         dpkg-db-backup.timer getty@tty1.service console-getty.service systemd-networkd-wait-online.service"

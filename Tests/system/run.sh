@@ -101,6 +101,15 @@ cp "$deb" "$STATE/payload/heartbeatd.deb"
 agent_deb=$(ls -1t "$(dirname "$deb")"/heartbeat-agent_*.deb 2>/dev/null | head -1)
 [[ -n $agent_deb ]] && cp "$agent_deb" "$STATE/payload/heartbeat-agent.deb"
 cp "$HERE/client.sh" "$STATE/payload/client.sh"
+# TLS: certificates made here, and the host's openssl (same Debian, same libssl3) for s_client inside.
+mkdir -p "$STATE/payload/tls"
+(cd "$STATE/payload/tls" && k='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes' &&
+    openssl req -x509 $k -keyout ca.key -out ca.pem -days 30 -subj /CN=e2e-ca &&
+    openssl req $k -keyout server.key -out server.csr -subj /CN=localhost &&
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >server.ext &&
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 30 \
+        -extfile server.ext) >"$STATE/openssl.log" 2>&1
+cp /usr/bin/openssl "$STATE/payload/openssl"
 chmod 0755 "$STATE/payload/client.sh"
 
 ROOTFS=$("$HERE/build-rootfs.sh" | tail -1) || { report_fail "debootstrap rootfs" "build-rootfs.sh failed"; finish; }
@@ -373,6 +382,41 @@ check_security() {
     DETAIL="exposure $exposure, uid $user, nofile $soft, credential ${credential%% *}"
 }
 
+# A TLS listener whose key arrives by LoadCredential= (the shipped drop-in), and `openssl s_client` inside.
+check_tls() {
+    local status=0
+    X cp /etc/heartbeatd/heartbeatd.toml /run/heartbeatd.toml.orig
+    tls_steps || status=1
+    # Whatever happened, the next checks get the shipped configuration back.
+    X rm -rf /etc/systemd/system/heartbeatd.service.d/tls.conf /etc/heartbeatd/tls
+    X cp /run/heartbeatd.toml.orig /etc/heartbeatd/heartbeatd.toml
+    X systemctl daemon-reload
+    X timeout 30 systemctl restart heartbeatd.service
+    return $status
+}
+
+tls_steps() {
+    local reply user credential
+    X install -d /etc/heartbeatd/tls /etc/systemd/system/heartbeatd.service.d
+    X install -m 0644 /opt/heartbeatd-test/tls/server.pem /etc/heartbeatd/tls/cert.pem
+    # Root-only: the dynamic user can read it only as the credential systemd copies for it.
+    X install -m 0600 /opt/heartbeatd-test/tls/server.key /etc/heartbeatd/tls/key.pem
+    X cp /usr/share/doc/heartbeatd/tls-credential.conf /etc/systemd/system/heartbeatd.service.d/tls.conf ||
+        fail "no tls-credential.conf in the package" || return 1
+    X sh -c 'printf "[tls]\nlisten = [\"127.0.0.1:7701\"]\n" > /etc/heartbeatd/heartbeatd.toml'
+    X systemctl daemon-reload
+    X timeout 30 systemctl restart heartbeatd.service || fail "restart with [tls] failed: $(show Result)" || return 1
+    user=$(X ps -o uid= -p "$(show MainPID)" | tr -d ' ')
+    credential=$(X stat -c '%a %u' /run/credentials/heartbeatd.service/heartbeatd-tls-key 2>&1)
+    [[ $credential == "400 $user" || $credential == "440 $user" ]] || fail "key credential: $credential" || return 1
+    reply=$(X sh -c 'printf "HELLO e2e-tls\nBYE\n" | timeout 5 /opt/heartbeatd-test/openssl s_client -quiet \
+        -connect 127.0.0.1:7701 -CAfile /opt/heartbeatd-test/tls/ca.pem -verify_return_error -verify_ip 127.0.0.1 \
+        2>/dev/null | head -1')
+    [[ $reply == "OK e2e-tls "* ]] || fail "HELLO over s_client: '$reply'" || return 1
+    [[ $(probe e2e-plain) == OK* ]] || fail "the plain listener stopped answering" || return 1
+    DETAIL="s_client got '$reply'; key credential ${credential%% *} for uid $user"
+}
+
 check_stop() {
     local c t0 elapsed
     c=$(cursor); t0=$(now)
@@ -436,13 +480,18 @@ check_upgrade_and_purge() {
     X systemctl start heartbeatd.service || fail "start before upgrade failed" || return 1
     local pid; pid=$(show MainPID)
     X dpkg -i /opt/heartbeatd-test/heartbeatd.deb >"$STATE/dpkg-upgrade.log" 2>&1 || fail "reinstall failed" || return 1
-    [[ $(show ActiveState) == active && $(show MainPID) != "$pid" ]] || fail "running daemon not restarted on upgrade" || return 1
+    # postinst upgrades in place (heartbeatctl upgrade: same PID, the new binary exec'd), falling back to a
+    # restart (a new PID): either way the running daemon must be the file dpkg just put there, not the
+    # old one it replaced (which /proc shows as "(deleted)").
+    local after exe; after=$(show MainPID); exe=$(X readlink "/proc/$after/exe")
+    [[ $(show ActiveState) == active && $exe == /usr/sbin/heartbeatd ]] ||
+        fail "running daemon not upgraded (pid $pid -> $after, exe '$exe')" || return 1
     [[ $(X systemctl is-enabled heartbeatd.service) == disabled ]] || fail "upgrade enabled the service" || return 1
     X dpkg --purge heartbeatd >"$STATE/dpkg-purge.log" 2>&1 || fail "purge failed: $(tail -3 "$STATE/dpkg-purge.log")" || return 1
     [[ $(show ActiveState) == inactive ]] || fail "still $(show ActiveState) after purge" || return 1
     X test ! -e /etc/heartbeatd || fail "/etc/heartbeatd left after purge: $(X ls -A /etc/heartbeatd)" || return 1
     X test ! -e /lib/systemd/system/heartbeatd.service || fail "unit left after purge" || return 1
-    DETAIL="upgrade restarted it, purge stopped it and left nothing"
+    DETAIL="upgrade put the new binary in the running daemon (pid $pid -> $after), purge stopped it and left nothing"
 }
 
 run_check "install from the .deb enables and starts nothing" check_install
@@ -458,13 +507,14 @@ if ((failed == 0)); then
     run_check "reload completes promptly; a bad config keeps the old one" check_reload
     pid1_debug off
     run_check "systemd-analyze security ≤ $MAX_EXPOSURE and the hardened daemon works" check_security
+    run_check "a TLS listener with its key from LoadCredential= answers openssl s_client" check_tls
     run_check "secret rotation: a credential change takes a restart; the previous secret bridges it" check_rotation
     pid1_debug on
     run_check "stop sends STOPPING=1 and exits 0 within drain_timeout" check_stop
     pid1_debug off
     run_check "watchdog: SIGSTOP leads to a watchdog restart (NRestarts=1)" check_watchdog
     run_check "socket activation: the first client starts the service on the passed fd" check_socket_activation
-    run_check "upgrade restarts a running daemon; purge removes everything" check_upgrade_and_purge
+    run_check "upgrade puts the new binary in the running daemon; purge removes everything" check_upgrade_and_purge
 fi
 echo "timing: container boot ${booted}s, checks $(since "$checks_started")s"
 X journalctl --no-pager -o short-monotonic >"$STATE/journal.txt" 2>&1
