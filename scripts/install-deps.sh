@@ -8,8 +8,9 @@ want=(libsystemd-dev libssl-dev libhiredis-dev pkg-config)
 if [ "${1:-build}" = test ]; then
   # ss (iproute2) counts socket states; systemd-socket-activate (systemd) for socket activation;
   # systemd-journald + journalctl for the journald test; python3 for the Prometheus parser test;
-  # gcc and make build the C client that clients/test/run.py drives; redis-server for the cluster tests.
-  want+=(iproute2 systemd python3 python3-prometheus-client gcc make redis-server)
+  # gcc and make build the C client that clients/test/run.py drives; redis-server for the cluster tests;
+  # openssl (the command) makes the TLS tests' certificates and plays s_client/s_server.
+  want+=(iproute2 systemd python3 python3-prometheus-client gcc make redis-server openssl)
 fi
 missing=()
 for package in "${want[@]}"; do
