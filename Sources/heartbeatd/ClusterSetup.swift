@@ -40,21 +40,16 @@ enum ClusterSetup {
         _ cluster: Config.Cluster, credentialsDirectory: String?
     ) throws(SetupError) -> String? {
         guard let path = cluster.passwordPath(credentialsDirectory: credentialsDirectory) else { return nil }
-        guard let (isRegular, mode) = FileSystem.regularFileMode(of: path) else {
+        let read: [UInt8]?
+        do throws(PrivateFile.RefusedError) {
+            read = try PrivateFile.read(path, what: "cluster password file", limit: 4_096)
+        } catch {
+            throw SetupError(description: error.description)
+        }
+        guard let contents = read else {
             // The credential is optional; an explicit password_file is not.
             if cluster.passwordFile.isEmpty { return nil }
             throw SetupError(description: "cluster.password_file \(path) does not exist or cannot be examined")
-        }
-        guard isRegular else { throw SetupError(description: "cluster password file \(path) is not a regular file") }
-        guard mode & 0o077 == 0 else {
-            throw SetupError(
-                description: "cluster password file \(path) is open to group or others; run chmod 600 \(path)")
-        }
-        let contents: [UInt8]
-        do throws(SystemError) {
-            contents = try FileSystem.read(path, limit: 4_096)
-        } catch {
-            throw SetupError(description: "cluster password file \(path): cannot read: \(error.errno.meaning)")
         }
         let line = contents.prefix { $0 != 0x0A && $0 != 0x0D }
         guard !line.isEmpty else { throw SetupError(description: "cluster password file \(path) is empty") }

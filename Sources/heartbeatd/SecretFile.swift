@@ -47,29 +47,17 @@ enum SecretFile {
     }
 
     private static func load(_ path: String, mode authMode: AuthMode) throws(LoadError) -> [UInt8] {
-        // The mode is checked on the file a symlink points to: that is what gets read. The file's
-        // directory belongs to the operator, so the gap between this check and the read is theirs too.
-        guard let (isRegular, mode) = FileSystem.regularFileMode(of: path) else {
+        let read: [UInt8]?
+        do throws(PrivateFile.RefusedError) {
+            read = try PrivateFile.read(path, what: "secret file", limit: 65_536)
+        } catch {
+            throw LoadError(description: error.description)
+        }
+        guard let contents = read else {
             throw LoadError(
                 description:
                     "secret file \(path) does not exist or cannot be examined (auth.mode is \"\(authMode.rawValue)\")"
             )
-        }
-        guard isRegular else {
-            throw LoadError(description: "secret file \(path) is not a regular file")
-        }
-        if mode & 0o077 != 0 {
-            throw LoadError(
-                description: """
-                    secret file \(path) is open to group or others (mode \(octal(mode))); \
-                    refusing to use it: run chmod 600 \(path)
-                    """)
-        }
-        let contents: [UInt8]
-        do throws(SystemError) {
-            contents = try FileSystem.read(path, limit: 65_536)
-        } catch {
-            throw LoadError(description: "secret file \(path): cannot read: \(error.errno.meaning)")
         }
         let secret = DeviceKey.secret(fromFileContents: contents)
         guard secret.count >= DeviceKey.minimumSecretLength else {
@@ -95,10 +83,5 @@ enum SecretFile {
         } catch {
             throw LoadError(description: "revoked ids file \(path): \(error)")
         }
-    }
-
-    private static func octal(_ mode: UInt32) -> String {
-        let digits = String(mode & 0o7777, radix: 8)
-        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
     }
 }
