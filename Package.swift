@@ -23,6 +23,9 @@ let package = Package(
         // ServerCore's Settings and listen addresses are Posix values (TCPKeepalive, SocketAddress).
         .library(name: "Posix", targets: ["Posix"]),
         .library(name: "HeartbeatConfig", targets: ["HeartbeatConfig"]),
+        // For the fuzz targets in Fuzz/, which feed these parsers untrusted bytes from outside.
+        .library(name: "ControlProtocol", targets: ["ControlProtocol"]),
+        .library(name: "HTTPHead", targets: ["HTTPHead"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -84,6 +87,8 @@ let package = Package(
         .target(name: "Handoff"),
         // The control socket's requests and answers, shared by the daemon and heartbeatctl.
         .target(name: "ControlProtocol", dependencies: ["Primitives"]),
+        // The head of an HTTP/1.x request (the metrics endpoint's), pure so it can be fuzzed alone.
+        .target(name: "HTTPHead"),
         .target(
             name: "ServerCore",
             dependencies: [
@@ -127,7 +132,7 @@ let package = Package(
             name: "heartbeatd",
             dependencies: [
                 "ServerCore", "SystemdEdge", "HeartbeatConfig", "DeviceKeys", "Posix", "EventLoop", "Primitives",
-                "BufferedIO", "Cluster", "Hiredis", "Handoff",
+                "BufferedIO", "Cluster", "Hiredis", "Handoff", "HTTPHead",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -167,6 +172,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["CLinux"], path: "Tests/TestSupport"),
         .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"]),
         .testTarget(name: "HandoffTests", dependencies: ["Handoff"]),
+        .testTarget(name: "HTTPHeadTests", dependencies: ["HTTPHead"]),
         .testTarget(name: "PrimitivesTests", dependencies: ["Primitives"]),
         .testTarget(name: "ClusterSchemaTests", dependencies: ["ClusterSchema"]),
         .testTarget(
