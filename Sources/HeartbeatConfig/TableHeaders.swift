@@ -1,0 +1,113 @@
+// A look at a config file's table headers before TOMLKit parses it. toml++ (inside TOMLKit) asserts, so the
+// process aborts, on a header whose key starts with a character no key starts with (`[é]`, `[=]`, `[[#]]`, a
+// `[` at the end of a line) instead of reporting an error; Fuzz/fuzz-config found it. A reload must never
+// end the daemon, so such a header is refused here with the line and column, as toml++'s own errors are.
+
+enum TableHeaders {
+    /// Throws for the first table header whose key begins with anything but a bare-key character (A-Z a-z
+    /// 0-9 _ -), a quote or `]` (toml++ reports an empty header itself). The text is read the way toml++
+    /// reads it at the top level: a header is a `[` that begins a line outside strings, comments and the
+    /// brackets of a value. O(bytes); a wrong guess here can only refuse a file toml++ would refuse anyway
+    /// or let toml++ report the error itself.
+    static func check(_ text: String) throws(ConfigError) {
+        let bytes = Array(text.utf8)
+        // toml++ skips a UTF-8 byte order mark.
+        var index = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        var line = 1
+        var lineStart = index
+        var depth = 0
+        var isLineStart = true
+        var isHeader = false
+        while index < bytes.count {
+            let byte = bytes[index]
+            switch byte {
+            case UInt8(ascii: "\n"):
+                line += 1
+                lineStart = index + 1
+                isLineStart = true
+                isHeader = false
+                index += 1
+                continue
+            case UInt8(ascii: " "), UInt8(ascii: "\t"):
+                index += 1
+                continue
+            case UInt8(ascii: "#"):
+                index = bytes[index...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count
+                continue
+            case UInt8(ascii: "\""), UInt8(ascii: "'"):
+                index = endOfString(bytes, from: index, line: &line, lineStart: &lineStart)
+                isLineStart = false
+                continue
+            case UInt8(ascii: "[") where isLineStart && depth == 0:
+                isHeader = true
+                var key = index + 1
+                if key < bytes.count, bytes[key] == UInt8(ascii: "[") { key += 1 }
+                while key < bytes.count, bytes[key] == UInt8(ascii: " ") || bytes[key] == UInt8(ascii: "\t") {
+                    key += 1
+                }
+                if key < bytes.count, !startsKey(bytes[key]) {
+                    let column = bytes[lineStart..<key].count { $0 & 0xC0 != 0x80 } + 1
+                    throw ConfigError(
+                        key: "",
+                        message: "invalid TOML at line \(line), column \(column): a table header must start with "
+                            + "a key (a letter, digit, _ or -, or a quoted key)")
+                }
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                if !isHeader { depth += 1 }
+            case UInt8(ascii: "]"), UInt8(ascii: "}"):
+                if !isHeader { depth = max(0, depth - 1) }
+            default:
+                break
+            }
+            isLineStart = false
+            index += 1
+        }
+    }
+
+    private static func startsKey(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "\""),
+            UInt8(ascii: "'"), UInt8(ascii: "]"):
+            true
+        default:
+            false
+        }
+    }
+
+    /// The index just past the string that opens at `start` (`"`, `'`, `"""` or `'''`); an unterminated
+    /// one-line string ends at its line's end, a multi-line one at the text's.
+    private static func endOfString(_ bytes: [UInt8], from start: Int, line: inout Int, lineStart: inout Int) -> Int {
+        let quote = bytes[start]
+        let isBasic = quote == UInt8(ascii: "\"")
+        let isMultiline = bytes[start...].starts(with: [quote, quote, quote])
+        var index = start + (isMultiline ? 3 : 1)
+        while index < bytes.count {
+            let byte = bytes[index]
+            if isBasic && byte == UInt8(ascii: "\\") {
+                if index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "\n") {
+                    line += 1
+                    lineStart = index + 2
+                }
+                index += 2
+                continue
+            }
+            if byte == UInt8(ascii: "\n") {
+                guard isMultiline else { return index }
+                line += 1
+                lineStart = index + 1
+            }
+            if byte == quote {
+                guard isMultiline else { return index + 1 }
+                if bytes[index...].starts(with: [quote, quote, quote]) {
+                    // Up to two more quotes belong to the content: `""""x"""""` is legal.
+                    var end = index + 3
+                    while end < bytes.count, end < index + 5, bytes[end] == quote { end += 1 }
+                    return end
+                }
+            }
+            index += 1
+        }
+        return bytes.count
+    }
+}

@@ -1,0 +1,46 @@
+// Table headers toml++ would abort on (an assertion, not an error) are refused with the line and column
+// before TOMLKit sees them; every header and array toml++ reads correctly still parses. The first case is
+// the input Fuzz/fuzz-config found, replayed byte for byte (invalid UTF-8, decoded as the daemon decodes it).
+import HeartbeatConfig
+import Testing
+
+@Suite struct TableHeadersTests {
+    static let fuzzerFound: [UInt8] =
+        Array("# nothing\n\n[heartbeat]\n[".utf8) + [UInt8](repeating: 0xFF, count: 23)
+        + Array("limits]\n[tcp]\n[log]\n[control]\n[events]\n[metrics]\n[auth]\n".utf8)
+
+    @Test func theFuzzersInputIsAnErrorNotAnAbort() {
+        let text = String(decoding: Self.fuzzerFound, as: UTF8.self)
+        #expect(
+            parseError(text)?.description
+                == "invalid TOML at line 4, column 2: a table header must start with a key "
+                + "(a letter, digit, _ or -, or a quoted key)")
+    }
+
+    @Test(arguments: [
+        ("[é]", 1, 2), ("[heartbeat]\n[ =]", 2, 3), ("[[#]]", 1, 3), ("[[ ,]]", 1, 4), ("[\n", 1, 2),
+        ("\u{FEFF}[.]", 1, 2), ("a = \"[x]\"\n[ [b] ]", 2, 3), ("s = '''\n'''\n[é]", 3, 2),
+    ])
+    func headerWithoutAKeyIsRefused(text: String, line: Int, column: Int) {
+        let error = parseError(text)
+        #expect(error?.key == "")
+        #expect(error?.message.hasPrefix("invalid TOML at line \(line), column \(column): a table header") == true)
+    }
+
+    @Test(arguments: [
+        "[heartbeat]\n[ limits ]\n[\"tcp\"]\n['log']",
+        "listen = [\n  \"127.0.0.1:1\",\n]\n[heartbeat] # [é]",
+        "listen = [ # [\n\"127.0.0.1:1\"]",
+        "# [é]\n[heartbeat]",
+    ])
+    func headersAndArraysTomlReadsStillParse(text: String) {
+        #expect(parseError(text) == nil)
+    }
+
+    /// Not a header: a `[` that begins a line inside a value or a string is toml++'s to judge, and it
+    /// reports an error for these rather than aborting.
+    @Test(arguments: ["listen = [\n[é]\n]", "s = \"\"\"\n[é]\n\"\"\"\nx = 1", "listen = [\"a\", # \"\n[é]]"])
+    func bracketsInsideValuesAreTomlsToJudge(text: String) {
+        #expect(parseError(text) != nil)
+    }
+}
