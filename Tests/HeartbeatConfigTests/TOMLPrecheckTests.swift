@@ -1,15 +1,36 @@
-// Table headers toml++ would abort on (an assertion, not an error) are refused with the line and column
-// before TOMLKit sees them; every header and array toml++ reads correctly still parses. The first case is
-// the input Fuzz/fuzz-config found, replayed byte for byte (invalid UTF-8, decoded as the daemon decodes it).
+// The inputs toml++ would abort on (an assertion, not an error) are refused with the line and column before
+// TOMLKit sees them; every header and array toml++ reads correctly still parses. The inputs Fuzz/fuzz-config
+// found are replayed byte for byte (invalid UTF-8 decoded as the daemon decodes it).
 import HeartbeatConfig
 import Testing
 
-@Suite struct TableHeadersTests {
+@Suite struct TOMLPrecheckTests {
     static let fuzzerFound: [UInt8] =
         Array("# nothing\n\n[heartbeat]\n[".utf8) + [UInt8](repeating: 0xFF, count: 23)
         + Array("limits]\n[tcp]\n[log]\n[control]\n[events]\n[metrics]\n[auth]\n".utf8)
 
-    @Test func theFuzzersInputIsAnErrorNotAnAbort() {
+    static let fuzzerFoundInArray: [UInt8] =
+        Array("listen = [\"0.0.0.0".utf8) + [UInt8](repeating: 0xC3, count: 37) + Array("node".utf8)
+        + [UInt8](repeating: 0xC3, count: 17)
+        + Array(":7720\",} \"[::]:7700\"]\nworkers = \"auto\"\ndrain_timeout = \"29s\"\n".utf8)
+
+    @Test func theFuzzersArrayIsAnErrorNotAnAbort() {
+        let text = String(decoding: Self.fuzzerFoundInArray, as: UTF8.self)
+        #expect(
+            parseError(text)?.description == "invalid TOML at line 1, column 84: an array element cannot start with '}'"
+        )
+    }
+
+    @Test(arguments: [
+        ("a = [}", 1, 6), ("listen = [\"a\",\n  # x\n  }", 3, 3), ("a = [[1], }", 1, 11), ("a = [{b = 1},\r\n}", 2, 1),
+    ])
+    func arrayElementStartingWithABraceIsRefused(text: String, line: Int, column: Int) {
+        #expect(
+            parseError(text)?.message
+                == "invalid TOML at line \(line), column \(column): an array element cannot start with '}'")
+    }
+
+    @Test func theFuzzersHeaderIsAnErrorNotAnAbort() {
         let text = String(decoding: Self.fuzzerFound, as: UTF8.self)
         #expect(
             parseError(text)?.description
@@ -32,6 +53,7 @@ import Testing
         "listen = [\n  \"127.0.0.1:1\",\n]\n[heartbeat] # [é]",
         "listen = [ # [\n\"127.0.0.1:1\"]",
         "# [é]\n[heartbeat]",
+        "listen = [\"127.0.0.1:1\",\n]",
     ])
     func headersAndArraysTomlReadsStillParse(text: String) {
         #expect(parseError(text) == nil)

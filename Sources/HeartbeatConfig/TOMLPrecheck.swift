@@ -1,23 +1,28 @@
-// A look at a config file's table headers before TOMLKit parses it. toml++ (inside TOMLKit) asserts, so the
-// process aborts, on a header whose key starts with a character no key starts with (`[é]`, `[=]`, `[[#]]`, a
-// `[` at the end of a line) instead of reporting an error; Fuzz/fuzz-config found it. A reload must never
-// end the daemon, so such a header is refused here with the line and column, as toml++'s own errors are.
+// A look at a config file before TOMLKit parses it, for the malformed inputs on which toml++ (inside TOMLKit)
+// fails an assertion, so the process aborts, instead of reporting an error; Fuzz/fuzz-config found both:
+//   - a table header whose key starts with a character no key starts with: `[é]`, `[=]`, `[[#]]`, `[` + newline;
+//   - an array element that starts with `}`: `["a", }`, `[}`.
+// A reload must never end the daemon, so these are refused here with the line and column, as toml++'s own
+// errors are. Each is a toml++ bug (TOML_ASSERT_ASSUME on input; without assertions it is undefined behaviour).
 
-enum TableHeaders {
+enum TOMLPrecheck {
     /// Throws for the first table header whose key begins with anything but a bare-key character (A-Z a-z
-    /// 0-9 _ -), a quote or `]` (toml++ reports an empty header itself). The text is read the way toml++
-    /// reads it at the top level: a header is a `[` that begins a line outside strings, comments and the
-    /// brackets of a value. O(bytes); a wrong guess here can only refuse a file toml++ would refuse anyway
-    /// or let toml++ report the error itself.
+    /// 0-9 _ -), a quote or `]` (toml++ reports an empty header itself), and for the first array element
+    /// that begins with `}`. The text is read the way toml++ reads it: a header is a `[` that begins a line
+    /// outside strings, comments and the brackets of a value. O(bytes); a wrong guess here can only refuse
+    /// a file toml++ would refuse anyway or let toml++ report the error itself.
     static func check(_ text: String) throws(ConfigError) {
         let bytes = Array(text.utf8)
         // toml++ skips a UTF-8 byte order mark.
         var index = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
         var line = 1
         var lineStart = index
-        var depth = 0
+        // The open brackets of values, `[` or `{`, innermost last.
+        var brackets: [UInt8] = []
         var isLineStart = true
         var isHeader = false
+        // Right after an array's `[` or a `,` in one: spaces, line breaks and comments keep it so.
+        var isElementStart = false
         while index < bytes.count {
             let byte = bytes[index]
             switch byte {
@@ -28,7 +33,7 @@ enum TableHeaders {
                 isHeader = false
                 index += 1
                 continue
-            case UInt8(ascii: " "), UInt8(ascii: "\t"):
+            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"):
                 index += 1
                 continue
             case UInt8(ascii: "#"):
@@ -37,8 +42,12 @@ enum TableHeaders {
             case UInt8(ascii: "\""), UInt8(ascii: "'"):
                 index = endOfString(bytes, from: index, line: &line, lineStart: &lineStart)
                 isLineStart = false
+                isElementStart = false
                 continue
-            case UInt8(ascii: "[") where isLineStart && depth == 0:
+            case UInt8(ascii: "}") where isElementStart:
+                throw error(
+                    line: line, column: column(bytes, lineStart, index), "an array element cannot start with '}'")
+            case UInt8(ascii: "[") where isLineStart && brackets.isEmpty:
                 isHeader = true
                 var key = index + 1
                 if key < bytes.count, bytes[key] == UInt8(ascii: "[") { key += 1 }
@@ -46,22 +55,43 @@ enum TableHeaders {
                     key += 1
                 }
                 if key < bytes.count, !startsKey(bytes[key]) {
-                    let column = bytes[lineStart..<key].count { $0 & 0xC0 != 0x80 } + 1
-                    throw ConfigError(
-                        key: "",
-                        message: "invalid TOML at line \(line), column \(column): a table header must start with "
-                            + "a key (a letter, digit, _ or -, or a quoted key)")
+                    throw error(
+                        line: line, column: column(bytes, lineStart, key),
+                        "a table header must start with a key (a letter, digit, _ or -, or a quoted key)")
                 }
             case UInt8(ascii: "["), UInt8(ascii: "{"):
-                if !isHeader { depth += 1 }
+                if !isHeader {
+                    brackets.append(byte)
+                    isLineStart = false
+                    isElementStart = byte == UInt8(ascii: "[")
+                    index += 1
+                    continue
+                }
             case UInt8(ascii: "]"), UInt8(ascii: "}"):
-                if !isHeader { depth = max(0, depth - 1) }
+                if !isHeader { _ = brackets.popLast() }
+            case UInt8(ascii: ","):
+                if brackets.last == UInt8(ascii: "[") {
+                    isLineStart = false
+                    isElementStart = true
+                    index += 1
+                    continue
+                }
             default:
                 break
             }
             isLineStart = false
+            isElementStart = false
             index += 1
         }
+    }
+
+    /// The 1-based column of `index` on the line that starts at `lineStart`, in characters as toml++ counts.
+    private static func column(_ bytes: [UInt8], _ lineStart: Int, _ index: Int) -> Int {
+        bytes[lineStart..<index].count { $0 & 0xC0 != 0x80 } + 1
+    }
+
+    private static func error(line: Int, column: Int, _ what: String) -> ConfigError {
+        ConfigError(key: "", message: "invalid TOML at line \(line), column \(column): \(what)")
     }
 
     private static func startsKey(_ byte: UInt8) -> Bool {
