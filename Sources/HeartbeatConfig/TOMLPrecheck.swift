@@ -1,14 +1,16 @@
 // A look at a config file before TOMLKit parses it, for the malformed inputs on which toml++ (inside TOMLKit)
-// fails an assertion, so the process aborts, instead of reporting an error; Fuzz/fuzz-config found both:
-//   - a table header whose key starts with a character no key starts with: `[é]`, `[=]`, `[[#]]`, `[` + newline;
-//   - an array element that starts with `}`: `["a", }`, `[}`.
+// fails an assertion, so the process aborts, or reaches undefined behaviour, instead of reporting an error.
+// Fuzz/fuzz-config and the UBSan run (scripts/sanitize.sh) found them:
+//   - a table header whose key starts with a character no key starts with: `[=]`, `[[#]]`, `[` + newline;
+//   - an array element that starts with `}`: `["a", }`, `[}`;
+//   - a character outside ASCII outside a string or comment (`[é]`, `a = [ é ]`): TOML allows none there.
 // A reload must never end the daemon, so these are refused here with the line and column, as toml++'s own
-// errors are. Each is a toml++ bug (TOML_ASSERT_ASSUME on input; without assertions it is undefined behaviour).
+// errors are. Each is a toml++ bug (TOML_ASSERT_ASSUME or TOML_UNREACHABLE on input).
 
 enum TOMLPrecheck {
     /// Throws for the first table header whose key begins with anything but a bare-key character (A-Z a-z
-    /// 0-9 _ -), a quote or `]` (toml++ reports an empty header itself), and for the first array element
-    /// that begins with `}`. The text is read the way toml++ reads it: a header is a `[` that begins a line
+    /// 0-9 _ -), a quote or `]` (toml++ reports an empty header itself), for the first array element that
+    /// begins with `}`, and for the first byte outside ASCII that is not in a string or a comment. The text is read the way toml++ reads it: a header is a `[` that begins a line
     /// outside strings, comments and the brackets of a value. O(bytes); a wrong guess here can only refuse
     /// a file toml++ would refuse anyway or let toml++ report the error itself.
     static func check(_ text: String) throws(ConfigError) {
@@ -76,6 +78,12 @@ enum TOMLPrecheck {
                     index += 1
                     continue
                 }
+            case 0x80...:
+                // TOML allows other characters only in strings and comments; toml++ tests them for Unicode
+                // whitespace with a table that reaches __builtin_unreachable for U+00A1...U+03F9 (UBSan).
+                throw error(
+                    line: line, column: column(bytes, lineStart, index),
+                    "a character outside ASCII belongs only in a string or a comment")
             default:
                 break
             }
