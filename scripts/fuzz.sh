@@ -3,6 +3,7 @@
 # SECONDS, one after another, on a copy of its committed seed corpus. Any crash, sanitizer report or failed
 # check fails the run and leaves the input in .build-fuzz/artifacts/<target>/ (replay it: <binary> <file>).
 # Usage: scripts/fuzz.sh SECONDS [TARGET...]      (no TARGET: every target in Fuzz/corpus/)
+#        FUZZ_RUNS=10000000 scripts/fuzz.sh 3600     (each stops after that many executions, or SECONDS)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -14,7 +15,9 @@ if [ ${#targets[@]} -eq 0 ]; then
 fi
 scratch="$root/.build-fuzz"
 # gold stops with an internal error on these objects; lld links them.
-flags=(-c release --package-path Fuzz --scratch-path "$scratch" -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld)
+# UBSan for the C and C++ code (toml++): swiftc has no -sanitize=undefined on Linux.
+flags=(-c release --package-path Fuzz --scratch-path "$scratch" -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld
+    -Xcc -fsanitize=undefined -Xcxx -fsanitize=undefined)
 for target in "${targets[@]}"; do
     # One product at a time: a plain build of Fuzz/ would also build every executable of the root package.
     mkdir -p "$scratch"
@@ -33,7 +36,9 @@ summary=()
 # Swift's own crash backtracer reads raw memory, which ASan reports in place of the real trap; libFuzzer
 # prints the stack itself.
 export SWIFT_BACKTRACE=enable=no
-export LSAN_OPTIONS="suppressions=$root/Fuzz/lsan.supp:print_suppressions=0"
+# A UBSan report stops the target like a crash, so libFuzzer keeps the input.
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:suppressions=$root/scripts/ubsan.supp"
+export LSAN_OPTIONS="suppressions=$root/scripts/lsan.supp:print_suppressions=0"
 for target in "${targets[@]}"; do
     # New inputs go to a working copy, so the committed corpus stays a handful of readable seeds.
     work="$scratch/corpus/$target"
@@ -43,7 +48,8 @@ for target in "${targets[@]}"; do
     log="$scratch/$target.log"
     echo "fuzz: $target for ${seconds}s (log: $log)"
     extra=()
-    # TOMLKit leaks on every parse (Fuzz/lsan.supp), so libFuzzer's leak check after each input that mallocs
+    [ -n "${FUZZ_RUNS:-}" ] && extra+=(-runs="$FUZZ_RUNS")
+    # TOMLKit leaks on every parse (scripts/lsan.supp), so libFuzzer's leak check after each input that mallocs
     # more than it frees would scan the heap every time: 100 inputs a second instead of 13,000.
     [ "$target" = fuzz-config ] && extra+=(-detect_leaks=0)
     status=0
