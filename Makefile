@@ -55,6 +55,12 @@ fuzz:
 fuzz-ci:
 	scripts/fuzz.sh 20
 
+# Chosen Swift Testing suites under AddressSanitizer (+ UBSan for the C/C++ code) and ThreadSanitizer, in
+# builds of their own (.build-asan, .build-tsan) that include heartbeatd, so the daemon suites run a sanitized
+# daemon; a report from any process fails. See scripts/sanitize.sh for the suites and docs/fuzzing.md.
+sanitize: test-deps
+	scripts/sanitize.sh
+
 clean:
 	rm -rf .build .build-*
 

@@ -25,14 +25,20 @@ enum TOMLPrecheck {
         var isHeader = false
         // Right after an array's `[` or a `,` in one: spaces, line breaks and comments keep it so.
         var isElementStart = false
+        // The byte before this one on its line (nil at a line's start): a quote opens a string only where a
+        // key or a value can begin. In `0"é"` toml++ is still reading the number, and so are we.
+        var previous: UInt8?
         while index < bytes.count {
             let byte = bytes[index]
+            let follows = previous
+            previous = byte
             switch byte {
             case UInt8(ascii: "\n"):
                 line += 1
                 lineStart = index + 1
                 isLineStart = true
                 isHeader = false
+                previous = nil
                 index += 1
                 continue
             case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"):
@@ -41,7 +47,8 @@ enum TOMLPrecheck {
             case UInt8(ascii: "#"):
                 index = bytes[index...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count
                 continue
-            case UInt8(ascii: "\""), UInt8(ascii: "'"):
+            // One `where` for both quotes: in `case a, b where c` it would guard `b` alone.
+            case _ where (byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "'")) && opensString(after: follows):
                 index = endOfString(bytes, from: index, line: &line, lineStart: &lineStart)
                 isLineStart = false
                 isElementStart = false
@@ -100,6 +107,19 @@ enum TOMLPrecheck {
 
     private static func error(line: Int, column: Int, _ what: String) -> ConfigError {
         ConfigError(key: "", message: "invalid TOML at line \(line), column \(column): \(what)")
+    }
+
+    /// Whether a quote after `byte` (nil: at a line's start) opens a string: after spaces, `=`, `[`, `{`, `,`
+    /// or a dotted key's `.`, where every string of a valid file opens.
+    private static func opensString(after byte: UInt8?) -> Bool {
+        guard let byte else { return true }
+        return switch byte {
+        case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "="), UInt8(ascii: "["), UInt8(ascii: "{"),
+            UInt8(ascii: ","), UInt8(ascii: "."):
+            true
+        default:
+            false
+        }
     }
 
     private static func startsKey(_ byte: UInt8) -> Bool {

@@ -42,6 +42,17 @@ import Testing
                 + "string or a comment")
     }
 
+    /// A quote inside a bare value does not open a string, for toml++ as for the check: found by the fuzzer
+    /// with UBSan, `0".0` followed by bytes that decode to characters outside ASCII.
+    @Test func aQuoteInsideABareValueOpensNoString() {
+        let bytes: [UInt8] =
+            Array("lis-en = [0\".0".utf8) + [0xCF, 0xCF, 0xD1, 0x96, 0x8C, 0xFF, 0xC8, 0xCF, 0xDD] + Array("]".utf8)
+        #expect(
+            parseError(String(decoding: bytes, as: UTF8.self))?.message
+                == "invalid TOML at line 1, column 15: a character outside ASCII belongs only in a string or a comment")
+        #expect(parseError("a = 0\"é\"")?.message.hasSuffix("belongs only in a string or a comment") == true)
+    }
+
     @Test func theFuzzersHeaderIsAnErrorNotAnAbort() {
         let text = String(decoding: Self.fuzzerFound, as: UTF8.self)
         #expect(
@@ -67,6 +78,7 @@ import Testing
         "# [é]\n[heartbeat]",
         "listen = [\"127.0.0.1:1\",\n]",
         "# é ¡ ϩ\n[log] # é\nlevel = \"info\" # ¡",
+        "[log]\nlevel=\"info\"\n[metrics]\n\"listen\" = \"127.0.0.1:0\" # ϩ",
     ])
     func headersAndArraysTomlReadsStillParse(text: String) {
         #expect(parseError(text) == nil)
