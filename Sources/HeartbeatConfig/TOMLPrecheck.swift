@@ -3,14 +3,14 @@
 // Fuzz/fuzz-config and the UBSan run (scripts/sanitize.sh) found them:
 //   - a table header whose key starts with a character no key starts with: `[=]`, `[[#]]`, `[` + newline;
 //   - an array element that starts with `}`: `["a", }`, `[}`;
-//   - a character outside ASCII outside a string or comment (`[é]`, `a = [ é ]`): TOML allows none there.
+//   - a character outside ASCII anywhere but in a comment (`[é]`, `a = [ é ]`, `a = 0"é"`); see outsideASCII.
 // A reload must never end the daemon, so these are refused here with the line and column, as toml++'s own
 // errors are. Each is a toml++ bug (TOML_ASSERT_ASSUME or TOML_UNREACHABLE on input).
 
 enum TOMLPrecheck {
     /// Throws for the first table header whose key begins with anything but a bare-key character (A-Z a-z
     /// 0-9 _ -), a quote or `]` (toml++ reports an empty header itself), for the first array element that
-    /// begins with `}`, and for the first byte outside ASCII that is not in a string or a comment. The text is read the way toml++ reads it: a header is a `[` that begins a line
+    /// begins with `}`, and for the first byte outside ASCII that is not in a comment. The text is read the way toml++ reads it: a header is a `[` that begins a line
     /// outside strings, comments and the brackets of a value. O(bytes); a wrong guess here can only refuse
     /// a file toml++ would refuse anyway or let toml++ report the error itself.
     static func check(_ text: String) throws(ConfigError) {
@@ -25,20 +25,14 @@ enum TOMLPrecheck {
         var isHeader = false
         // Right after an array's `[` or a `,` in one: spaces, line breaks and comments keep it so.
         var isElementStart = false
-        // The byte before this one on its line (nil at a line's start): a quote opens a string only where a
-        // key or a value can begin. In `0"é"` toml++ is still reading the number, and so are we.
-        var previous: UInt8?
         while index < bytes.count {
             let byte = bytes[index]
-            let follows = previous
-            previous = byte
             switch byte {
             case UInt8(ascii: "\n"):
                 line += 1
                 lineStart = index + 1
                 isLineStart = true
                 isHeader = false
-                previous = nil
                 index += 1
                 continue
             case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"):
@@ -47,9 +41,8 @@ enum TOMLPrecheck {
             case UInt8(ascii: "#"):
                 index = bytes[index...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count
                 continue
-            // One `where` for both quotes: in `case a, b where c` it would guard `b` alone.
-            case _ where (byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "'")) && opensString(after: follows):
-                index = endOfString(bytes, from: index, line: &line, lineStart: &lineStart)
+            case UInt8(ascii: "\""), UInt8(ascii: "'"):
+                index = try endOfString(bytes, from: index, line: &line, lineStart: &lineStart)
                 isLineStart = false
                 isElementStart = false
                 continue
@@ -86,11 +79,7 @@ enum TOMLPrecheck {
                     continue
                 }
             case 0x80...:
-                // TOML allows other characters only in strings and comments; toml++ tests them for Unicode
-                // whitespace with a table that reaches __builtin_unreachable for U+00A1...U+03F9 (UBSan).
-                throw error(
-                    line: line, column: column(bytes, lineStart, index),
-                    "a character outside ASCII belongs only in a string or a comment")
+                throw outsideASCII(line: line, column: column(bytes, lineStart, index))
             default:
                 break
             }
@@ -105,21 +94,17 @@ enum TOMLPrecheck {
         bytes[lineStart..<index].count { $0 & 0xC0 != 0x80 } + 1
     }
 
-    private static func error(line: Int, column: Int, _ what: String) -> ConfigError {
-        ConfigError(key: "", message: "invalid TOML at line \(line), column \(column): \(what)")
+    /// toml++ asks whether a character outside ASCII is Unicode whitespace wherever it reads a bare key or value,
+    /// and for U+00A1...U+03F9 that reaches __builtin_unreachable (UBSan). Where toml++ reads a bare value and
+    /// where a string starts cannot be told apart without parsing as toml++ does (`0"é"` and `6["é"` are bare
+    /// values to it), so such characters are allowed in comments only: every key and value heartbeatd reads
+    /// is ASCII. A `#` this check takes for a comment is one to toml++ too, or inside a string, or an error.
+    private static func outsideASCII(line: Int, column: Int) -> ConfigError {
+        error(line: line, column: column, "a character outside ASCII is allowed only in a comment")
     }
 
-    /// Whether a quote after `byte` (nil: at a line's start) opens a string: after spaces, `=`, `[`, `{`, `,`
-    /// or a dotted key's `.`, where every string of a valid file opens.
-    private static func opensString(after byte: UInt8?) -> Bool {
-        guard let byte else { return true }
-        return switch byte {
-        case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "="), UInt8(ascii: "["), UInt8(ascii: "{"),
-            UInt8(ascii: ","), UInt8(ascii: "."):
-            true
-        default:
-            false
-        }
+    private static func error(line: Int, column: Int, _ what: String) -> ConfigError {
+        ConfigError(key: "", message: "invalid TOML at line \(line), column \(column): \(what)")
     }
 
     private static func startsKey(_ byte: UInt8) -> Bool {
@@ -134,14 +119,18 @@ enum TOMLPrecheck {
     }
 
     /// The index just past the string that opens at `start` (`"`, `'`, `"""` or `'''`); an unterminated
-    /// one-line string ends at its line's end, a multi-line one at the text's.
-    private static func endOfString(_ bytes: [UInt8], from start: Int, line: inout Int, lineStart: inout Int) -> Int {
+    /// one-line string ends at its line's end, a multi-line one at the text's. Throws for a character outside
+    /// ASCII in it.
+    private static func endOfString(
+        _ bytes: [UInt8], from start: Int, line: inout Int, lineStart: inout Int
+    ) throws(ConfigError) -> Int {
         let quote = bytes[start]
         let isBasic = quote == UInt8(ascii: "\"")
         let isMultiline = bytes[start...].starts(with: [quote, quote, quote])
         var index = start + (isMultiline ? 3 : 1)
         while index < bytes.count {
             let byte = bytes[index]
+            if byte >= 0x80 { throw outsideASCII(line: line, column: column(bytes, lineStart, index)) }
             if isBasic && byte == UInt8(ascii: "\\") {
                 if index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "\n") {
                     line += 1
