@@ -3,7 +3,7 @@ SWIFT ?= swift
 BUILD_DIR ?= .build/release
 CONFIG ?=
 
-.PHONY: deps test-deps build release run check-imports lint test chaos clean
+.PHONY: deps test-deps build release run check-imports lint test chaos fuzz fuzz-ci sanitize clean
 
 deps:
 	@scripts/install-deps.sh build
@@ -16,6 +16,15 @@ build: deps
 
 release: deps
 	$(SWIFT) build -c release --static-swift-stdlib
+
+check-imports:
+	python3 scripts/test_check_imports.py
+	python3 scripts/check-imports.py
+
+# The formatter's verdict (.swift-format: 4 spaces, lines <= 120), after its own tests show a violation failing.
+lint:
+	python3 scripts/test_lint.py
+	scripts/lint.sh
 
 # Runs the daemon in the foreground on its built-in defaults (listen 0.0.0.0:7700), or on CONFIG=file.
 run: build
@@ -49,6 +58,22 @@ test: test-deps check-imports
 # root, `ip` and /dev/net/tun. `make test` runs the short version. See docs/tuning.md.
 chaos: build
 	python3 Tests/chaos/run.py --bin .build/debug --long
+
+# libFuzzer on every parser of untrusted bytes (Fuzz/, built with -sanitize=fuzzer,address in .build-fuzz),
+# each target for FUZZ_SECONDS on its seed corpus; a crash fails and leaves the input in .build-fuzz/artifacts/.
+# `make fuzz-ci` gives each 20 s, as .ci/run does. See docs/fuzzing.md.
+FUZZ_SECONDS ?= 60
+fuzz:
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+fuzz-ci:
+	scripts/fuzz.sh 20
+
+# Chosen Swift Testing suites under AddressSanitizer (+ UBSan for the C/C++ code) and ThreadSanitizer, in
+# builds of their own (.build-asan, .build-tsan) that include heartbeatd, so the daemon suites run a sanitized
+# daemon; a report from any process fails. See scripts/sanitize.sh for the suites and docs/fuzzing.md.
+sanitize: test-deps
+	scripts/sanitize.sh
 
 clean:
 	rm -rf .build .build-*

@@ -26,6 +26,9 @@ let package = Package(
         // ServerCore's Settings and listen addresses are Posix values (TCPKeepalive, SocketAddress).
         .library(name: "Posix", targets: ["Posix"]),
         .library(name: "HeartbeatConfig", targets: ["HeartbeatConfig"]),
+        // For the fuzz targets in Fuzz/, which feed these parsers untrusted bytes from outside.
+        .library(name: "ControlProtocol", targets: ["ControlProtocol"]),
+        .library(name: "HTTPHead", targets: ["HTTPHead"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -94,6 +97,8 @@ let package = Package(
         .target(name: "Handoff"),
         // The control socket's requests and answers, shared by the daemon and heartbeatctl.
         .target(name: "ControlProtocol", dependencies: [primitives]),
+        // The head of an HTTP/1.x request (the metrics endpoint's), pure so it can be fuzzed alone.
+        .target(name: "HTTPHead"),
         .target(
             name: "ServerCore",
             dependencies: [
@@ -134,7 +139,7 @@ let package = Package(
             name: "heartbeatd",
             dependencies: [
                 "ServerCore", "SystemdEdge", "HeartbeatConfig", "DeviceKeys", "Posix", "EventLoop", primitives,
-                "BufferedIO", "Cluster", "Hiredis", "Handoff", "TLS",
+                "BufferedIO", "Cluster", "Hiredis", "Handoff", "HTTPHead", "TLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -174,6 +179,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["CLinux", "TLS", "Posix"], path: "Tests/TestSupport"),
         .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"]),
         .testTarget(name: "HandoffTests", dependencies: ["Handoff"]),
+        .testTarget(name: "HTTPHeadTests", dependencies: ["HTTPHead"]),
         .testTarget(name: "PrimitivesTests", dependencies: [primitives]),
         .testTarget(name: "ClusterSchemaTests", dependencies: ["ClusterSchema"]),
         .testTarget(

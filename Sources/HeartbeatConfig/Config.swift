@@ -44,6 +44,7 @@ public struct Config: Sendable, Equatable {
     /// and values out of range are errors that name the key.
     public static func parse(toml text: String) throws(ConfigError) -> Config {
         let document: TOMLTable
+        try TOMLPrecheck.check(text)
         do {
             document = try TOMLTable(string: text)
         } catch let error as TOMLParseError {

@@ -3,6 +3,7 @@
 // 405; a request over 8 KiB, or not complete within a second, is closed without an answer.
 import BufferedIO
 import EventLoop
+import HTTPHead
 import HeartbeatConfig
 import Logging
 import Posix
@@ -127,53 +128,5 @@ final class MetricsEndpoint {
             "HTTP/1.1 \(status)\r\nContent-Type: \(contentType)\r\nContent-Length: \(body.count)\r\n"
             + "Connection: close\r\n\(headers)\r\n"
         return Array(head.utf8) + body
-    }
-}
-
-/// The first line of an HTTP/1.x request, once the whole head (up to the blank line) is in.
-struct HTTPRequestHead {
-    enum Route: Equatable { case metrics, wrongMethod, notFound, malformed }
-    let route: Route
-
-    /// nil while the head is incomplete.
-    init?(_ bytes: [UInt8]) {
-        guard let end = Self.endOfHead(bytes) else { return nil }
-        let lineEnd = bytes[..<end].firstIndex(of: UInt8(ascii: "\n")) ?? end
-        var line = bytes[..<lineEnd]
-        if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
-        let words = line.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
-        guard words.count == 3, let version = String(validating: words[2], as: UTF8.self),
-            version == "HTTP/1.1" || version == "HTTP/1.0",
-            let target = String(validating: words[1], as: UTF8.self), target.hasPrefix("/")
-        else {
-            route = .malformed
-            return
-        }
-        // Prometheus sends no query; one is ignored rather than refused.
-        let path = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-        if path != "/metrics" {
-            route = .notFound
-        } else if !words[0].elementsEqual("GET".utf8) {
-            route = .wrongMethod
-        } else {
-            route = .metrics
-        }
-    }
-
-    /// The index just past the blank line ending the head ("\r\n\r\n", or a bare "\n\n"), or nil.
-    private static func endOfHead(_ bytes: [UInt8]) -> Int? {
-        var newlines = 0
-        for (index, byte) in bytes.enumerated() {
-            switch byte {
-            case UInt8(ascii: "\n"):
-                newlines += 1
-                if newlines == 2 { return index + 1 }
-            case UInt8(ascii: "\r"):
-                continue
-            default:
-                newlines = 0
-            }
-        }
-        return nil
     }
 }
