@@ -10,9 +10,10 @@
 enum TOMLPrecheck {
     /// Throws for the first table header whose key begins with anything but a bare-key character (A-Z a-z
     /// 0-9 _ -), a quote or `]` (toml++ reports an empty header itself), for the first array element that
-    /// begins with `}`, and for the first byte outside ASCII that is not in a comment. The text is read the way toml++ reads it: a header is a `[` that begins a line
-    /// outside strings, comments and the brackets of a value. O(bytes); a wrong guess here can only refuse
-    /// a file toml++ would refuse anyway or let toml++ report the error itself.
+    /// begins with `}`, and for the first byte outside ASCII that is not in a comment. The text is read the
+    /// way toml++ reads it: a header is a `[` that begins a line outside strings, comments and the brackets
+    /// of a value. O(bytes). Besides text outside ASCII in strings (valid TOML, refused on purpose: see
+    /// `outsideASCII`), a wrong guess here refuses only what toml++ refuses too, or leaves it to toml++.
     static func check(_ text: String) throws(ConfigError) {
         let bytes = Array(text.utf8)
         // toml++ skips a UTF-8 byte order mark.
