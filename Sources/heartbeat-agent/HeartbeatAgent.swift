@@ -5,6 +5,7 @@ import ArgumentParser
 import FoundationEssentials
 import HeartbeatClient
 import Logging
+import NIOSSL
 import Primitives
 import ServiceLifecycle
 
@@ -14,9 +15,10 @@ struct HeartbeatAgent: AsyncParsableCommand {
         commandName: "heartbeat-agent",
         abstract: "Keep this device's heartbeat session with heartbeatd alive.",
         discussion: """
-            Reconnects with jittered exponential backoff whenever the connection breaks. Exit status: \
-            0 after SIGTERM/SIGINT (BYE sent), 64 for a usage error, 3 when another client took over \
-            the id (BYE replaced, with --on-replaced stop), 77 when the server refused the token \
+            Reconnects with jittered exponential backoff whenever the connection breaks. With --tls (implied \
+            by --tls-ca or --tls-cert) it verifies the server against --tls-ca or the system's trust store. \
+            Exit status: 0 after SIGTERM/SIGINT (BYE sent), 64 for a usage error, 3 when another client took \
+            over the id (BYE replaced, with --on-replaced stop), 77 when the server refused the token \
             (ERR auth-failed), 78 when it refused the HELLO (ERR bad-hello) or the configuration is invalid \
             (an unreadable or empty --token-file included).
             """
@@ -39,11 +41,30 @@ struct HeartbeatAgent: AsyncParsableCommand {
     )
     var tokenFile: String?
 
+    /// 10 minutes, not `stop`: with `[auth] mode = "hmac"` anyone who saw one HELLO can replay it, and
+    /// `stop` would let one replay keep the device offline until a person steps in; waiting this long
+    /// before taking the id back also keeps two agents misconfigured with one id from flapping.
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "On BYE replaced: stop, or wait this long and take the id back (e.g. 10m).", valueName: "stop|duration"))
-    var onReplaced = "stop"
+            "On BYE replaced: stop, or wait this long and take the id back.", valueName: "stop|duration"))
+    var onReplaced = "10m"
+
+    @Flag(name: .long, help: "Speak TLS to the server (a heartbeatd [tls] listener), verifying its certificate.")
+    var tls = false
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "CA certificate(s), PEM, to verify the server with (default: the system's).", valueName: "file"))
+    var tlsCa: String?
+
+    @Option(
+        name: .long, help: ArgumentHelp("This device's certificate chain, PEM (with --tls-key).", valueName: "file"))
+    var tlsCert: String?
+
+    @Option(name: .long, help: ArgumentHelp("The private key of --tls-cert, PEM.", valueName: "file"))
+    var tlsKey: String?
 
     @Option(name: .long, help: ArgumentHelp("Backoff ceiling after repeated failures.", valueName: "duration"))
     var maxBackoff = AgentDuration(.seconds(60))
@@ -77,6 +98,14 @@ struct HeartbeatAgent: AsyncParsableCommand {
         }
         configuration.backoff = HeartbeatClient.Backoff(base: .seconds(1), cap: max(.seconds(1), maxBackoff.duration))
         configuration.onReplaced = try Self.replacedPolicy(onReplaced)
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
+        // Certificates and keys are configuration too (78); NIOSSL's lazy `.file` sources would trap on a bad one.
+        do {
+            configuration.tls = try tlsConfiguration()
+        } catch {
+            logger.critical("\(error)")
+            throw ExitCode(78)
+        }
 
         let client: HeartbeatClient
         do {
@@ -132,6 +161,31 @@ struct HeartbeatAgent: AsyncParsableCommand {
             logger.notice("\(state)")
         case .stopped:
             logger.critical("\(state)")
+        }
+    }
+
+    /// nil without --tls/--tls-ca/--tls-cert; files are read here, so a bad one is an error, not a trap.
+    func tlsConfiguration() throws -> TLSConfiguration? {
+        guard tls || tlsCa != nil || tlsCert != nil else { return nil }
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        if let tlsCa {
+            configuration.trustRoots = .certificates(
+                try Self.loading("--tls-ca", tlsCa) { try NIOSSLCertificate.fromPEMFile($0) })
+        }
+        if let tlsCert, let tlsKey {
+            let chain = try Self.loading("--tls-cert", tlsCert) { try NIOSSLCertificate.fromPEMFile($0) }
+            configuration.certificateChain = chain.map { .certificate($0) }
+            let key = try Self.loading("--tls-key", tlsKey) { try NIOSSLPrivateKey(file: $0, format: .pem) }
+            configuration.privateKey = .privateKey(key)
+        }
+        return configuration
+    }
+
+    private static func loading<T>(_ flag: String, _ path: String, _ load: (String) throws -> T) throws -> T {
+        do {
+            return try load(path)
+        } catch {
+            throw ValidationError("cannot use \(flag) \(path): \(error)")
         }
     }
 

@@ -72,4 +72,44 @@ import Testing
         #expect(await agent.exitStatus(within: 5) == 64)
         #expect(agent.standardError.contains("--server must be host:port"))
     }
+
+    /// Over a [tls] listener: the server verified against --tls-ca, the device's certificate (CN = id)
+    /// for a daemon that requires one.
+    @Test func speaksTLSWithItsCertificate() async throws {
+        let certificates = TestCertificates.shared
+        let daemon = try await Daemon(
+            config: """
+                [tls]
+                listen = ["127.0.0.1:0"]
+                certificate = "\(certificates.serverCertificate)"
+                key = "\(certificates.serverKey)"
+                client_ca = "\(certificates.ca)"
+                [control]
+                socket = ""
+                """)
+        defer { daemon.stop() }
+        let client = certificates.client("dev-1")
+        let agent = try Child(
+            executable: builtProduct("heartbeat-agent"),
+            arguments: [
+                "--server", "127.0.0.1:\(daemon.tlsPort)", "--id", "dev-1", "--interval", "1s",
+                "--tls-ca", certificates.ca, "--tls-cert", client.certificate, "--tls-key", client.key,
+            ])
+        defer { agent.kill() }
+        #expect(
+            await eventually(within: 30) { daemon.log.contains("client online client.id=dev-1") },
+            "\(agent.standardError)")
+        agent.signal(SIGTERM)
+        #expect(await agent.exitStatus(within: 10) == 0)
+    }
+
+    /// A CA file it cannot use is configuration: 78, before any connection.
+    @Test func anUnusableCAFileExitsWithTheConfigurationStatus() async throws {
+        let agent = try Child(
+            executable: builtProduct("heartbeat-agent"),
+            arguments: ["--server", "127.0.0.1:9", "--id", "agent-ca", "--tls-ca", "/nonexistent/ca.pem"])
+        defer { agent.kill() }
+        #expect(await agent.exitStatus(within: 10) == 78)
+        #expect(agent.standardError.contains("cannot use --tls-ca /nonexistent/ca.pem"))
+    }
 }
