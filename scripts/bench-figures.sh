@@ -3,6 +3,7 @@
 # one JSON line per run on stdout (with the figure's name, the load average and the bench's summary).
 # Usage: scripts/bench-figures.sh BIN_DIR [RUNS] [FIGURE...]    (BIN_DIR holds heartbeatd and heartbeat-bench)
 # Figures: memory10k memory19k cpu flood16 flood1 churn reap. Summarise with scripts/bench-summary.py.
+# BENCH_PORT (default 17800) is the daemon's port; BENCH_CONFIG, if set, a config file it starts with.
 set -euo pipefail
 bin=${1:?usage: bench-figures.sh BIN_DIR [RUNS] [FIGURE...]}
 runs=${2:-3}
@@ -10,7 +11,9 @@ shift $(( $# >= 2 ? 2 : 1 ))
 figures=("$@")
 [ ${#figures[@]} -gt 0 ] || figures=(memory10k memory19k cpu flood16 flood1 churn reap)
 ulimit -n 20000
-port=17800
+port=${BENCH_PORT:-17800}
+config=()
+[ -z "${BENCH_CONFIG:-}" ] || config=(--config "$BENCH_CONFIG")
 
 daemon=
 # Whatever happens (a bench that fails ends the script), no daemon is left behind: a stale one would share
@@ -25,7 +28,7 @@ run_once() {
         echo "bench-figures: something already listens on port $port" >&2
         exit 1
     fi
-    "$bin/heartbeatd" --listen "127.0.0.1:$port" 2>/dev/null &
+    "$bin/heartbeatd" "${config[@]}" --listen "127.0.0.1:$port" 2>/dev/null &
     daemon=$!
     # Ready when it listens (asked of the kernel: a probe connection would be a session of its own).
     for _ in $(seq 50); do

@@ -107,6 +107,14 @@ public final class EventLoop {
         try? epoll.remove(descriptor)
     }
 
+    /// Stops watching `descriptor` without asking the kernel, because the caller closes it next: closing
+    /// the last descriptor of a file takes it out of every epoll set (nginx skips the call the same way).
+    /// Only for a file no other descriptor or process holds; one shared (a socket systemd's fd store may
+    /// still hold) needs `unregister`. Events already returned by this turn's wait are dropped.
+    public func forget(_ descriptor: DescriptorID) {
+        generations[descriptor.index] &+= 1
+    }
+
     // MARK: Timers
 
     public func addTimerHandler(_ handler: @escaping TimerHandler) -> TimerHandlerID {

@@ -9,7 +9,7 @@ extension Worker {
         _ kind: PresenceEvent.Kind, _ session: borrowing Session, seq: UInt64, reason: Reason? = nil,
         note: String? = nil
     ) {
-        guard let id = session.id else { return }
+        guard let id = session.id, shared.isPresenceWanted.load(ordering: .relaxed) else { return }
         let duration = kind == .online ? 0 : (loop.now &- session.connectedAt) / 1_000_000
         onPresence(
             PresenceEvent(

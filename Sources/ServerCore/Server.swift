@@ -11,6 +11,8 @@ import Synchronization
 final class Shared: Sendable {
     let registry = Registry()
     let admission = Admission()
+    /// Whether anyone reads presence events (Server.wantPresence); when not, workers do not build them.
+    let isPresenceWanted = Atomic<Bool>(true)
     let mailboxes: [Mailbox<WorkerMessage>]
     init(mailboxes: [Mailbox<WorkerMessage>]) { self.mailboxes = mailboxes }
 }
@@ -130,6 +132,18 @@ public final class Server: Sendable {
         takeover = inheritance == nil ? nil : inherited.counts
         stats = workers.map(\.stats)
         pending = Mutex(workers)
+    }
+
+    /// Whether workers build and post presence events (on by default). With nobody reading them (no watcher,
+    /// no cluster), a connect-and-leave costs no event and no cross-thread wake-up. Returns the seq of the
+    /// latest event handed out, read after the switch: every later event is posted if `wanted`, so a
+    /// reader that skips to just after it (PresenceFeed.resume) sees no gap.
+    @discardableResult
+    public func wantPresence(_ wanted: Bool) -> UInt64 {
+        shared.isPresenceWanted.store(wanted, ordering: .sequentiallyConsistent)
+        // The registry's lock orders this read after the store: a worker that hands out a later seq
+        // takes the same lock, so it sees the switch before it decides to post.
+        return shared.registry.lastSeq
     }
 
     /// Starts every worker on its own thread. `onStopped` runs on a worker's thread when it has drained;

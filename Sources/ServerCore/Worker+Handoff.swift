@@ -32,6 +32,9 @@ struct HandoffWork {
     /// Slots whose session cannot be handed over (a TLS session's keys live in OpenSSL): the TLS side
     /// table inserts its slots here; a reap removes them.
     var cannotHandOver: Set<Int> = []
+    /// Slots of sessions restored from a predecessor: systemd's fd store may hold their sockets a moment
+    /// longer, so closing ours does not take them out of epoll and their reap unregisters them explicitly.
+    var restored: Set<Int> = []
     var schedule: [(at: UInt64, slot: Int, serial: UInt32)] = []
     var next = 0
     var reply: (@Sendable (WorkerHandoff) -> Void)?
@@ -196,6 +199,7 @@ extension Worker {
         nextSerial = max(nextSerial, (session.serial + 1) % Owner.serialLimit)
         var interest: Readiness = [.readable, .peerClosed]
         if !record.unsent.isEmpty { interest.insert(.writable) }
+        handoff.restored.insert(slot)
         guard enroll(session, at: slot, interest: interest) else { return }
         if !record.unsent.isEmpty { unsent[slot] = record.unsent }
         if !record.partial.isEmpty { partials[slot] = record.partial }

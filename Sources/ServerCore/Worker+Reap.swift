@@ -6,13 +6,15 @@ import WireProtocol
 
 extension Worker {
     /// Ends the session at `slot` for `reason`, in this order (DESIGN §4):
-    ///  1. cancel its wheel entry;           2. remove its descriptor from epoll;
+    ///  1. cancel its wheel entry;           2. remove its descriptor from epoll (the close in step 5
+    ///     does that in the kernel for a socket only we hold: the loop just forgets it, no epoll_ctl);
     ///  3. remove it from the table (with its side-table entries: partial line, unsent bytes, pending
     ///     challenge, awaited PROXY header, TLS state) and its id from the registry
     ///     (unless a newer session owns it);
     ///  4. write the farewell line if the socket takes it without blocking;
-    ///  5. shutdown(SHUT_WR), then close;    6. log one line with reason, id, peer and duration
-    ///  (and, for an identified session, announce its `offline` or `replaced` presence event).
+    ///  5. shutdown(SHUT_WR) (not after a reset: nothing is left to shut), then close;
+    ///  6. log one line with reason, id, peer and duration (and, for an identified session, announce
+    ///     its `offline` or `replaced` presence event).
     /// Reaping twice is harmless: the second call finds the slot empty. `note` is an operator's kick text;
     /// `tlsFailure` why a TLS session failed (an unidentified one is then logged as `tls-failed`).
     /// A TLS session's farewell goes through SSL_write, then one non-blocking SSL_shutdown, before step 5;
@@ -23,7 +25,11 @@ extension Worker {
     ) {
         guard sessions.isOpen(slot) else { return }
         if let timer = sessions[slot].timer { loop.cancel(timer) }
-        loop.unregister(DescriptorID(number: Int32(slot)))
+        if !handoff.restored.isEmpty, handoff.restored.remove(slot) != nil {
+            loop.unregister(DescriptorID(number: Int32(slot)))
+        } else {
+            loop.forget(DescriptorID(number: Int32(slot)))
+        }
         guard var session = sessions.remove(slot), let socket = session.socket.take() else { return }
         let unsentBytes = unsent.removeValue(forKey: slot) ?? []
         partials[slot] = nil
@@ -42,7 +48,7 @@ extension Worker {
         stats.countReap(reason)
 
         sayFarewell(farewell ?? reason.farewell, after: unsentBytes, on: socket, tls: tlsState)
-        socket.shutdownWrite()
+        if reason != .reset { socket.shutdownWrite() }
         socket.close()
 
         logReap(
@@ -84,55 +90,65 @@ extension Worker {
         _ session: borrowing Session, reason: Reason, error: Errno?, lateness: UInt64?,
         departure: (isReleased: Bool, seq: UInt64)?, note: String?, tlsFailure: TLSError?
     ) {
+        // Built only for a line that is written: in a storm most are held back by the budget.
         let duration = (loop.now &- session.connectedAt) / 1_000_000
-        var metadata: Logger.Metadata = [
-            "reason": "\(reason.rawValue)",
-            "peer": "\(session.peer)",
-            "session.duration_ms": "\(duration)",
-        ]
-        if let error { metadata["error"] = "\(error.name)" }
-        if let lateness { metadata["late_ms"] = "\(lateness / 1_000_000)" }
-        if let departure { metadata["seq"] = "\(departure.seq)" }
-        if let note { metadata["note"] = "\(note)" }
-        if let tlsFailure {
-            metadata["tls.reason"] = "\(tlsFailure.kind.rawValue)"
-            metadata["error"] = "\(tlsFailure.description)"
+        let peer = session.peer
+        func details() -> Logger.Metadata {
+            var metadata: Logger.Metadata = [
+                "reason": "\(reason.rawValue)",
+                "peer": "\(peer)",
+                "session.duration_ms": "\(duration)",
+            ]
+            if let error { metadata["error"] = "\(error.name)" }
+            if let lateness { metadata["late_ms"] = "\(lateness / 1_000_000)" }
+            if let departure { metadata["seq"] = "\(departure.seq)" }
+            if let note { metadata["note"] = "\(note)" }
+            if let tlsFailure {
+                metadata["tls.reason"] = "\(tlsFailure.kind.rawValue)"
+                metadata["error"] = "\(tlsFailure.description)"
+            }
+            return metadata
         }
         guard session.isIdentified else {
             if tlsFailure != nil {
                 logSession(
-                    session, event: "tls-failed", message: "TLS handshake failed", level: .notice, metadata: metadata)
+                    session, event: "tls-failed", message: "TLS handshake failed", level: .notice, reason: reason,
+                    metadata: details())
             } else {
-                logSession(session, event: "closed", message: "connection closed", level: .info, metadata: metadata)
+                logSession(
+                    session, event: "closed", message: "connection closed", level: .info, reason: reason,
+                    metadata: details())
             }
             return
         }
         if departure?.isReleased == false || reason == .replaced {
             logSession(
-                session, event: "replaced", message: "client replaced by a newer session", level: .info,
-                metadata: metadata)
+                session, event: "replaced", message: "client replaced by a newer session", level: .info, reason: reason,
+                metadata: details())
         } else {
-            logSession(session, event: "offline", message: "client offline", level: .info, metadata: metadata)
+            logSession(
+                session, event: "offline", message: "client offline", level: .info, reason: reason, metadata: details())
         }
     }
 
-    /// A session line, unless log.sessions is off or the second's budget is spent (then it is counted for the summary).
+    /// A session line, unless log.sessions is off or the second's budget is spent (then it is counted for the
+    /// summary, by event and `reason`). `metadata` is evaluated only for a line that is written.
     func logSession(
-        _ session: borrowing Session, event: String, message: Logger.Message, level: Logger.Level,
-        metadata: Logger.Metadata = [:]
+        _ session: borrowing Session, event: String, message: @autoclosure () -> Logger.Message, level: Logger.Level,
+        reason: Reason? = nil, metadata: @autoclosure () -> Logger.Metadata = [:]
     ) {
         guard settings.logSessions, logger.logLevel <= level else { return }
-        let kind = metadata["reason"].map { "\(event) (\($0))" } ?? event
+        let kind = reason.map { "\(event) (\($0.rawValue))" } ?? event
         let verdict = logBudget.admit(kind, now: loop.now)
         if verdict.startsSuppressing {
             _ = loop.arm(timers.logSummary, at: logBudget.summaryDeadline)
         }
         guard verdict.admitted else { return }
-        var metadata = metadata
+        var metadata = metadata()
         metadata["event"] = "\(event)"
         metadata["peer"] = "\(session.peer)"
         if let id = session.id { metadata["client.id"] = "\(id)" }
-        logger.log(level: level, message, metadata: metadata)
+        logger.log(level: level, message(), metadata: metadata)
     }
 
     /// Once a second during a storm: how many session lines were held back, by kind.

@@ -47,6 +47,12 @@ struct Churn: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Stop after this long even if cycles remain.", valueName: "duration"))
     var timeLimit = BenchDuration(seconds: 300)
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Speak RESP (Redis) instead, for comparisons: PING for HELLO, QUIT for BYE.", valueName: "redis"))
+    var peer: Peer?
+
     var leavings: [Leaving] { mix.split(separator: ":").compactMap { Leaving(rawValue: String($0)) } }
 
     func validate() throws {
@@ -54,6 +60,9 @@ struct Churn: ParsableCommand {
         let words = mix.split(separator: ":")
         guard !words.isEmpty, words.allSatisfy({ Leaving(rawValue: String($0)) != nil }) else {
             throw ValidationError("-m takes clean, abort and vanish separated by colons, e.g. clean:abort:vanish")
+        }
+        if let peer, peer.quit == nil, leavings.contains(.clean) {
+            throw ValidationError("--peer \(peer.rawValue) has no clean leaving here: use -m abort:vanish")
         }
     }
 
@@ -67,6 +76,7 @@ struct Churn: ParsableCommand {
         fleet.tls = try common.tls.context()
         fleet.resume = common.tls.resume
         fleet.auth = try common.fleetAuth()
+        fleet.peer = peer
         let summary = try ChurnRun(fleet: fleet, options: self).execute()
         print(common.json ? summary.json : summary.text(), terminator: common.json ? "\n" : "")
     }
@@ -107,7 +117,9 @@ final class ChurnRun {
         fleet.onIdentified = { [unowned self] slot in leave(slot) }
         fleet.onEnded = { [unowned self] slot, ending, previous in
             var isClean = false
-            if case .closedByServer(let bye) = ending, bye == "bye", previous == .identified, leavingOf[slot] == .clean
+            // A peer answers QUIT with +OK and closes: no BYE line to check.
+            if case .closedByServer(let bye) = ending, bye == "bye" || (fleet.peer != nil && bye == nil),
+                previous == .identified, leavingOf[slot] == .clean
             {
                 isClean = true
             } else if case .closedByServer = ending {
@@ -160,7 +172,7 @@ final class ChurnRun {
     private func leave(_ slot: Int) {
         switch leavingOf[slot] {
         case .clean:
-            fleet.say(slot, "BYE\n")
+            fleet.say(slot, fleet.peer?.quit ?? "BYE\n")
         case .abort:
             fleet.close(slot, .abort)
             done(slot, ok: true)

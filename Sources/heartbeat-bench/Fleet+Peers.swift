@@ -25,6 +25,15 @@ enum Peer: String, ExpressibleByArgument, CaseIterable {
         }
     }
 
+    /// How churn's clean leaving says goodbye: QUIT, answered +OK and a close. MQTT's DISCONNECT is not
+    /// text, and not needed for the comparisons: nil.
+    var quit: StaticString? {
+        switch self {
+        case .mqtt: nil
+        case .redis: "QUIT\r\n"
+        }
+    }
+
     /// Replies in `bytes`: PINGRESP (and CONNACK) are fixed-size packets, RESP replies lines.
     func replies(in bytes: UnsafeRawBufferPointer) -> (count: Int, leftover: Int) {
         switch self {

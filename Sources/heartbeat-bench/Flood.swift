@@ -28,6 +28,11 @@ struct Flood: ParsableCommand {
     )
     var pid: Int32?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Speak MQTT (Mosquitto) or RESP (Redis) instead, for comparisons.", valueName: "mqtt|redis"))
+    var peer: Peer?
+
     func validate() throws {
         guard connections > 0, duration.nanoseconds > 0 else { throw ValidationError("-c and -d must be positive") }
         // Every PING line is at most 22 bytes; keep what one connection has in flight far below a socket buffer.
@@ -44,6 +49,7 @@ struct Flood: ParsableCommand {
         fleet.tls = try common.tls.context()
         fleet.resume = common.tls.resume
         fleet.auth = try common.fleetAuth()
+        fleet.peer = peer
         let summary = try FloodRun(fleet: fleet, options: self).execute()
         print(common.json ? summary.json : summary.text(), terminator: common.json ? "\n" : "")
     }

@@ -56,6 +56,8 @@ final class ControlServer {
         startedAtWall = Clock.wallMilliseconds()
         socket = ControlSocket(loop: loop, logger: logger)
         watchers = ControlWatchers(loop: loop, grace: nanosecondsOf(offlineGrace), logger: logger)
+        watchers.onWatched = { [server] isWanted in server.wantPresence(isWanted) }
+        watchers.updateWanted()
         table = ConnectionTable(loop: loop)
         mailbox = try Mailbox<Delivery>()
         try mailbox.attach(to: loop) { [unowned self] delivery in self.receive(delivery) }
@@ -76,6 +78,13 @@ final class ControlServer {
     /// A reload changed `[events] offline_grace`: events from now on are held for the new time.
     func apply(offlineGrace: Duration) {
         watchers.apply(grace: nanosecondsOf(offlineGrace))
+    }
+
+    /// The cluster link reads every presence event: workers post them whether anyone watches or not
+    /// (Server's default).
+    func wantPresenceAlways() {
+        watchers.onWatched = nil
+        server.wantPresence(true)
     }
 
     /// A successor continues the predecessor's presence numbering (see PresenceFeed.resume).

@@ -31,9 +31,27 @@ final class ControlWatchers {
 
     var count: Int { watchers.count }
 
+    /// Told when events start to matter (true) and stop (false), so workers post them only while a watcher
+    /// reads them or `offline_grace` holds them back (status counts those): Server.wantPresence. Returns
+    /// the latest seq handed out. Nil: events are always posted (a cluster node, whose link needs each one).
+    var onWatched: ((Bool) -> UInt64)?
+    private var isWanted = true
+
     /// A reload changed `[events] offline_grace`: events from now on are held for the new time.
     func apply(grace: UInt64) {
         feed.grace = grace
+        updateWanted()
+    }
+
+    /// Tells `onWatched` when whether events matter changed. Nothing was posted while they did not: the
+    /// feed then starts after the latest seq, not at a gap that would never fill.
+    func updateWanted() {
+        guard let onWatched else { return }
+        let wanted = !watchers.isEmpty || feed.grace > 0
+        guard wanted != isWanted else { return }
+        isWanted = wanted
+        let seq = onWatched(wanted)
+        if wanted { feed.resume(after: seq) }
     }
 
     /// `connection` asked `watch`: from now on it gets every event, within `backlog`.
@@ -41,6 +59,7 @@ final class ControlWatchers {
         connection.isWatching = true
         connection.input = []
         watchers[connection.key.slot] = connection
+        updateWanted()
         connection.io.outputLimit = Self.backlog
         connection.io.onOverflow = { [unowned self, unowned connection] limit in
             let peer = connection.peer
@@ -59,6 +78,7 @@ final class ControlWatchers {
     func remove(_ connection: ControlConnection) {
         guard watchers[connection.key.slot] === connection else { return }
         watchers[connection.key.slot] = nil
+        updateWanted()
     }
 
     func resume(after seq: UInt64) {

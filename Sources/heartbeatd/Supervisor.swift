@@ -137,6 +137,7 @@ final class Supervisor {
             cluster = link
             control.clusterReport = { [unowned link] in link.snapshot.report }
             metrics?.extraText = { [unowned link] in link.snapshot.prometheusText }
+            control.wantPresenceAlways()
             let toControl = onPresence
             let toCluster = link.presenceSink
             onPresence = { event in

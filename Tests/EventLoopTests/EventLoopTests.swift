@@ -31,6 +31,31 @@ import Testing
         #expect(delivered == [second.id])
     }
 
+    /// `forget` then close: no epoll_ctl, yet the closed descriptor's events stop and its number is free.
+    @Test func aForgottenAndClosedDescriptorIsNeverDeliveredAgain() throws {
+        let loop = try EventLoop(tick: 1_000_000)
+        var delivered: [DescriptorID] = []
+        let handler = loop.addHandler { descriptor, _ in delivered.append(descriptor) }
+        let backstop = loop.addTimerHandler { _ in }
+        let staleToken: UInt64
+        do {
+            let first = try EventFD()
+            try loop.register(first.id, interest: .readable, handler: handler)
+            first.signal()
+            staleToken = loop.token(first.id.index)
+            loop.forget(first.id)
+        } // closed here, still readable: only the close can have taken it out of the epoll set
+        let second = try EventFD()
+        try loop.register(second.id, interest: .readable, handler: handler)
+        _ = loop.arm(backstop, at: loop.now + 5_000_000)
+        try loop.runTurn()
+        loop.deliver(data: staleToken, readiness: .readable)
+        #expect(delivered.isEmpty)
+        second.signal()
+        try loop.runTurn()
+        #expect(delivered == [second.id])
+    }
+
     @Test func readinessReachesTheRegisteredHandler() throws {
         let loop = try EventLoop(tick: 1_000_000)
         let wakeup = try EventFD()
@@ -128,6 +153,27 @@ import Testing
             turns += 1
         }
         #expect(received == Array(1...100))
+    }
+
+    /// Posts race the owner's turns: only a post to an empty queue writes the eventfd, and none is lost.
+    @Test func aMailboxLosesNoMessagePostedWhileItsOwnerTakesTheQueue() throws {
+        let loop = try EventLoop(tick: 1_000_000)
+        let mailbox = try Mailbox<Int>()
+        var received: [Int] = []
+        try mailbox.attach(to: loop) { received.append($0) }
+        // A backstop, so a turn whose wake-up was lost ends and the count below shows it.
+        let backstop = loop.addTimerHandler { _ in }
+        let sender = try Thread.start(name: "test-sender") {
+            for value in 1...20_000 { mailbox.post(value) }
+        }
+        let giveUp = Clock.monotonicNanoseconds() + 30_000_000_000
+        while received.count < 20_000, Clock.monotonicNanoseconds() < giveUp {
+            _ = loop.arm(backstop, at: loop.now + 20_000_000)
+            try loop.runTurn()
+        }
+        sender.join()
+        try loop.runTurn()
+        #expect(received == Array(1...20_000))
     }
 }
 
