@@ -16,6 +16,7 @@ let package = Package(
         .package(name: "heartbeatd", path: ".."),
         .package(name: "heartbeat-client", path: "../clients/swift"),
         .package(url: "https://github.com/ordo-one/benchmark", exact: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .executableTarget(
@@ -30,6 +31,19 @@ let package = Package(
             ],
             path: "Benchmarks/HeartbeatBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        )
+        ),
+        // A million sessions in one real worker, no sockets: a plain executable, because it reaches the
+        // worker's internals through `@testable import` (build with -enable-testing, see docs/benchmarks.md).
+        .executableTarget(
+            name: "session-scale",
+            dependencies: [
+                .product(name: "ServerCore", package: "heartbeatd"),
+                .product(name: "Posix", package: "heartbeatd"),
+                .product(name: "EventLoop", package: "heartbeatd"),
+                .product(name: "WireProtocol", package: "heartbeat-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/SessionScale"
+        ),
     ]
 )
