@@ -37,6 +37,7 @@ let package = Package(
         ),
         // A million sessions in one real worker, no sockets: a plain executable, because it reaches the
         // worker's internals through `@testable import` (build with -enable-testing, see docs/benchmarks.md).
+        // Outside Benchmarks/, where the benchmark plugin would take it for one of its own and build it.
         .executableTarget(
             name: "session-scale",
             dependencies: [
@@ -46,7 +47,7 @@ let package = Package(
                 .product(name: "WireProtocol", package: "heartbeat-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            path: "Benchmarks/SessionScale"
+            path: "SessionScale"
         ),
     ]
 )
