@@ -3,11 +3,12 @@
 // line framing and parsing, and one heartbeat through the server core, with malloc counts.
 // A separate package so the project's own build and CI never compile it. Run from this folder:
 //
-//     swift package --disable-sandbox --scratch-path .build-benchmark benchmark
+//     swift package --disable-sandbox --scratch-path .build-benchmark benchmark --target HeartbeatBenchmarks
 //     swift build -c release -Xswiftc -enable-testing --product session-scale && .build/release/session-scale
 //
 // (two scratch paths: session-scale's modules are built with -enable-testing, the benchmark plugin's are not,
-// and one path would rebuild everything at each switch). It depends on the root package by path; the modules
+// and one path would rebuild everything at each switch; `--target`, because the plugin builds every
+// executable target it is not told to skip, session-scale included). It depends on the root package by path; the modules
 // it measures must be library products there.
 import PackageDescription
 
