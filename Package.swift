@@ -23,6 +23,8 @@ let package = Package(
         // For the microbenchmarks package in Benchmarks/, which measures these modules from outside.
         .library(name: "TimerWheel", targets: ["TimerWheel"]),
         .library(name: "ServerCore", targets: ["ServerCore"]),
+        // session-scale drives a real Worker, whose loop and mailbox are EventLoop types.
+        .library(name: "EventLoop", targets: ["EventLoop"]),
         // ServerCore's Settings and listen addresses are Posix values (TCPKeepalive, SocketAddress).
         .library(name: "Posix", targets: ["Posix"]),
         .library(name: "HeartbeatConfig", targets: ["HeartbeatConfig"]),

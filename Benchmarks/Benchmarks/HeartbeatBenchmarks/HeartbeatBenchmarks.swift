@@ -25,7 +25,7 @@ let benchmarks: @Sendable () -> Void = {
             var wheel = TimerWheel(tick: TimerWorkload.tick, slots: 4096, now: 0)
             var handles: [TimerHandle] = []
             handles.reserveCapacity(count)
-            var expired: [UInt64] = []
+            var expired: [TimerExpiry] = []
             expired.reserveCapacity(count)
             benchmark.startMeasurement()
             for (index, deadline) in workload.deadlines.enumerated() {
