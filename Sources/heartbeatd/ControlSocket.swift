@@ -17,9 +17,12 @@ final class ControlSocket {
     /// Gets each admitted connection with its peer's credentials.
     var onAdmit: (consuming Socket, PeerCredentials) -> Void = { socket, _ in socket.close() }
 
+    private let pause: AcceptPause
+
     init(loop: EventLoop, logger: Logger) {
         self.loop = loop
         self.logger = logger
+        pause = AcceptPause(loop: loop, what: "control", logger: logger)
     }
 
     /// Makes the socket at `control.socket`. A failure is logged and the daemon runs on without a
@@ -78,6 +81,7 @@ final class ControlSocket {
                 throw error
             }
             fileIdentity = FileSystem.identity(of: path)
+            pause.listener = socket.id
             listener = .some(socket)
         } catch {
             throw .system(error)
@@ -87,6 +91,7 @@ final class ControlSocket {
     /// Stops listening and removes the socket file if it is still ours.
     func close() {
         guard let listener = listener.take() else { return }
+        pause.listener = nil
         loop.unregister(listener.id)
         listener.close()
         if let fileIdentity, FileSystem.identity(of: path) == fileIdentity { try? FileSystem.remove(path) }
@@ -106,8 +111,7 @@ final class ControlSocket {
             do {
                 accepted = try listener?.acceptUnix() ?? nil
             } catch {
-                // EMFILE and the like: the listener stays level-triggered, the next turn tries again.
-                logger.warning("control: accept failed: \(error)")
+                pause.failed(error)
                 return
             }
             guard let socket = accepted else { return }

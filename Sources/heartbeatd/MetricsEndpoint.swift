@@ -35,6 +35,7 @@ final class MetricsEndpoint {
     /// More metric families, appended to every scrape (the cluster link's).
     var extraText: (() -> [UInt8])?
     private var readBuffer = [UInt8](repeating: 0, count: maxRequest + 1)
+    private let pause: AcceptPause
 
     /// Binds `listen` now, so a taken port stops the daemon before READY=1.
     init(listen: ListenAddress, loop: EventLoop, server: Server, logger: Logger) throws(SystemError) {
@@ -50,6 +51,8 @@ final class MetricsEndpoint {
         self.server = server
         self.logger = logger
         table = ConnectionTable(loop: loop)
+        pause = AcceptPause(loop: loop, what: "metrics", logger: logger)
+        pause.listener = listenerID
         table.onReadable = { [unowned self] connection in self.read(connection) }
         let acceptHandler = loop.addHandler { [unowned self] _, _ in self.acceptReady() }
         try loop.register(listenerID, interest: .readable, handler: acceptHandler)
@@ -64,8 +67,7 @@ final class MetricsEndpoint {
             do {
                 accepted = try listener?.accept(peer: &peer) ?? nil
             } catch {
-                // EMFILE and the like: the next scrape tries again; the listener stays level-triggered.
-                logger.warning("metrics: accept failed: \(error)")
+                pause.failed(error)
                 return
             }
             guard let socket = accepted else { return }

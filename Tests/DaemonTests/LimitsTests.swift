@@ -67,7 +67,8 @@ import Testing
     @Test func acceptPausesInsteadOfSpinningWhenOutOfDescriptors() async throws {
         let prlimit = "/usr/bin/prlimit"
         try #require(FileManager.default.isExecutableFile(atPath: prlimit), "\(prlimit) is missing (util-linux)")
-        let daemon = try await Daemon(launcher: [prlimit, "--nofile=64:64", "--"])
+        let place = ControlPlace()
+        let daemon = try await Daemon(config: place.config(), launcher: [prlimit, "--nofile=64:64", "--"])
         // More connections than descriptors: the kernel completes them all, the daemon cannot accept them all.
         var clients: [Client] = []
         for number in 0..<90 {
@@ -77,11 +78,17 @@ import Testing
         }
         let failed = try #require(await daemon.waitForLog("accept failed", "EMFILE"))
         #expect(field("event", in: failed) == "overload")
+        // The control socket cannot accept either (a heartbeatctl, or another daemon probing whether the
+        // socket is served): it pauses like the workers' listeners instead of waking the loop forever.
+        let operators = try (0..<3).map { _ in try ControlSocket(path: place.socket) }
+        #expect(await daemon.waitForLog("control: accept failed", "EMFILE") != nil)
         // Paused, not spinning: a loop that retried accept on every turn would never sleep. Every thread
         // of the daemon is seen asleep at once, a worker among them waiting in epoll_wait; and the
         // failure is logged at a limited rate, not once per attempt.
         #expect(await eventually { daemonIsAsleep(pid: daemon.process.processIdentifier) })
         #expect(daemon.lines(containing: "accept failed").count <= 5)
+        #expect(daemon.lines(containing: "control: accept failed").count <= 2)
+        withExtendedLifetime(operators) {}
         // The connections the daemon accepted before it ran out are answered; the rest wait.
         var answered: [Int] = []
         #expect(
