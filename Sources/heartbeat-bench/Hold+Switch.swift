@@ -111,9 +111,8 @@ final class SwitchWatch {
 
     /// The report; instants are seconds after `origin` (the window's start, monotonic nanoseconds).
     func summary(origin: UInt64) -> Summary {
-        let stillOutstanding = outstanding.indices.reduce(UInt64(0)) { total, client in
-            fleet.phase[client] == .identified ? total + UInt64(outstanding[client]) : total
-        }
+        // Still waiting when the run ended (the bench has closed every client by now): never answered.
+        let stillOutstanding = outstanding.reduce(UInt64(0)) { $0 + UInt64($1) }
         let seconds = { (micros: UInt64) in (Double(micros) * 1_000 - Double(origin)) / 1e9 }
         let wallNow = Clock.wallMilliseconds()
         let monotonicNow = Clock.monotonicNanoseconds()
