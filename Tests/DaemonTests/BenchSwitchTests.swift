@@ -37,7 +37,7 @@ import Testing
             try await CtlProcess(["-m", "0755", heartbeatdBinary(), copy], binary: "/usr/bin/install").finish().status
                 == 0)
         let daemon = try await Daemon(config: place.config(), binary: copy)
-        let bench = try hold(["-n", "50", "-i", "200ms", "-d", "3s", "--id-prefix", "up"], daemon: daemon)
+        let bench = try hold(["-n", "50", "-i", "200ms", "-d", "10s", "--id-prefix", "up"], daemon: daemon)
         #expect(await connected(50, place), "\(bench.error)")
         let upgrade = try await heartbeatctl("--socket", place.socket, "upgrade")
         #expect(upgrade.status == 0, "\(upgrade.error)")
@@ -57,11 +57,12 @@ import Testing
     @Test func aDaemonThatGoesAwayIsReportedDropByDrop() async throws {
         let place = ControlPlace()
         let daemon = try await Daemon(config: place.config())
+        // The windows are long enough for a loaded machine to get the switch in before they end.
         // Beats every 100 ms, and SIGTERM (no systemd, so no hand-off): the drain says BYE shutdown to each,
         // and nobody comes back.
         let bench = try hold(
             [
-                "-n", "20", "-i", "100ms", "-d", "2s", "--id-prefix", "gone", "--reconnect", "--reconnect-spread",
+                "-n", "20", "-i", "100ms", "-d", "15s", "--id-prefix", "gone", "--reconnect", "--reconnect-spread",
                 "50ms",
             ],
             daemon: daemon)
