@@ -170,7 +170,9 @@ let package = Package(
             ]),
         .testTarget(
             name: "DaemonTests",
-            dependencies: ["heartbeatd", "heartbeatctl", "DeviceKeys", "Posix", "CLinux", "TestSupport"]),
+            dependencies: [
+                "heartbeatd", "heartbeatctl", "heartbeat-bench", "DeviceKeys", "Posix", "CLinux", "TestSupport",
+            ]),
         // Test support: the process SystemdEdgeTests run inside a journald sandbox and under systemd-socket-activate.
         .executableTarget(
             name: "systemd-edge-probe",

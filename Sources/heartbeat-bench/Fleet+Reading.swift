@@ -78,7 +78,9 @@ extension Fleet {
             pongsInRead += 1
             if let tag, let sentMicros = Digits.value(bytes, tag) {
                 let micros = now / 1_000
-                _ = rtt.record(micros > sentMicros ? micros - sentMicros : 0)
+                let roundTrip = micros > sentMicros ? micros - sentMicros : 0
+                _ = rtt.record(roundTrip)
+                onRoundTrip(client, roundTrip, sentMicros)
             }
         case .ok(_, _, let timeoutMS):
             grantedTimeout[client] = timeoutMS * 1_000_000

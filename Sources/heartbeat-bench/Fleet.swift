@@ -77,6 +77,8 @@ final class Fleet {
     var onIdentified: (Int) -> Void = { _ in }
     /// A read brought `count` PONG lines for a client (RTTs are already recorded).
     var onPongs: (Int, Int) -> Void = { _, _ in }
+    /// One PONG's round trip and its PING's send time, both in microseconds (hold's switch report).
+    var onRoundTrip: (Int, UInt64, UInt64) -> Void = { _, _, _ in }
     /// A client's connection ended without the bench closing it; its socket is closed already.
     /// The phase is the one it was in (`identified` for a session that was up).
     var onEnded: (Int, Ending, Phase) -> Void = { _, _, _ in }

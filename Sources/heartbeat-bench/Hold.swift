@@ -13,6 +13,7 @@ struct Hold: ParsableCommand {
     )
 
     @OptionGroup var common: CommonOptions
+    @OptionGroup(title: "Restart and upgrade") var switching: SwitchOptions
 
     @Option(name: [.customShort("n"), .customLong("clients")], help: "Clients to hold.")
     var clients = 1000
@@ -87,6 +88,7 @@ final class HoldRun {
     private var pingsAtWindowEnd: UInt64 = 0
     private var samples: [ProcessSample?] = []
     private var unsettled = 0
+    private var watch: SwitchWatch!
 
     init(fleet: Fleet, options: Hold) {
         self.fleet = fleet
@@ -99,12 +101,14 @@ final class HoldRun {
     func execute() throws -> Summary {
         let loop = fleet.loop
         samples.append(sample())
+        watch = SwitchWatch(fleet: fleet, options: options.switching)
         fleet.onIdentified = { [unowned self] client in
-            ramp.settle(identified: true)
+            if !watch.identified(client) { ramp.settle(identified: true) }
             nextBeat[client] = loop.now + UInt64.random(in: 0..<interval)
             _ = loop.arm(beats, UInt64(client), at: nextBeat[client])
         }
-        fleet.onEnded = { [unowned self] _, _, previous in
+        fleet.onEnded = { [unowned self] client, ending, previous in
+            if watch.ended(client, ending, previous: previous), previous != .identified { return }
             if previous == .identified {
                 dropped += 1
             } else if !ramp.isComplete {
@@ -131,8 +135,12 @@ final class HoldRun {
     }
 
     private func beat(_ client: Int) {
-        guard isBeating, fleet.phase[client] == .identified else { return }
+        // A timer armed before a reconnect (a new one was armed at OK) is stale: it comes early.
+        guard isBeating, fleet.phase[client] == .identified, fleet.loop.now + 2_000_000 >= nextBeat[client] else {
+            return
+        }
         guard fleet.ping(client) else { return }
+        watch.sent(client)
         nextBeat[client] += interval
         if nextBeat[client] <= fleet.loop.now { nextBeat[client] = fleet.loop.now + interval }
         _ = fleet.loop.arm(beats, UInt64(client), at: nextBeat[client])
@@ -182,6 +190,7 @@ final class HoldRun {
         summary.set("window_s", Double(windowEnd - windowStart) / 1e9)
         let beatsInWindow = pingsAtWindowEnd - pingsAtWindowStart
         summary.set("heartbeats_in_window", beatsInWindow)
+        summary.set("switch", watch.summary(origin: windowStart))
         if options.pid != nil, samples.count == 3, let before = samples[0], let start = samples[1], let end = samples[2]
         {
             var daemon = Summary()

@@ -5,6 +5,11 @@
 #
 #   Tests/system/run.sh                         builds the .deb with `make deb` first
 #   HEARTBEATD_DEB=path/to.deb Tests/system/run.sh   tests that package instead
+#   Tests/system/run.sh restart watchdog_clients     the install check, then only the checks named
+#                                                    (check_<name> below), in the usual order
+#
+# The restart checks hold clients with heartbeat-bench from inside the container: $HEARTBEATD_BENCH, or
+# the one `make deb` built beside the package (.build-release/release/heartbeat-bench).
 #
 # Cannot run here (not root, no namespaces)? It prints SKIPPED and exits 0, unless
 # HEARTBEATD_REQUIRE_SYSTEM_TESTS=1 (CI), which makes the skip a failure. Caches under /var/tmp/heartbeatd-lab.
@@ -19,6 +24,7 @@ PORT=7700
 DRAIN_TIMEOUT=5
 MAX_EXPOSURE=1.5
 . "$HERE/lab.sh"
+. "$HERE/restart-checks.sh"
 
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
@@ -58,6 +64,7 @@ if ((${#missing[@]})); then
     fi
 fi
 
+ONLY=("$@")
 started=$(now)
 passed=0 failed=0
 RUN="heartbeatd-e2e-$$"
@@ -101,6 +108,8 @@ cp "$deb" "$STATE/payload/heartbeatd.deb"
 agent_deb=$(ls -1t "$(dirname "$deb")"/heartbeat-agent_*.deb 2>/dev/null | head -1)
 [[ -n $agent_deb ]] && cp "$agent_deb" "$STATE/payload/heartbeat-agent.deb"
 cp "$HERE/client.sh" "$STATE/payload/client.sh"
+bench=${HEARTBEATD_BENCH:-$SRC/.build-release/release/heartbeat-bench}
+[[ -x $bench ]] && cp "$bench" "$STATE/payload/heartbeat-bench"
 # TLS: certificates made here, and the host's openssl (same Debian, same libssl3) for s_client inside.
 mkdir -p "$STATE/payload/tls"
 (cd "$STATE/payload/tls" && k='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes' &&
@@ -159,6 +168,8 @@ fail() { REASON=$1; return 1; }
 
 run_check() {
     local description=$1; shift
+    # Named checks only (arguments): the install check always runs, since every other one needs it.
+    if ((${#ONLY[@]})) && [[ $1 != check_install && " ${ONLY[*]} " != *" ${1#check_} "* ]]; then return 0; fi
     REASON="" DETAIL=""
     local t0; t0=$(now)
     if "$@"; then
@@ -513,6 +524,8 @@ if ((failed == 0)); then
     run_check "stop sends STOPPING=1 and exits 0 within drain_timeout" check_stop
     pid1_debug off
     run_check "watchdog: SIGSTOP leads to a watchdog restart (NRestarts=1)" check_watchdog
+    run_check "systemctl restart with $RESTART_CLIENTS clients beating: none dropped, every beat answered, one event" check_restart
+    run_check "watchdog kill with $RESTART_CLIENTS clients: all dropped (nothing stored at SIGABRT), all back" check_watchdog_clients
     run_check "socket activation: the first client starts the service on the passed fd" check_socket_activation
     run_check "upgrade puts the new binary in the running daemon; purge removes everything" check_upgrade_and_purge
 fi
