@@ -6,10 +6,12 @@ import Foundation
 import TestSupport
 import Testing
 
-/// A daemon whose one TLS listener (127.0.0.1:<free port>) is behind a proxy, with a control socket.
+/// A daemon whose one TLS listener is behind a proxy, with a control socket. The listener is named by its
+/// configured address, port 0 included, so the kernel picks the port at bind: a port probed free beforehand
+/// could be taken in between by another test's SO_REUSEPORT listener, which would then share it.
 private func proxiedTLSDaemon(_ place: ControlPlace, handshakeTimeout: String = "5s") async throws -> Daemon {
     let certificates = TestCertificates.shared
-    let address = "127.0.0.1:\(try freePort())"
+    let address = "127.0.0.1:0"
     return try await Daemon(
         config: place.config(
             """
