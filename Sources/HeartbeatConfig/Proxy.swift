@@ -4,8 +4,9 @@ import TOMLKit
 
 extension Config {
     public struct Proxy: Sendable, Equatable {
-        /// Addresses from `listen` (and, with TLS listeners, from `[tls] listen`): each connection to them
-        /// must open with a PROXY header. Written exactly as in `listen`; one that is no listener is an error.
+        /// Addresses from `listen` or `[tls] listen`: each connection to them must open with a PROXY header
+        /// (on a TLS listener in plain text, before the ClientHello, as HAProxy's `send-proxy` sends it).
+        /// Written exactly as in `listen`; one that is no listener is an error.
         public var listeners: [ListenAddress]
 
         public static let defaults = Proxy(listeners: [])
@@ -13,22 +14,12 @@ extension Config {
 
     /// `[proxy] listeners` must name listeners: a typo would otherwise leave a proxied port reading the
     /// proxy's address as the client's, or a direct port trusting headers. Checked after --listen too.
-    /// A `[tls] listen` address is a listener, but not one that can take the flag yet: the header comes
-    /// before the ClientHello, and OpenSSL reads the socket itself (SSL_set_fd), so the bytes after the
-    /// header would have to reach it another way (a memory BIO, or peeking at the header).
-    /// TODO(issue 9): PROXY before TLS; until then such an entry is refused here, not ignored.
     public func checkProxyListeners() throws(ConfigError) {
-        for (index, address) in proxy.listeners.enumerated() where !listen.contains(address) {
-            guard tls.listen.contains(address) else {
-                throw ConfigError(
-                    key: "proxy.listeners[\(index)]",
-                    message: "\(tomlQuoted(address.description)) is not in listen or tls.listen")
-            }
+        for (index, address) in proxy.listeners.enumerated()
+        where !listen.contains(address) && !tls.listen.contains(address) {
             throw ConfigError(
                 key: "proxy.listeners[\(index)]",
-                message:
-                    "\(tomlQuoted(address.description)) is a TLS listener: the PROXY protocol before TLS is not supported yet"
-            )
+                message: "\(tomlQuoted(address.description)) is not in listen or tls.listen")
         }
     }
 }

@@ -126,6 +126,12 @@ public struct Socket: ~Copyable {
         try nonBlocking("read") { Glibc.read(fd, buffer.baseAddress, buffer.count) }
     }
 
+    /// Copies what is there without taking it from the socket: a PROXY header is read this way before TLS, so
+    /// that the bytes after it stay for OpenSSL. The corresponding C function is `recv(2)` with MSG_PEEK.
+    public func peek(into buffer: UnsafeMutableRawBufferPointer) throws(SystemError) -> IOResult<Int> {
+        try nonBlocking("recv") { Glibc.recv(fd, buffer.baseAddress, buffer.count, Int32(MSG_PEEK)) }
+    }
+
     /// Sends without blocking and without SIGPIPE (MSG_NOSIGNAL): a reset peer is an EPIPE error, not a signal.
     public func send(_ bytes: UnsafeRawBufferPointer) throws(SystemError) -> IOResult<Int> {
         try nonBlocking("send") {

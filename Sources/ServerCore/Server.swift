@@ -52,9 +52,8 @@ public final class Server: Sendable {
     /// predecessor handed over (`inheritance`, a restart or upgrade) are kept instead of bound when they are
     /// exactly the addresses wanted. Nothing is accepted until `start`. `tick` is the timer wheel's, in
     /// nanoseconds; a port of 0 lets the kernel pick (the same for every worker). A plain listener whose
-    /// address (as given in `listen`, or a passed socket's own) is in `proxied` expects a PROXY header on
-    /// every connection. (PROXY before TLS is not built yet: the configuration refuses a `[proxy]` entry
-    /// naming a TLS address, and a TLS listener here ignores the flag.)
+    /// address (as given in `listen` or `tlsListen`, or a passed socket's own) is in `proxied` expects a PROXY
+    /// header on every connection; on a TLS listener the header comes first, in plain text (Worker+Proxy).
     public init(
         settings: Settings, listen: [SocketAddress], tlsListen: [SocketAddress] = [], proxied: [SocketAddress] = [],
         workers count: Int, tick: UInt64, activated: [Int32], logger: Logger, inheritance: Inheritance? = nil
@@ -89,14 +88,15 @@ public final class Server: Sendable {
                     listeners.append(
                         Listener(
                             socket: socket, address: address, isShared: false, kind: isTLS ? .tls : .plain,
-                            expectsProxyHeader: !isTLS && proxied.contains(plain[position])))
+                            expectsProxyHeader: proxied.contains(
+                                isTLS ? tlsListen[position - plain.count] : plain[position])))
                 }
                 perWorker.append(adopted + listeners.filter { $0.kind == .plain })
                 tlsPerWorker.append(listeners.filter { $0.kind == .tls })
                 continue
             }
             tlsPerWorker.append(
-                try Self.bind(tlsListen, kind: .tls, like: tlsPerWorker.first, proxied: [], settings: settings))
+                try Self.bind(tlsListen, kind: .tls, like: tlsPerWorker.first, proxied: proxied, settings: settings))
             perWorker.append(
                 adopted.isEmpty
                     ? try Self.bind(listen, kind: .plain, like: perWorker.first, proxied: proxied, settings: settings)

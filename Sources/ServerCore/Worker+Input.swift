@@ -9,6 +9,7 @@ extension Worker {
     func sessionReady(_ descriptor: DescriptorID, _ readiness: Readiness) {
         let slot = descriptor.index
         guard sessions.isOpen(slot) else { return }
+        if !proxyBeforeTLS.isEmpty, proxyBeforeTLS.contains(slot) { return readProxyHeaderBeforeTLS(slot, readiness) }
         // A TLS session's handshake is handled there; after it, its reads and writes go through TLS below.
         guard let readiness = tls.isEmpty ? readiness : tlsReady(slot, readiness) else { return }
         if readiness.contains(.error) {

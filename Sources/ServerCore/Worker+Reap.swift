@@ -37,6 +37,7 @@ extension Worker {
         handoff.cannotHandOver.remove(slot)
         challenges[slot] = nil
         awaitingProxyHeader.remove(slot)
+        proxyBeforeTLS.remove(slot)
         var departure: (isReleased: Bool, seq: UInt64)?
         if let id = session.id {
             departure = shared.registry.release(

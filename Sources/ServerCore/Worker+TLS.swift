@@ -20,8 +20,9 @@ struct TLSState {
 }
 
 extension Worker {
-    /// A connection on a TLS listener: its SSL object, and the handshake deadline on its session timer.
-    func startHandshake(_ slot: Int) {
+    /// A connection on a TLS listener: its SSL object, and the handshake deadline on its session timer (unless
+    /// a PROXY header came first: its deadline, armed at accept, covers both).
+    func startHandshake(_ slot: Int, armsDeadline: Bool = true) {
         guard let context = settings.tls else {
             reap(
                 slot, because: .handshakeFailed,
@@ -38,17 +39,22 @@ extension Worker {
         }
         // Its keys live in OpenSSL: a restart or upgrade ends it with a paced `BYE restart` (Worker+Handoff).
         handoff.cannotHandOver.insert(slot)
+        guard armsDeadline else { return }
         sessions[slot].timer = loop.arm(timers.session, UInt64(slot), at: loop.now + settings.handshakeTimeout)
     }
 
-    /// The session timer fired before HELLO: still in the handshake, or waiting for HELLO after it.
+    /// The session timer fired before HELLO: still in the handshake (or the PROXY header before it), or
+    /// waiting for HELLO after it.
     func helloExpired(_ slot: Int) {
-        guard let state = tls[slot], !state.isEstablished else {
+        let beforeHeader = !proxyBeforeTLS.isEmpty && proxyBeforeTLS.contains(slot)
+        guard beforeHeader || tls[slot].map({ !$0.isEstablished }) == true else {
             reap(slot, because: .helloTimeout)
             return
         }
         let failure = TLSError(
-            kind: .timeout, call: "SSL_do_handshake", message: "no complete handshake within handshake_timeout")
+            kind: .timeout, call: beforeHeader ? "PROXY" : "SSL_do_handshake",
+            message: beforeHeader
+                ? "no PROXY header within handshake_timeout" : "no complete handshake within handshake_timeout")
         stats.countTLSFailure(failure.kind.rawValue)
         reap(slot, because: .handshakeTimeout, tlsFailure: failure)
     }

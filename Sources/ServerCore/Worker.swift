@@ -31,6 +31,8 @@ final class Worker {
     var challenges: [Int: PendingChallenge] = [:]
     /// Sessions on a listener behind a proxy whose PROXY header has not arrived yet (Worker+Proxy.swift).
     var awaitingProxyHeader: Set<Int> = []
+    /// Of those, the ones on a TLS listener: the header comes in plain text, the handshake after it.
+    var proxyBeforeTLS: Set<Int> = []
     var nextSerial: UInt32 = 1
     var isDraining = false
     var logBudget = SessionLogBudget()
@@ -151,7 +153,7 @@ final class Worker {
         nextSerial = (nextSerial + 1) % Owner.serialLimit
         let session = Session(socket: socket, peer: peer, serial: serial, now: now)
         guard enroll(session, at: slot, kind: kind, expectsProxyHeader: expectsProxyHeader) else { return }
-        if kind == .tls { return startHandshake(slot) }
+        if kind == .tls { return expectsProxyHeader ? awaitProxyHeaderBeforeTLS(slot) : startHandshake(slot) }
         sessions[slot].timer = loop.arm(timers.session, UInt64(slot), at: now + settings.helloTimeout)
     }
 

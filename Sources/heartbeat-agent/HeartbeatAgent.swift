@@ -18,9 +18,11 @@ struct HeartbeatAgent: AsyncParsableCommand {
             Reconnects with jittered exponential backoff whenever the connection breaks. With --tls (implied \
             by --tls-ca or --tls-cert) it verifies the server against --tls-ca or the system's trust store. \
             Exit status: 0 after SIGTERM/SIGINT (BYE sent), 64 for a usage error, 3 when another client took \
-            over the id (BYE replaced, with --on-replaced stop), 77 when the server refused the token \
-            (ERR auth-failed), 78 when it refused the HELLO (ERR bad-hello) or the configuration is invalid \
-            (an unreadable or empty --token-file included).
+            over the id (BYE replaced, with --on-replaced stop), 77 when the server refused the token or key \
+            (ERR auth-failed, or a challenge without --key-file), 78 when it refused the HELLO (ERR bad-hello) \
+            or the configuration is invalid (an unreadable, empty or malformed --token-file or --key-file \
+            included). --token-file answers [auth] mode = "hmac" (the token crosses the wire); --key-file \
+            answers mode = "challenge" (the same 64 hex digits, proved per connection, never sent).
             """
     )
 
@@ -40,6 +42,13 @@ struct HeartbeatAgent: AsyncParsableCommand {
         help: ArgumentHelp("File holding the auth token (hex), e.g. from `heartbeatctl token <id>`.", valueName: "file")
     )
     var tokenFile: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "File (mode 600) holding the device key, `heartbeatctl token <id>`, for challenge auth.", valueName: "file")
+    )
+    var keyFile: String?
 
     /// 10 minutes, not `stop`: with `[auth] mode = "hmac"` anyone who saw one HELLO can replay it, and
     /// `stop` would let one replay keep the device offline until a person steps in; waiting this long
@@ -91,7 +100,11 @@ struct HeartbeatAgent: AsyncParsableCommand {
         var configuration = HeartbeatClient.Configuration(server: endpoint, id: id, interval: interval.duration)
         // An unreadable token file is configuration, not usage: 78, which the unit does not restart.
         do {
-            configuration.token = try tokenFile.map(Self.readToken)
+            guard tokenFile == nil || keyFile == nil else {
+                throw ValidationError("--token-file (hmac auth) and --key-file (challenge auth) exclude each other")
+            }
+            configuration.token = try tokenFile.map { try Self.readToken($0, flag: "--token-file") }
+            configuration.deviceKey = try keyFile.map(Self.readKey)
         } catch {
             logger.critical("\(error)")
             throw ExitCode(78)
@@ -189,16 +202,35 @@ struct HeartbeatAgent: AsyncParsableCommand {
         }
     }
 
-    static func readToken(_ path: String) throws -> String {
+    static func readToken(_ path: String, flag: String) throws -> String {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw ValidationError("cannot read --token-file \(path): \(error)")
+            throw ValidationError("cannot read \(flag) \(path): \(error)")
         }
         let token = String(text.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
-        guard !token.isEmpty else { throw ValidationError("--token-file \(path) is empty") }
+        guard !token.isEmpty else { throw ValidationError("\(flag) \(path) is empty") }
         return token
+    }
+
+    /// The device key is the device's whole identity (it answers every challenge), so its file must be closed to
+    /// group and others, as heartbeatd's secret file is.
+    static func readKey(_ path: String) throws -> HeartbeatClient.DeviceKey {
+        // FoundationEssentials boxes the mode as UInt on Linux (an NSNumber on Darwin bridges to it too).
+        let raw = (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions]
+        if let mode = (raw as? UInt) ?? (raw as? Int).map(UInt.init) ?? (raw as? UInt16).map(UInt.init),
+            mode & 0o077 != 0
+        {
+            throw ValidationError(
+                "--key-file \(path) is open to group or others (mode \(String(mode, radix: 8))); run chmod 600 \(path)")
+        }
+        let text = try readToken(path, flag: "--key-file")
+        guard let key = HeartbeatClient.DeviceKey(text) else {
+            throw ValidationError(
+                "--key-file \(path) does not hold a device key (\(HeartbeatClient.DeviceKey.length) hex digits)")
+        }
+        return key
     }
 
     static func replacedPolicy(_ text: String) throws -> HeartbeatClient.ReplacedPolicy {

@@ -55,9 +55,10 @@ func refusesBadTLSValues(toml: String, key: String) {
     #expect(next.restartRequiredChanges(comparedTo: .defaults) == ["tls.listen"])
 }
 
-/// PROXY before TLS is not built: a `[proxy]` entry naming a TLS listener is refused at load, not ignored.
-@Test func aTLSListenerCannotBeProxiedYet() {
-    let error = parseError("[tls]\nlisten = [\"0.0.0.0:7701\"]\n[proxy]\nlisteners = [\"0.0.0.0:7701\"]\n")
+/// PROXY before TLS: a `[proxy]` entry may name a TLS listener; one that is no listener at all is refused.
+@Test func aTLSListenerMayBeProxied() {
+    #expect(parseError("[tls]\nlisten = [\"0.0.0.0:7701\"]\n[proxy]\nlisteners = [\"0.0.0.0:7701\"]\n") == nil)
+    let error = parseError("[tls]\nlisten = [\"0.0.0.0:7701\"]\n[proxy]\nlisteners = [\"0.0.0.0:7703\"]\n")
     #expect(error?.key == "proxy.listeners[0]")
-    #expect(error?.message.contains("TLS listener") == true)
+    #expect(error?.message.contains("is not in listen or tls.listen") == true)
 }

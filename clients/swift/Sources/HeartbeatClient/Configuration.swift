@@ -34,8 +34,14 @@ extension HeartbeatClient {
         /// The heartbeat interval to propose; nil lets the server choose. The client always beats at the
         /// interval the server grants in its `OK`, which may differ (the server clamps proposals).
         public var interval: Duration?
-        /// The HMAC token for servers with auth on (hex, as `heartbeatctl token <id>` prints it).
+        /// The HMAC token for servers with `[auth] mode = "hmac"` (hex, as `heartbeatctl token <id>` prints it),
+        /// sent in HELLO: anyone who sees it can replay it. Prefer `deviceKey` where the server offers challenge
+        /// auth.
         public var token: String?
+        /// The device key for servers with `[auth] mode = "challenge"` (the same 64 hex digits
+        /// `heartbeatctl token <id>` prints): it answers the server's `CHALLENGE` and never crosses the wire.
+        /// Set `token` or `deviceKey`, not both: a challenge server refuses a HELLO that carries a token.
+        public var deviceKey: DeviceKey?
 
         /// TLS for the connection, or nil for plain TCP. `TLSConfiguration.makeClientConfiguration()` verifies
         /// the server against the system's trust store and its name against `server.host`; set `trustRoots`

@@ -39,7 +39,8 @@ extension HeartbeatClient {
             public static let timeout = Code("timeout")
             /// The TLS handshake failed (the server's certificate was not trusted, say) or TLS is misconfigured.
             public static let tls = Code("tls")
-            /// The server answered `ERR auth-failed`: the token is missing or wrong. Stops the client.
+            /// The server answered `ERR auth-failed` (the token or device key is missing or wrong), or asked for
+            /// challenge auth without a device key set, or sent a challenge that cannot be answered. Stops the client.
             public static let auth = Code("auth")
             /// The server refused the HELLO itself (`ERR bad-hello`). Stops the client.
             public static let rejected = Code("rejected")
@@ -57,7 +58,7 @@ extension HeartbeatClient {
             public static let serverError = Code("server-error")
             /// A socket error on an open connection: reset by the peer, a broken pipe, TCP_USER_TIMEOUT.
             public static let connection = Code("connection")
-            /// The configuration cannot work (an id with a forbidden byte, a token that is not hex, …).
+            /// The configuration cannot work (an id with a forbidden byte, a token that is not hex, a token and a device key both set, …).
             public static let invalidConfiguration = Code("invalid-configuration")
             /// `run()` was called a second time; the first run goes on undisturbed.
             public static let alreadyRunning = Code("already-running")

@@ -57,6 +57,9 @@ public final class HeartbeatClient: Service, Sendable {
         randomFraction: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }
     ) throws(Error) {
         let hello = try Self.helloLine(for: configuration)
+        guard configuration.token == nil || configuration.deviceKey == nil else {
+            throw Error(.invalidConfiguration, "set token (hmac auth) or deviceKey (challenge auth), not both")
+        }
         guard configuration.backoff.base > .zero, configuration.backoff.cap >= configuration.backoff.base else {
             throw Error(.invalidConfiguration, "backoff needs 0 < base <= cap")
         }

@@ -16,7 +16,7 @@ extension Runner {
     }
 
     enum Phase {
-        /// HELLO sent, waiting for `OK` (the place where challenge auth will answer a `CHALLENGE`).
+        /// HELLO sent, waiting for `OK` (or for a `CHALLENGE`, answered with `AUTH`, then `OK`).
         case greeting
         /// `OK` received: beating, watching for silence.
         case up
@@ -51,6 +51,7 @@ extension Runner {
             var grant: HeartbeatClient.Grant?
             var connectedAt: C.Instant?
             var writeError: (any Error)?
+            var answeredChallenge = false
             func upFor() -> Duration? { connectedAt.map { $0.duration(to: clock.now) } }
 
             for await event in events {
@@ -62,13 +63,19 @@ extension Runner {
                         continue
                     }
                     guard let line else {
+                        if phase == .greeting, text.hasPrefix("CHALLENGE") {
+                            // Not a nonce this client can answer: a broken or hostile server, which
+                            // reconnecting will not fix.
+                            let error = HeartbeatClient.Error(.auth, "malformed challenge '\(text)'")
+                            return .stop(.failed(error), error)
+                        }
                         return .reconnect(.init(.protocol, "unexpected line '\(text)'"), upFor: upFor())
                     }
                     guard phase == .greeting else {
                         if let ending = established(line) { return ending.with(upFor: upFor()) }
                         continue
                     }
-                    switch greeting(line, text, connection) {
+                    switch greeting(line, text, connection, answered: &answeredChallenge) {
                     case .keepWaiting:
                         continue
                     case .end(let ending):
@@ -128,9 +135,11 @@ extension Runner {
         }
     }
 
-    /// The answer to HELLO. Challenge auth (`CHALLENGE <nonce>` → `AUTH <proof>`, then `OK`) belongs here:
-    /// answer on `connection` and return `.keepWaiting`.
-    func greeting(_ line: ServerLine, _ text: String, _ connection: Connection) -> Greeting {
+    /// The answer to HELLO. A `CHALLENGE` is answered with `AUTH` on `connection` (once: `answered`), and the
+    /// `OK` still awaited.
+    func greeting(
+        _ line: ServerLine, _ text: String, _ connection: Connection, answered: inout Bool
+    ) -> Greeting {
         switch line {
         case .ok(_, let intervalMS, let timeoutMS):
             guard intervalMS > 0, timeoutMS > 0 else {
@@ -144,13 +153,22 @@ extension Runner {
             return .end(.reconnect(.init(.protocol, "unexpected line '\(text)' before OK"), upFor: nil))
         case .error, .bye:
             return established(line).map { .end($0) } ?? .keepWaiting
-        case .challenge:
-            // Challenge auth (protocol 1.1) needs HMAC-SHA256 with the device key: not in this client yet.
-            let error = HeartbeatClient.Error(
-                .auth,
-                "the server asks for challenge auth ([auth] mode = \"challenge\"), which this client does not speak yet"
-            )
-            return .end(.stop(.failed(error), error))
+        case .challenge(let nonce):
+            // Stops rather than reconnects: without the key, or asked twice, every new attempt ends alike.
+            guard !answered else {
+                let error = HeartbeatClient.Error(.auth, "a second CHALLENGE after AUTH")
+                return .end(.stop(.failed(error), error))
+            }
+            guard let key = configuration.deviceKey else {
+                let error = HeartbeatClient.Error(
+                    .auth, "the server asks for challenge auth ([auth] mode = \"challenge\") and no device key is set")
+                return .end(.stop(.failed(error), error))
+            }
+            answered = true
+            connection.write(key.authLine(nonce: nonce)) { [logger] error in
+                logger.debug("cannot write AUTH", metadata: ["error": "\(error)"])
+            }
+            return .keepWaiting
         }
     }
 
