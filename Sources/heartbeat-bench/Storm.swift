@@ -16,7 +16,8 @@ struct Storm: ParsableCommand {
             online again. A reconnect that fails is retried after the HeartbeatClient library's full-jitter \
             backoff (a random time in [0, min(cap, base × 2^attempt)]). The kernel's counters \
             (TcpExtListenOverflows, TcpExtListenDrops, TcpExtSyncookiesSent) are read from /proc/net/netstat \
-            before and after the storm; they count for the whole network namespace.
+            before and after the storm; they count for the whole network namespace. Every HELLO proposes \
+            300 s, so that the storm clients, which do not beat, are never reaped for it.
             """
     )
 
@@ -58,6 +59,10 @@ struct Storm: ParsableCommand {
         name: .long, help: ArgumentHelp("Give up waiting for every storm client to be online.", valueName: "duration"))
     var timeout = BenchDuration(seconds: 120)
 
+    /// Every HELLO proposes 300 s (the default interval_max): storm clients do not beat, and neither the ramp
+    /// of 15,000 nor a slow storm may outlast their timeout. The steady clients beat faster than that anyway.
+    static let helloIntervalMS: UInt64 = 300_000
+
     func validate() throws {
         guard clients > 0, steady >= 0, interval.nanoseconds > 0 else {
             throw ValidationError("-n and -i must be positive, --steady at least 0")
@@ -72,7 +77,7 @@ struct Storm: ParsableCommand {
         let server = try common.serverAddress()
         let fleet = try Fleet(
             clients: steady + clients, server: server, sources: common.sourceAddresses(for: server),
-            idPrefix: common.idPrefix, intervalMS: max(1_000, interval.milliseconds))
+            idPrefix: common.idPrefix, intervalMS: Self.helloIntervalMS)
         fleet.tls = try common.tls.context()
         fleet.auth = try common.fleetAuth()
         let summary = try StormRun(fleet: fleet, options: self).execute()
