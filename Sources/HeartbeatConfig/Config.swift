@@ -6,6 +6,10 @@ import TOMLKit
 
 public struct Config: Sendable, Equatable {
     public var listen: [ListenAddress]
+    /// listen(2)'s backlog for every client listener this process binds (`listen` and `tls.listen`):
+    /// 1...65535. The kernel caps it at net.core.somaxconn; socket-activated listeners get systemd's
+    /// `Backlog=` instead.
+    public var backlog: Int = 4096
     public var workers: Workers
     /// How long a stopping daemon waits for clients to leave before it reaps them with `shutdown`.
     public var drainTimeout: Duration
@@ -57,6 +61,7 @@ public struct Config: Sendable, Equatable {
         var top = TableReader(document, path: "")
         let defaults = Config.defaults
         let listen = try top.value("listen").map { value throws(ConfigError) in try listenAddresses(value) }
+        let backlog = try top.integer("backlog", in: 1...65535)
         let workers = try top.read("workers", expected: "\"auto\" or an integer from 1 to 256", Workers.init(toml:))
         let drainTimeout = try top.duration("drain_timeout", in: .zero ... .seconds(3600))
         let heartbeat = try top.section("heartbeat", Heartbeat.init(reading:))
@@ -80,6 +85,7 @@ public struct Config: Sendable, Equatable {
             proxy: proxy
         )
         config.restart = restart
+        config.backlog = backlog ?? defaults.backlog
         try top.refuseUnknownKeys()
         // With SO_REUSEPORT both binds would succeed and the kernel would mix TLS and plain clients.
         for (index, address) in config.tls.listen.enumerated() where address.port != 0 {
@@ -98,6 +104,7 @@ public struct Config: Sendable, Equatable {
     public func rendered() -> String {
         var writer = TOMLWriter()
         writer.set("listen", listen.map(\.description))
+        writer.set("backlog", backlog)
         switch workers {
         case .auto: writer.set("workers", "auto")
         case .count(let count): writer.set("workers", count)
@@ -119,13 +126,14 @@ public struct Config: Sendable, Equatable {
     }
 
     /// The keys that differ from `old` but only take effect on a restart: the listening sockets (for
-    /// clients, control and metrics) and the worker threads are made once, and the control socket's
+    /// clients, control and metrics) and their backlog and the worker threads are made once, and the control socket's
     /// group is given to its file when it is made; the cluster link is made once, and so is each listener's
     /// PROXY flag. Everything else (heartbeat.*, limits.*, tcp.*, log.*, events.*, auth.*, tls certificate,
     /// key and client CA, drain_timeout) a reload applies.
     public func restartRequiredChanges(comparedTo old: Config) -> [String] {
         var keys: [String] = []
         if listen != old.listen { keys.append("listen") }
+        if backlog != old.backlog { keys.append("backlog") }
         if workers != old.workers { keys.append("workers") }
         if control.socket != old.control.socket { keys.append("control.socket") }
         if control.group != old.control.group { keys.append("control.group") }

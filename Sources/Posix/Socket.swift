@@ -70,6 +70,23 @@ public struct Socket: ~Copyable {
         return socket
     }
 
+    /// Sets a listening socket's backlog again: Linux takes a second `listen(2)` on a listener as a new
+    /// backlog, and keeps the connections already queued.
+    public func setBacklog(_ backlog: Int32) throws(SystemError) {
+        _ = try retrying("listen") { Glibc.listen(fd, backlog) }
+    }
+
+    /// A listener's accept queue: the connections waiting for accept, and the most that may wait (the
+    /// backlog as the kernel applies it, capped at net.core.somaxconn). For a listening socket TCP_INFO
+    /// carries them in `tcpi_unacked` and `tcpi_sacked`, as `ss -ltn` shows them in Recv-Q and Send-Q.
+    /// The corresponding C function is `getsockopt(2)`.
+    public func acceptQueue() throws(SystemError) -> (waiting: Int, limit: Int) {
+        var info = tcp_info()
+        var length = socklen_t(MemoryLayout<tcp_info>.size)
+        _ = try retrying("getsockopt(TCP_INFO)") { getsockopt(fd, Int32(IPPROTO_TCP), TCP_INFO, &info, &length) }
+        return (Int(info.tcpi_unacked), Int(info.tcpi_sacked))
+    }
+
     /// The kernel's second line of defence, set on a listener and inherited by every accepted socket:
     /// keepalive probes after `idleSeconds` of silence and TCP_USER_TIMEOUT for unacknowledged data.
     public func setKeepalive(_ keepalive: TCPKeepalive) throws(SystemError) {

@@ -9,6 +9,30 @@ public struct HostAddress: Hashable, Sendable {
     public var isIPv6: Bool
 }
 
+extension HostAddress {
+    /// The network the host is counted under by per-network limits: its IPv4 /24 or IPv6 /64 (what one
+    /// site or one subscriber usually holds), host bits cleared. An IPv4-mapped IPv6 address (a dual-stack
+    /// socket systemd passed) counts as the IPv4 address it carries.
+    public var network: HostAddress {
+        // Both halves hold the address's bytes in network order, loaded as little-endian integers: the first
+        // bytes of the address are the low bits.
+        if isIPv6, high == 0, low & 0xFFFF_FFFF == 0xFFFF_0000 {
+            return HostAddress(high: 0, low: (low >> 32) & 0x00FF_FFFF, isIPv6: false)
+        }
+        return isIPv6
+            ? HostAddress(high: high, low: 0, isIPv6: true)
+            : HostAddress(high: 0, low: low & 0x00FF_FFFF, isIPv6: false)
+    }
+
+    /// `network` written as a prefix, "192.0.2.0/24" or "2001:db8::/64", for logs.
+    public var networkDescription: String {
+        var address = SocketAddress(ipv4: in_addr(s_addr: 0), port: 0)
+        address.host = network
+        let host = address.description.dropLast(2) // ":0"
+        return network.isIPv6 ? "\(host.dropFirst().dropLast())/64" : "\(host)/24"
+    }
+}
+
 public struct SocketAddress: Hashable, Sendable, CustomStringConvertible {
     public var host: HostAddress
     public var port: UInt16

@@ -13,6 +13,9 @@ final class Shared: Sendable {
     let admission = Admission()
     /// Whether anyone reads presence events (Server.wantPresence); when not, workers do not build them.
     let isPresenceWanted = Atomic<Bool>(true)
+    /// One table for all workers: SO_REUSEPORT spreads a network's connections over them, so a table
+    /// per worker would let each network in `workers` times over (docs/design.md, "Connect rate").
+    let connectBuckets = Mutex(ConnectBuckets(capacity: ConnectBuckets.serverCapacity))
     let mailboxes: [Mailbox<WorkerMessage>]
     init(mailboxes: [Mailbox<WorkerMessage>]) { self.mailboxes = mailboxes }
 }
@@ -45,6 +48,9 @@ public final class Server: Sendable {
 
     /// The TLS listeners' addresses, as bound; empty without TLS.
     public let tlsAddresses: [String]
+    /// The backlog the kernel applies to the listeners this process bound (`backlog` capped at
+    /// net.core.somaxconn); nil when every client listener came from systemd, which set its own (`Backlog=`).
+    public let backlogInForce: Int?
 
     /// Binds every `listen` address once per each of `workers` workers (SO_REUSEPORT), or adopts
     /// `activated` sockets (socket activation) instead. `tlsListen` addresses are bound the same way in
@@ -54,9 +60,12 @@ public final class Server: Sendable {
     /// nanoseconds; a port of 0 lets the kernel pick (the same for every worker). A plain listener whose
     /// address (as given in `listen` or `tlsListen`, or a passed socket's own) is in `proxied` expects a PROXY
     /// header on every connection; on a TLS listener the header comes first, in plain text (Worker+Proxy).
+    /// `backlog` is listen(2)'s, for the listeners bound here and those kept from a predecessor; a passed
+    /// socket keeps systemd's.
     public init(
         settings: Settings, listen: [SocketAddress], tlsListen: [SocketAddress] = [], proxied: [SocketAddress] = [],
-        workers count: Int, tick: UInt64, activated: [Int32], logger: Logger, inheritance: Inheritance? = nil
+        backlog: Int32 = 4096, workers count: Int, tick: UInt64, activated: [Int32], logger: Logger,
+        inheritance: Inheritance? = nil
     ) throws(ServerError) {
         var inherited = Takeover(inheritance, workers: count, now: Clock.monotonicNanoseconds())
         var adopted: [Listener] = []
@@ -84,6 +93,8 @@ public final class Server: Sendable {
                 var listeners: [Listener] = []
                 for (position, (descriptor, address)) in kept.enumerated() {
                     guard let socket = try? Socket(adoptingListener: descriptor.rawValue) else { continue }
+                    // The predecessor's backlog may not be this configuration's.
+                    try? socket.setBacklog(backlog)
                     let isTLS = position >= plain.count
                     listeners.append(
                         Listener(
@@ -96,16 +107,22 @@ public final class Server: Sendable {
                 continue
             }
             tlsPerWorker.append(
-                try Self.bind(tlsListen, kind: .tls, like: tlsPerWorker.first, proxied: proxied, settings: settings))
+                try Self.bind(
+                    tlsListen, kind: .tls, like: tlsPerWorker.first, proxied: proxied, backlog: backlog,
+                    settings: settings))
             perWorker.append(
                 adopted.isEmpty
-                    ? try Self.bind(listen, kind: .plain, like: perWorker.first, proxied: proxied, settings: settings)
+                    ? try Self.bind(
+                        listen, kind: .plain, like: perWorker.first, proxied: proxied, backlog: backlog,
+                        settings: settings)
                     : adopted)
         }
         inherited.closeUnused()
         addresses = (perWorker.first ?? []).map { "\($0.address)" }
         tlsAddresses = (tlsPerWorker.first ?? []).map { "\($0.address)" }
         sharedListeners = adopted
+        let own = (perWorker.first ?? []).filter { !$0.isShared } + (tlsPerWorker.first ?? [])
+        backlogInForce = own.lazy.compactMap { try? $0.socket?.acceptQueue().limit }.first
         for index in 0..<count { perWorker[index] += tlsPerWorker[index] }
 
         var mailboxes: [Mailbox<WorkerMessage>] = []
@@ -231,14 +248,14 @@ extension Server {
     /// others (`like` is the first worker's) join that same port.
     fileprivate static func bind(
         _ addresses: [SocketAddress], kind: Listener.Kind, like first: [Listener]?, proxied: [SocketAddress],
-        settings: Settings
+        backlog: Int32, settings: Settings
     ) throws(ServerError) -> [Listener] {
         var listeners: [Listener] = []
         for (position, wanted) in addresses.enumerated() {
             var address = wanted
             if address.port == 0, let first { address.port = first[position].address.port }
             do {
-                let socket = try Socket.listen(on: address, reusePort: true)
+                let socket = try Socket.listen(on: address, reusePort: true, backlog: backlog)
                 try socket.setKeepalive(settings.keepalive)
                 try socket.setSendBufferSize(Worker.sendBufferBytes)
                 let bound = try socket.localAddress()

@@ -33,6 +33,10 @@ public struct Settings: Sendable {
     public var maxLine: Int
     public var maxClients: Int
     public var maxClientsPerAddress: Int
+    /// New connections per second per source network (an IPv4 /24, an IPv6 /64); 0: no limit.
+    public var connectRate: Int = 0
+    /// The most a network may open at once before `connectRate` paces it; at least 1 when the rate is on.
+    public var connectBurst: Int = 0
     public var logSessions: Bool
     public var logLevel: Logger.Level
     public var keepalive: TCPKeepalive

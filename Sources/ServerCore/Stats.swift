@@ -9,6 +9,8 @@ final class WorkerStats: Sendable {
     let heartbeats = Atomic<UInt64>(0)
     let tlsHandshakes = Atomic<UInt64>(0)
     let tlsResumptions = Atomic<UInt64>(0)
+    /// Connections reset at accept for their network's connect rate (Worker+ConnectRate.swift).
+    let connectRateRefusals = Atomic<UInt64>(0)
     let turns = TurnHistogram()
     /// Monotonic instant of the end of this worker's last loop turn (the watchdog reads it).
     let lastTurn = Atomic<UInt64>(0)
@@ -47,6 +49,7 @@ final class WorkerStats: Sendable {
         }
         snapshot.tlsHandshakes += tlsHandshakes.load(ordering: .relaxed)
         snapshot.tlsResumptions += tlsResumptions.load(ordering: .relaxed)
+        snapshot.connectRateRefusals += connectRateRefusals.load(ordering: .relaxed)
         for (kind, count) in tlsFailures.withLock({ $0 }) { snapshot.tlsHandshakeFailures[kind, default: 0] += count }
         turns.add(to: &snapshot)
         let reaps = reaps.withLock { $0 }
@@ -71,6 +74,8 @@ public struct Snapshot: Sendable, Equatable {
     public var turnNanoseconds: UInt64 = 0
     public var reaps: [Reason: UInt64] = [:]
     public var acceptErrors: [String: UInt64] = [:]
+    /// Connections reset at accept because their network was over `connect_rate` (never sessions).
+    public var connectRateRefusals: UInt64 = 0
     /// TLS handshakes completed, and how many of them resumed a session (a ticket).
     public var tlsHandshakes: UInt64 = 0
     public var tlsResumptions: UInt64 = 0

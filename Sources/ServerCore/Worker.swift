@@ -37,6 +37,7 @@ final class Worker {
     var isDraining = false
     var logBudget = SessionLogBudget()
     var lastAcceptErrorLog: UInt64 = 0
+    var connectRefusals = ConnectRefusalLog()
     var authFailures = AuthFailureLog()
     /// Where presence events go (Server.start sets it before the thread starts; see Presence.swift).
     var onPresence: @Sendable (PresenceEvent) -> Void = { _ in }
@@ -55,7 +56,10 @@ final class Worker {
     let clock: () -> UInt64
 
     static let inputCapacity = 65_536 * 2
-    static let acceptsPerWakeup = 64
+    /// The most connections one listener's readiness accepts in a loop turn. The listener is level-triggered,
+    /// so the rest wait in the kernel's queue for the next turn: a storm of connects is taken in slices of
+    /// this size between the heartbeats, timers and messages of the connected clients.
+    static let acceptsPerTurn = 64
     static let acceptPause: UInt64 = 100_000_000
     /// Kernel send buffer per client (the kernel doubles it): bounds what a client that never reads costs.
     static let sendBufferBytes: Int32 = 8_192
@@ -124,7 +128,7 @@ final class Worker {
 
     func acceptReady(_ descriptor: DescriptorID) {
         guard !isDraining, let listener = listeners.first(where: { $0.id == descriptor }) else { return }
-        for _ in 0..<Self.acceptsPerWakeup {
+        for _ in 0..<Self.acceptsPerTurn {
             var peer = listener.address
             let accepted: Socket?
             do {
@@ -134,6 +138,10 @@ final class Worker {
                 return
             }
             guard let accepted else { return }
+            guard admitsConnection(from: peer) else {
+                refuse(accepted, peer: peer)
+                continue
+            }
             adopt(accepted, peer: peer, kind: listener.kind, expectsProxyHeader: listener.expectsProxyHeader)
         }
     }

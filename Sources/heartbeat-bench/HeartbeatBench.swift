@@ -9,13 +9,13 @@ import Primitives
 struct HeartbeatBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "heartbeat-bench",
-        abstract: "Load generator for heartbeatd: hold, flood, churn and reap.",
+        abstract: "Load generator for heartbeatd: hold, flood, churn, reap and storm.",
         discussion: """
             Every mode connects to --server (loopback only is intended), spreads its source addresses \
             over 127.0.0.x, raises its own descriptor limit, and stops by itself. Durations are written \
             as in the config: 500ms, 10s, 5m.
             """,
-        subcommands: [Hold.self, Flood.self, Churn.self, Reap.self]
+        subcommands: [Hold.self, Flood.self, Churn.self, Reap.self, Storm.self]
     )
 }
 

@@ -25,6 +25,7 @@ struct MetricsExposition {
     private let tlsResumptions: Counter
     private let tlsFailures: [String: Counter]
     private var acceptErrors: [String: Counter] = [:]
+    private let refusals: Counter
 
     init() {
         clients = registry.makeGauge(
@@ -65,6 +66,11 @@ struct MetricsExposition {
                 descriptor: failureName, labels: [("reason", kind.rawValue)])
         }
         self.tlsFailures = tlsFailures
+        refusals = registry.makeCounter(
+            descriptor: Self.name(
+                "connections_refused", unit: "total",
+                help: "Connections reset at accept, before they were sessions, by reason."),
+            labels: [("reason", "connect-rate")])
         registry.makeGauge(
             descriptor: Self.name("build_info", help: "Always 1; the version is in the label."),
             labels: [("version", heartbeatdVersion)]
@@ -86,6 +92,7 @@ struct MetricsExposition {
         set(tlsHandshakes, snapshot.tlsHandshakes)
         set(tlsResumptions, snapshot.tlsResumptions)
         for (kind, counter) in tlsFailures { set(counter, snapshot.tlsHandshakeFailures[kind] ?? 0) }
+        set(refusals, snapshot.connectRateRefusals)
         for (name, count) in snapshot.acceptErrors {
             if acceptErrors[name] == nil {
                 acceptErrors[name] = registry.makeCounter(

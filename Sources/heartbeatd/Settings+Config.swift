@@ -36,6 +36,8 @@ extension Settings {
             tls: tls,
             handshakeTimeout: nanosecondsOf(config.tls.handshakeTimeout)
         )
+        connectRate = config.limits.connectRate
+        connectBurst = config.limits.effectiveConnectBurst
     }
 
     /// Each check tries every secret in force: the current one, and while rotating the previous one.
@@ -69,7 +71,8 @@ extension Server {
         try self.init(
             settings: Settings(config, auth: auth, tls: tls), listen: config.listen.map(socketAddress),
             tlsListen: config.tls.listen.map(socketAddress), proxied: config.proxy.listeners.map(socketAddress),
-            workers: count, tick: nanosecondsOf(config.heartbeat.tick), activated: activated, logger: logger,
+            backlog: Int32(config.backlog), workers: count, tick: nanosecondsOf(config.heartbeat.tick),
+            activated: activated, logger: logger,
             inheritance: inheritance
         )
     }

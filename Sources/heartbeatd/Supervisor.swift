@@ -77,6 +77,11 @@ final class Supervisor {
         let descriptorLimit = try DescriptorLimit.raiseToHardLimit()
         let server = try Server(
             config: config, auth: auth, tls: tls, activated: activated, logger: logger, inheritance: inheritance)
+        if let inForce = server.backlogInForce, inForce < config.backlog {
+            logger.warning(
+                "backlog \(config.backlog) is above net.core.somaxconn: the kernel applies \(inForce)",
+                metadata: ["event": "backlog", "backlog": "\(inForce)"])
+        }
         if let inheritance, let takeover = server.takeover {
             Succession.report(inheritance, takeover, logger: logger)
         }

@@ -165,7 +165,7 @@ func refusesBadTopLevelValues(toml: String, key: String) {
     let top = parseError("colour = \"blue\"")
     #expect(
         top?.description
-            == "colour: unknown key (valid at the top level: listen, workers, drain_timeout, heartbeat, limits, tcp, log, control, events, metrics, auth, tls, cluster, restart, proxy)"
+            == "colour: unknown key (valid at the top level: listen, backlog, workers, drain_timeout, heartbeat, limits, tcp, log, control, events, metrics, auth, tls, cluster, restart, proxy)"
     )
 }
 
@@ -184,7 +184,9 @@ func syntaxErrorsHaveNoKeyAndSayWhere(toml: String) {
 @Test func renderedDefaultsReadBackEqual() throws {
     let text = Config.defaults.rendered()
     #expect(try Config.parse(toml: text) == Config.defaults)
-    #expect(text.hasPrefix("listen = [\"0.0.0.0:7700\"]\nworkers = 1\ndrain_timeout = \"5s\"\n\n[heartbeat]\n"))
+    #expect(
+        text.hasPrefix(
+            "listen = [\"0.0.0.0:7700\"]\nbacklog = 4096\nworkers = 1\ndrain_timeout = \"5s\"\n\n[heartbeat]\n"))
 }
 
 @Test func renderedChangedConfigReadsBackEqual() throws {
@@ -239,6 +241,7 @@ func syntaxErrorsHaveNoKeyAndSayWhere(toml: String) {
     #expect(live.restartRequiredChanges(comparedTo: old) == [])
     let moved = defaults { $0.listen = [ListenAddress(host: "::", port: 7700, isIPv6: true)] }
     #expect(moved.restartRequiredChanges(comparedTo: old) == ["listen"])
+    #expect(defaults { $0.backlog = 128 }.restartRequiredChanges(comparedTo: old) == ["backlog"])
     let both = defaults {
         $0.listen.append(ListenAddress(host: "127.0.0.1", port: 7701, isIPv6: false))
         $0.workers = .auto

@@ -61,7 +61,8 @@ final class Rig {
     private var listener: Listening?
     private var nextPort: UInt16 = 40_000
 
-    init(workers count: Int = 1, settings: Settings = testSettings()) throws {
+    /// `listeners` go to the first worker (most tests hand sessions over with `connect` instead).
+    init(workers count: Int = 1, settings: Settings = testSettings(), listeners: [ServerCore.Listener] = []) throws {
         var mailboxes: [Mailbox<WorkerMessage>] = []
         for _ in 0..<count { mailboxes.append(try Mailbox<WorkerMessage>()) }
         shared = Shared(mailboxes: mailboxes)
@@ -70,7 +71,8 @@ final class Rig {
         var workers: [Worker] = []
         for index in 0..<count {
             let worker = try Worker(
-                index: index, settings: settings, listeners: [], shared: shared, tick: Self.tick,
+                index: index, settings: settings, listeners: index == 0 ? listeners : [], shared: shared,
+                tick: Self.tick,
                 mailbox: mailboxes[index], logger: logger, clock: { [clock] in clock.now }
             )
             let presence = presence
