@@ -36,8 +36,10 @@ struct Heartbeatd: ParsableCommand {
 
     mutating func run() throws {
         let loaded: Config
+        // Kept for reloads: it remembers the text it parsed.
+        var source = ConfigSource(path: config, listenOverrides: listen)
         do {
-            loaded = try ConfigSource(path: config, listenOverrides: listen).load()
+            loaded = try source.load()
         } catch {
             printError("heartbeatd: \(error)")
             throw ExitCode(1)
@@ -67,7 +69,6 @@ struct Heartbeatd: ParsableCommand {
         LoggingSystem.bootstrap { label -> any LogHandler in
             toJournal ? JournalLogHandler(label: label) : StderrLogHandler(label: label)
         }
-        let source = ConfigSource(path: config, listenOverrides: listen)
         let status = Supervisor(config: loaded, source: source, auth: auth, tls: tls, cluster: cluster).run()
         if status != 0 { throw ExitCode(status) }
     }

@@ -13,7 +13,7 @@ import TLS
 
 final class Supervisor {
     var config: Config
-    private let source: ConfigSource
+    private var source: ConfigSource
     /// The auth secrets and revoked ids in force; re-read with the config on every reload.
     private var auth: AuthMaterial
     /// The TLS listeners' context in force; rebuilt from the files on every reload.
