@@ -74,11 +74,15 @@ def main():
         "daemon_died": died,
     }
 
-    hold = lines(args.dir / "hold.json")
-    if hold:
-        h = hold[-1]
-        summary["hold"] = {k: h.get(k) for k in ("connected", "failures", "dropped", "heartbeats", "lost_beats")}
-        summary["hold"]["rtt_us"] = h.get("rtt_us")
+    # The held fleet: hold.json (one bench) or hold-N.json (split over several), summed.
+    holds = [h[-1] for h in (lines(p) for p in sorted(args.dir.glob("hold*.json"))) if h]
+    if holds:
+        summary["hold"] = {
+            k: sum(h.get(k) or 0 for h in holds) for k in ("connected", "failures", "dropped", "heartbeats", "lost_beats")
+        }
+        summary["hold"]["procs"] = len(holds)
+        summary["hold"]["rtt_us_p99_max"] = max((h.get("rtt_us") or {}).get("p99", 0) for h in holds)
+        summary["hold"]["rtt_us_max"] = max((h.get("rtt_us") or {}).get("max", 0) for h in holds)
     churn = lines(args.dir / "churn.jsonl")
     summary["churn"] = {
         "runs": len(churn),
@@ -111,7 +115,7 @@ def main():
         failures.append(f"CLOSE-WAIT seen: {summary['close_wait_max']}")
     if summary["churn"]["server_close_wait_seen"]:
         failures.append("CLOSE-WAIT seen by churn's socket count")
-    if hold and summary["hold"]["dropped"]:
+    if holds and summary["hold"]["dropped"]:
         failures.append(f"{summary['hold']['dropped']} held clients dropped")
     if not baseline or not final:
         failures.append("no idle sample before or after the loads")
