@@ -111,8 +111,9 @@ def main():
     failures = []
     if died:
         failures.append("the daemon died")
-    if summary["close_wait_max"]:
-        failures.append(f"CLOSE-WAIT seen: {summary['close_wait_max']}")
+    summary["close_wait_1s_max"] = max((r.get("close_wait_1s", r["close_wait"]) for r in samples), default=None)
+    if summary["close_wait_1s_max"]:
+        failures.append(f"CLOSE-WAIT still there a second later: {summary['close_wait_1s_max']}")
     if summary["churn"]["server_close_wait_seen"]:
         failures.append("CLOSE-WAIT seen by churn's socket count")
     if holds and summary["hold"]["dropped"]:

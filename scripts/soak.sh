@@ -79,15 +79,22 @@ ctl() { "$bin/heartbeatctl" --socket "$work/control.sock" --json "$@"; }
 # The samples, one JSON line each: the daemon's RSS and descriptors from /proc, its port's sockets
 # from the kernel, and its own count of connected clients.
 take_sample() {
-    local phase=$1 now rss fds closewait established clients_now
+    local phase=$1 now rss fds closewait persisting established clients_now
     now=$(date +%s)
     rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$daemon/status")
     fds=$(find "/proc/$daemon/fd" -mindepth 1 -maxdepth 1 | wc -l)
     closewait=$(ss -Htan state close-wait "( sport = :$port )" | wc -l)
+    # A FIN the worker has not read yet is CLOSE-WAIT for a moment (a fleet closing at once); only one
+    # still there a second later means the daemon did not close.
+    persisting=0
+    if [ "$closewait" -gt 0 ]; then
+        sleep 1
+        persisting=$(ss -Htan state close-wait "( sport = :$port )" | wc -l)
+    fi
     established=$(ss -Htan state established "( sport = :$port )" | wc -l)
     clients_now=$(ctl status 2>/dev/null | sed -n 's/.*"clients":\([0-9]*\).*/\1/p')
-    printf '{"phase":"%s","t":%d,"elapsed_s":%d,"rss_kib":%d,"fds":%d,"close_wait":%d,"established":%d,"sessions":%s,"load":%s}\n' \
-        "$phase" "$now" $((now - started)) "$rss" "$fds" "$closewait" "$established" "${clients_now:-null}" \
+    printf '{"phase":"%s","t":%d,"elapsed_s":%d,"rss_kib":%d,"fds":%d,"close_wait":%d,"close_wait_1s":%d,"established":%d,"sessions":%s,"load":%s}\n' \
+        "$phase" "$now" $((now - started)) "$rss" "$fds" "$closewait" "$persisting" "$established" "${clients_now:-null}" \
         "$(cut -d' ' -f1 /proc/loadavg)"
 }
 
@@ -113,7 +120,9 @@ echo >>"$out/run.json"
 # bench processes because one bench thread, starved on a loaded machine, beats late and gets its own
 # clients reaped for it (the first recorded run, docs/benchmarks.md "Soak").
 for n in $(seq "$holders"); do
-    "$bin/heartbeat-bench" hold "${server[@]}" -n "$((clients / holders))" -i 1s -d "$((minutes * 60))s" \
+    # 20 s past the last sample: a sample taken while 1,000 clients close at once sees CLOSE-WAIT for
+    # the milliseconds before the worker reads their FINs (the first short run did).
+    "$bin/heartbeat-bench" hold "${server[@]}" -n "$((clients / holders))" -i 1s -d "$((minutes * 60 + 20))s" \
         --ramp-timeout 120s --id-prefix "soak-hold$n" --pid "$daemon" --json >"$out/hold-$n.json" 2>"$out/hold-$n.err" &
     children+=($!)
 done
