@@ -3,7 +3,7 @@ SWIFT ?= swift
 BUILD_DIR ?= .build/release
 CONFIG ?=
 
-.PHONY: deps test-deps build release run check-imports lint test chaos fuzz fuzz-ci sanitize clean
+.PHONY: deps test-deps build release run check-imports lint test chaos fuzz fuzz-ci sanitize soak soak-short clean
 
 deps:
 	@scripts/install-deps.sh build
@@ -74,6 +74,21 @@ fuzz-ci:
 # daemon; a report from any process fails. See scripts/sanitize.sh for the suites and docs/fuzzing.md.
 sanitize: test-deps
 	scripts/sanitize.sh
+
+# One release daemon under hold (5,000 clients at 1/s) + churn + kicks + reloads for SOAK_MINUTES, sampled every
+# minute (RSS, descriptors, CLOSE-WAIT, sessions); prints the verdict and leaves the samples in SOAK_OUT (default:
+# a new /var/tmp/heartbeatd-soak.* directory). `make soak-short` is a 2-minute smoke on the debug build.
+# Ports 26100 (override with SOAK_PORT). See docs/benchmarks.md, "Soak".
+SOAK_MINUTES ?= 60
+SOAK_PORT ?= 26100
+soak:
+	$(SWIFT) build -c release --product heartbeatd
+	$(SWIFT) build -c release --product heartbeatctl
+	$(SWIFT) build -c release --product heartbeat-bench
+	scripts/soak.sh --minutes $(SOAK_MINUTES) --port $(SOAK_PORT) $(if $(SOAK_OUT),--out $(SOAK_OUT),)
+
+soak-short: build
+	scripts/soak.sh --short --bin .build/debug --port $(SOAK_PORT)
 
 clean:
 	rm -rf .build .build-*

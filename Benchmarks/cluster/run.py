@@ -1,15 +1,20 @@
 #!/usr/bin/env python3
 """Cluster measurements for docs/benchmarks.md ("Cluster"): three heartbeatd nodes and a redis-server
-of their own on loopback. Usage: Benchmarks/cluster/run.py [--bin DIR] [--runs N]
+of their own on loopback. Usage: Benchmarks/cluster/run.py [--bin DIR] [--runs N] [--churn-only] [--port-base P]
 
 Measures: Redis commands and round trips per session event (INFO commandstats deltas over a churn);
 time from a client's OK to its record in Redis (p50/p99); takeover across nodes (HELLO on B → BYE
 replaced on A, p99); node-loss detection (kill -9 → records gone); churn cycles/s with the cluster
 on and off in the same run; Redis CPU per 1000 events; Redis commands during a heartbeat flood.
-The probes speak RESP to Redis directly: this is a measuring tool, not the daemon."""
-import argparse, json, os, signal, socket, subprocess, sys, tempfile, time
+--churn-only: just churn, cluster on and off interleaved (on, off, on, off, ...), fresh nodes each run,
+so a machine's changing load hits both alike. --port-base: Redis on P, nodes on P+1, P+2, ... instead of
+ports the kernel picks. The probes speak RESP to Redis directly: this is a measuring tool, not the daemon."""
+import argparse, json, os, resource, signal, socket, subprocess, sys, tempfile, time
+
+PORTS = []
 
 def free_port():
+    if PORTS: return PORTS.pop(0)
     s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close(); return port
 
 class Redis:
@@ -85,13 +90,59 @@ def churn(bindir, ports, cycles):
     return round(sum(json.loads(p.communicate()[0].decode().strip().splitlines()[-1])["cycles_per_second"]
                      for p in procs))
 
+def proc_cpu(pid):
+    """User + system CPU seconds of a process, all threads (/proc/PID/stat)."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+def churn_interleaved(a, rport, r):
+    """Cluster on, then off, --runs times, three fresh nodes each time; with the load average of each run
+    and the CPU the nodes (and Redis) spent per cycle, which a loaded machine disturbs far less than rates."""
+    out = {"on": [], "off": [], "load_on": [], "load_off": [], "node_cpu_us_per_cycle_on": [],
+           "node_cpu_us_per_cycle_off": [], "redis_cpu_us_per_cycle_on": [], "bench_cpu_us_per_cycle_on": [],
+           "bench_cpu_us_per_cycle_off": []}
+    for run in range(a.runs):
+        for mode in ("on", "off"):
+            nodes = [Node(a.bin, f"{mode}{run}{i}", rport, cluster=(mode == "on")) for i in range(3)]
+            out[f"load_{mode}"].append(float(open("/proc/loadavg").read().split()[0]))
+            cpu0, rcpu0 = sum(proc_cpu(n.proc.pid) for n in nodes), cpu(r)
+            children = resource.getrusage(resource.RUSAGE_CHILDREN)
+            bench0 = children.ru_utime + children.ru_stime
+            out[mode].append(churn(a.bin, [n.port for n in nodes], a.cycles))
+            children = resource.getrusage(resource.RUSAGE_CHILDREN)
+            out[f"bench_cpu_us_per_cycle_{mode}"].append(
+                round((children.ru_utime + children.ru_stime - bench0) * 1e6 / (3 * a.cycles), 1))
+            time.sleep(0.5)
+            cycles = 3 * a.cycles
+            out[f"node_cpu_us_per_cycle_{mode}"].append(
+                round((sum(proc_cpu(n.proc.pid) for n in nodes) - cpu0) * 1e6 / cycles, 1))
+            if mode == "on": out["redis_cpu_us_per_cycle_on"].append(round((cpu(r) - rcpu0) * 1e6 / cycles, 1))
+            for n in nodes: n.stop()
+            time.sleep(1)
+    med = lambda v: sorted(v)[len(v) // 2]
+    out["median_on"], out["median_off"] = med(out["on"]), med(out["off"])
+    out["ratio"] = round(out["median_on"] / out["median_off"], 3)
+    for k in ("node_cpu_us_per_cycle_on", "node_cpu_us_per_cycle_off", "redis_cpu_us_per_cycle_on",
+              "bench_cpu_us_per_cycle_on", "bench_cpu_us_per_cycle_off"):
+        out["median_" + k] = med(out[k])
+    # On cores that everything shares, cycles/s follow the CPU all parties spend per cycle.
+    total = lambda m: out[f"median_bench_cpu_us_per_cycle_{m}"] + out[f"median_node_cpu_us_per_cycle_{m}"]
+    out["cpu_bound_ratio"] = round(total("off") / (total("on") + out["median_redis_cpu_us_per_cycle_on"]), 3)
+    return out
+
 def main():
     ap = argparse.ArgumentParser(); ap.add_argument("--bin", default=".build/release"); ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--cycles", type=int, default=5000); a = ap.parse_args()
+    ap.add_argument("--cycles", type=int, default=5000); ap.add_argument("--churn-only", action="store_true")
+    ap.add_argument("--port-base", type=int); a = ap.parse_args()
+    if a.port_base: PORTS.extend(range(a.port_base, a.port_base + 1 + 6 * a.runs))
     rport = free_port()
     redis = subprocess.Popen(["redis-server", "--port", str(rport), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                               "--loglevel", "warning"], stdout=subprocess.DEVNULL)
     time.sleep(0.5); r = Redis(rport); results = {}
+    if a.churn_only:
+        try: print(json.dumps(churn_interleaved(a, rport, r), indent=1))
+        finally: redis.send_signal(signal.SIGKILL); redis.wait()
+        return
     try:
         nodes = [Node(a.bin, n, rport) for n in ("n1", "n2", "n3")]
         ports = [n.port for n in nodes]

@@ -75,6 +75,13 @@ public final class ClusterLink {
         commands.onClosed = { [unowned self] why in self.commandsClosed(why) }
         subscriber.onConnected = { [unowned self] in self.subscriberConnected() }
         subscriber.onClosed = { [unowned self] why in self.subscriberClosed(why) }
+        // Commands queued during a turn go out in one write at its end (RedisConnection.flush).
+        let previous = loop.onTurnEnd
+        loop.onTurnEnd = { [weak self] in
+            previous()
+            self?.commands.flush()
+            self?.subscriber.flush()
+        }
     }
 
     /// Where workers post presence events (from their own threads).
@@ -179,7 +186,7 @@ public final class ClusterLink {
 
     private func authenticate(_ connection: RedisConnection) {
         guard let password = settings.password else { return }
-        connection.send([Array("AUTH".utf8), Array(password.utf8)]) { [unowned self] reply in
+        connection.send(["AUTH", password]) { [unowned self] reply in
             if let error = reply?.errorText {
                 logger.error("cluster: Redis refused the password: \(error)", metadata: ["event": "cluster-down"])
             }
@@ -198,7 +205,7 @@ public final class ClusterLink {
     /// Sends one command on the command connection, timing it for `lag` and the stall check.
     func send(_ words: [String], reply: RedisConnection.Reply? = nil) {
         let now = loop.now
-        let isSent = commands.send(words.map { Array($0.utf8) }) { [unowned self] value in
+        let isSent = commands.send(words) { [unowned self] value in
             if sentHead < sentAt.count {
                 status.lagMS = (loop.now &- sentAt[sentHead]) / 1_000_000
                 sentHead += 1

@@ -1,7 +1,8 @@
 // One asynchronous hiredis connection driven by an EventLoop: hiredis's adapter hooks
 // (ev.addRead/delRead/addWrite/delWrite/cleanup) set this connection's epoll interest, and the
 // loop's readiness calls redisAsyncHandleRead/Write. Nothing here blocks: connect is non-blocking,
-// commands are queued in hiredis's output buffer and sent as the socket takes them.
+// commands are queued in hiredis's output buffer and written once per loop turn (`flush`); only what
+// the socket did not take then waits for EPOLLOUT.
 //
 // hiredis 0.14 has no timeouts of its own: the owner watches the oldest unanswered command and
 // calls `close()` (redisAsyncFree) when Redis is too slow. Every pending reply closure is then
@@ -24,6 +25,9 @@ final class RedisConnection {
     private var isRegistered = false
     /// Connected: the socket is up (hiredis called the connect callback with REDIS_OK).
     private(set) var isConnected = false
+    /// Commands were queued since the last `flush` (hiredis asked for writability and was not given it).
+    private var hasUnflushed = false
+    private var isFlushing = false
 
     /// The socket is up; the owner sends AUTH and its first commands.
     var onConnected: () -> Void = {}
@@ -89,7 +93,7 @@ final class RedisConnection {
 
     /// Queues one command; `reply` gets its answer (or nil if the connection ends first). False when closed.
     @discardableResult
-    func send(_ words: [[UInt8]], reply: Reply? = nil) -> Bool {
+    func send(_ words: [String], reply: Reply? = nil) -> Bool {
         guard let context else { return false }
         let box = Unmanaged.passRetained(ReplyBox(reply, isPersistent: false)).toOpaque()
         let status = withArgv(words) { count, argv, lengths in
@@ -102,12 +106,24 @@ final class RedisConnection {
         return true
     }
 
+    /// Writes the commands queued since the last call; the owner calls it at the end of each loop turn.
+    /// hiredis asks for writability after every command: one write per turn instead of an epoll_ctl
+    /// pair and a wake-up per batch (docs/benchmarks.md, "Cluster").
+    func flush() {
+        guard hasUnflushed, let context else { return }
+        hasUnflushed = false
+        isFlushing = true
+        // A short write makes hiredis ask again (registered for EPOLLOUT now); a failed one closes.
+        redisAsyncHandleWrite(context)
+        isFlushing = false
+    }
+
     /// SUBSCRIBE: `message` gets every reply on the channel (the confirmation, then each message).
     @discardableResult
     func subscribe(_ channel: String, message: @escaping Reply) -> Bool {
         guard let context else { return false }
         let box = Unmanaged.passRetained(ReplyBox(message, isPersistent: true)).toOpaque()
-        let status = withArgv([Array("SUBSCRIBE".utf8), Array(channel.utf8)]) { count, argv, lengths in
+        let status = withArgv(["SUBSCRIBE", channel]) { count, argv, lengths in
             redisAsyncCommandArgv(context, Self.callback, box, count, argv, lengths)
         }
         if status != REDIS_OK {
@@ -146,6 +162,12 @@ final class RedisConnection {
 
     private func want(_ readiness: Readiness, _ isWanted: Bool) {
         guard let descriptor else { return }
+        // Connected, a new command's "add write" waits for `flush`. While connecting, EPOLLOUT is how
+        // hiredis learns the connect finished, so it is registered as asked.
+        if readiness == .writable, isWanted, isConnected, !isFlushing, !interest.contains(.writable) {
+            hasUnflushed = true
+            return
+        }
         let next = isWanted ? interest.union(readiness) : interest.subtracting(readiness)
         guard next != interest || !isRegistered else { return }
         interest = next
@@ -182,6 +204,7 @@ final class RedisConnection {
 
     private func ended(_ why: String) {
         forgetDescriptor()
+        hasUnflushed = false
         context = nil
         isConnected = false
         onClosed(why)

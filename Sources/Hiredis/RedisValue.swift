@@ -100,27 +100,51 @@ public indirect enum RedisValue: Sendable, Equatable {
     }
 }
 
-/// Calls `body` with hiredis's argv form of `words` (each binary-safe, with its length).
-public func withArgv<Result>(
-    _ words: [[UInt8]], _ body: (Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> Result
-) -> Result {
-    var lengths = words.map(\.count)
-    // One contiguous copy: each word's pointer stays valid for the whole call.
-    var joined: [CChar] = []
-    joined.reserveCapacity(lengths.reduce(0, +) + 1)
-    for word in words { joined.append(contentsOf: word.map { CChar(bitPattern: $0) }) }
+/// hiredis's argv form: a count, each word's pointer, each word's length (words are binary-safe).
+public typealias ArgvBody<Result> = (Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> Result
+
+/// Calls `body` with hiredis's argv form of `words`.
+public func withArgv<Result>(_ words: [[UInt8]], _ body: ArgvBody<Result>) -> Result {
+    var joined: [UInt8] = []
+    var lengths: [Int] = []
+    lengths.reserveCapacity(words.count)
+    for word in words {
+        joined.append(contentsOf: word)
+        lengths.append(word.count)
+    }
+    return withArgv(joined: &joined, lengths: &lengths, body)
+}
+
+/// Calls `body` with hiredis's argv form of `words`, each as its UTF-8 bytes. The cluster link builds a
+/// command per presence event: copying the bytes straight into one buffer, rather than an array per word
+/// first, halved the link's CPU per event in a profile (docs/benchmarks.md, "Cluster").
+public func withArgv<Result>(_ words: [String], _ body: ArgvBody<Result>) -> Result {
+    var joined: [UInt8] = []
+    var lengths: [Int] = []
+    lengths.reserveCapacity(words.count)
+    for word in words {
+        let before = joined.count
+        joined.append(contentsOf: word.utf8)
+        lengths.append(joined.count - before)
+    }
+    return withArgv(joined: &joined, lengths: &lengths, body)
+}
+
+/// One contiguous buffer for every word, so each word's pointer stays valid for the whole call.
+private func withArgv<Result>(joined: inout [UInt8], lengths: inout [Int], _ body: ArgvBody<Result>) -> Result {
+    // A trailing NUL keeps the buffer non-empty (a valid base address) even when every word is.
     joined.append(0)
-    return joined.withUnsafeBufferPointer { base in
-        var pointers: [UnsafePointer<CChar>?] = []
-        pointers.reserveCapacity(words.count)
-        var offset = 0
-        for length in lengths {
-            pointers.append(base.baseAddress! + offset)
-            offset += length
-        }
-        return pointers.withUnsafeMutableBufferPointer { argv in
-            lengths.withUnsafeMutableBufferPointer { sizes in
-                body(Int32(words.count), argv.baseAddress!, UnsafePointer(sizes.baseAddress!))
+    return joined.withUnsafeBufferPointer { bytes in
+        let base = UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self)
+        return withUnsafeTemporaryAllocation(of: UnsafePointer<CChar>?.self, capacity: max(lengths.count, 1)) {
+            argv in
+            var offset = 0
+            for (index, length) in lengths.enumerated() {
+                argv[index] = base + offset
+                offset += length
+            }
+            return lengths.withUnsafeBufferPointer { sizes in
+                body(Int32(lengths.count), argv.baseAddress!, sizes.baseAddress!)
             }
         }
     }

@@ -53,10 +53,18 @@ struct Churn: ParsableCommand {
             "Speak RESP (Redis) instead, for comparisons: PING for HELLO, QUIT for BYE.", valueName: "redis"))
     var peer: Peer?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Reuse N ids (at least -c); with several --server, an id comes back on another server (Servers.swift).",
+            valueName: "N"))
+    var ids: Int?
+
     var leavings: [Leaving] { mix.split(separator: ":").compactMap { Leaving(rawValue: String($0)) } }
 
     func validate() throws {
         guard cycles > 0, concurrency > 0 else { throw ValidationError("-k and -c must be positive") }
+        if let ids, ids < min(concurrency, cycles) { throw ValidationError("--ids must be at least -c") }
         let words = mix.split(separator: ":")
         guard !words.isEmpty, words.allSatisfy({ Leaving(rawValue: String($0)) != nil }) else {
             throw ValidationError("-m takes clean, abort and vanish separated by colons, e.g. clean:abort:vanish")
@@ -73,6 +81,7 @@ struct Churn: ParsableCommand {
         let fleet = try Fleet(
             clients: slots, server: server, sources: common.sourceAddresses(for: server), idPrefix: common.idPrefix,
             intervalMS: 1_000)
+        fleet.servers = try common.serverAddresses()
         fleet.tls = try common.tls.context()
         fleet.resume = common.tls.resume
         fleet.auth = try common.fleetAuth()
@@ -166,7 +175,8 @@ final class ChurnRun {
         active += 1
         leavingOf[slot] = leavings[cycle % leavings.count]
         fleet.reset(slot)
-        fleet.connect(slot, idNumber: cycle)
+        let target = churnTarget(cycle: cycle, ids: options.ids, servers: fleet.servers.count)
+        fleet.connect(slot, idNumber: target.idNumber, node: target.node)
     }
 
     private func leave(_ slot: Int) {
@@ -198,12 +208,12 @@ final class ChurnRun {
     }
 
     private func countSockets() {
-        let port = fleet.server.port
+        let ports = Set(fleet.servers.map(\.port))
         do {
             for entry in try tcpSocketTable() {
-                if entry.localPort == port, entry.state != .listen {
+                if ports.contains(entry.localPort), entry.state != .listen {
                     serverStates[entry.state, default: 0] += 1
-                } else if entry.remotePort == port {
+                } else if ports.contains(entry.remotePort) {
                     clientStates[entry.state, default: 0] += 1
                 }
             }
@@ -223,6 +233,7 @@ final class ChurnRun {
         summary.set("pongs", fleet.pongs)
         summary.set("rtt_us", Summary.percentiles(fleet.rtt))
         summary.set("concurrency", fleet.count)
+        summary.set("servers", fleet.servers.count)
         summary.set("mix", options.mix)
         summary.set("cycles", total)
         var byWay = Summary()

@@ -37,6 +37,8 @@ final class Fleet {
 
     let loop: EventLoop
     let server: SocketAddress
+    /// Every server of the run (Servers.swift); `server` is the first.
+    var servers: [SocketAddress]
     /// Source addresses, used round-robin; empty: let the kernel choose.
     let sources: [SocketAddress]
     let idPrefix: String
@@ -92,6 +94,7 @@ final class Fleet {
     {
         loop = try EventLoop(tick: 1_000_000, slots: 4096, eventsPerWait: 1024)
         self.server = server
+        servers = [server]
         self.sources = sources
         self.idPrefix = idPrefix
         self.intervalMS = intervalMS
@@ -112,13 +115,14 @@ final class Fleet {
 
     // MARK: Connecting
 
-    /// Starts `client`'s connection; it will say `HELLO <prefix>-<idNumber> interval=<intervalMS>`.
+    /// Starts `client`'s connection to server `node` of `servers` (default: round robin by client);
+    /// it will say `HELLO <prefix>-<idNumber> interval=<intervalMS>`.
     /// A failure to even start counts as a failure and is reported through `onEnded` at once.
-    func connect(_ client: Int, idNumber: Int) {
+    func connect(_ client: Int, idNumber: Int, node: Int? = nil) {
         let source = sources.isEmpty ? nil : sources[client % sources.count]
         let socket: Socket
         do {
-            socket = try Socket.connecting(to: server, from: source)
+            socket = try Socket.connecting(to: address(forTurn: node ?? client), from: source)
         } catch {
             failures += 1
             phase[client] = .closed

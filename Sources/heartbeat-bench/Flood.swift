@@ -46,6 +46,7 @@ struct Flood: ParsableCommand {
         let fleet = try Fleet(
             clients: connections, server: server, sources: common.sourceAddresses(for: server),
             idPrefix: common.idPrefix, intervalMS: 300_000)
+        fleet.servers = try common.serverAddresses()
         fleet.tls = try common.tls.context()
         fleet.resume = common.tls.resume
         fleet.auth = try common.fleetAuth()

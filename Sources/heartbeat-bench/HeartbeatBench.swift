@@ -22,7 +22,10 @@ struct HeartbeatBench: ParsableCommand {
 /// What every mode takes.
 struct CommonOptions: ParsableArguments {
     @Option(
-        name: .long, help: ArgumentHelp("The daemon's address, numeric (IPv6 in brackets).", valueName: "host:port"))
+        name: .long,
+        help: ArgumentHelp(
+            "The daemon's address, numeric (IPv6 in brackets); several separated by commas spread the clients over them.",
+            valueName: "host:port"))
     var server = "127.0.0.1:7700"
 
     @Flag(name: .long, help: "Print one JSON summary object on stdout instead of text.")
@@ -75,11 +78,9 @@ struct CommonOptions: ParsableArguments {
         return challenge ? .challenge(secret: secret) : .token(secret: secret)
     }
 
+    /// The first --server address (Servers.swift reads them all).
     func serverAddress() throws -> SocketAddress {
-        guard let address = parseAddress(server) else {
-            throw ValidationError("--server must be a numeric host:port, e.g. 127.0.0.1:7700 or [::1]:7700")
-        }
-        return address
+        try serverAddresses()[0]
     }
 
     func sourceAddresses(for server: SocketAddress) -> [SocketAddress] {

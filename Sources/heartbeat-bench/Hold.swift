@@ -55,6 +55,7 @@ struct Hold: ParsableCommand {
         let fleet = try Fleet(
             clients: clients, server: server, sources: common.sourceAddresses(for: server), idPrefix: common.idPrefix,
             intervalMS: interval.milliseconds)
+        fleet.servers = try common.serverAddresses()
         fleet.tls = try common.tls.context()
         fleet.resume = common.tls.resume
         fleet.peer = peer

@@ -40,6 +40,7 @@ struct Reap: ParsableCommand {
         let fleet = try Fleet(
             clients: clients, server: server, sources: common.sourceAddresses(for: server), idPrefix: common.idPrefix,
             intervalMS: interval.milliseconds)
+        fleet.servers = try common.serverAddresses()
         fleet.tls = try common.tls.context()
         fleet.resume = common.tls.resume
         fleet.auth = try common.fleetAuth()
