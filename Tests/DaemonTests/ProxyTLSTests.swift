@@ -14,15 +14,11 @@ private func proxiedTLSDaemon(_ place: ControlPlace, handshakeTimeout: String = 
     let address = "127.0.0.1:0"
     return try await Daemon(
         config: place.config(
-            """
-            [tls]
-            listen = ["\(address)"]
-            certificate = "\(certificates.serverCertificate)"
-            key = "\(certificates.serverKey)"
-            handshake_timeout = "\(handshakeTimeout)"
-            [proxy]
-            listeners = ["\(address)"]
-            """))
+            certificates.tlsSection(listen: address, handshakeTimeout: handshakeTimeout)
+                + """
+                [proxy]
+                listeners = ["\(address)"]
+                """))
 }
 
 /// A TLS client that sends `header` in plain text before its ClientHello, as HAProxy's send-proxy does.

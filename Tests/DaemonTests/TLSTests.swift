@@ -12,19 +12,13 @@ func tlsConfig(
     clientCA: String = "", handshakeTimeout: String = "5s", certificate: String? = nil, key: String? = nil,
     extra: String = ""
 ) -> String {
-    let certificates = TestCertificates.shared
-    return """
-        [tls]
-        listen = ["127.0.0.1:0"]
-        certificate = "\(certificate ?? certificates.serverCertificate)"
-        key = "\(key ?? certificates.serverKey)"
-        client_ca = "\(clientCA)"
-        handshake_timeout = "\(handshakeTimeout)"
-
-        [control]
-        socket = ""
-        \(extra)
-        """
+    TestCertificates.shared.tlsSection(
+        clientCA: clientCA, handshakeTimeout: handshakeTimeout, certificate: certificate, key: key)
+            + """
+            [control]
+            socket = ""
+            \(extra)
+            """
 }
 
 /// A TLS client through the handshake; throws what the handshake threw.

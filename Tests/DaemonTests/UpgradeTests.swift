@@ -90,15 +90,11 @@ import Testing
         let place = ControlPlace()
         let certificates = TestCertificates.shared
         let config = place.config(
-            """
-            [tls]
-            listen = ["127.0.0.1:0"]
-            certificate = "\(certificates.serverCertificate)"
-            key = "\(certificates.serverKey)"
-
-            [restart]
-            bye_window = "200ms"
-            """)
+            certificates.tlsSection()
+                + """
+                [restart]
+                bye_window = "200ms"
+                """)
         let daemon = try await Daemon(config: config, binary: try await binaryCopy())
         try #require(daemon.tlsPort != 0)
         let plain = try await identifiedClient("plain-1", port: daemon.port)

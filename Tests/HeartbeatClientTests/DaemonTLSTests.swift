@@ -13,12 +13,8 @@ import Testing
     /// A daemon with a TLS listener on a kernel-picked port that requires a client certificate.
     private func daemon() async throws -> Daemon {
         let daemon = try await Daemon(
-            config: """
-                [tls]
-                listen = ["127.0.0.1:0"]
-                certificate = "\(certificates.serverCertificate)"
-                key = "\(certificates.serverKey)"
-                client_ca = "\(certificates.ca)"
+            config: certificates.tlsSection(clientCA: certificates.ca)
+                + """
                 [control]
                 socket = ""
                 """)

@@ -78,12 +78,8 @@ import Testing
     @Test func speaksTLSWithItsCertificate() async throws {
         let certificates = TestCertificates.shared
         let daemon = try await Daemon(
-            config: """
-                [tls]
-                listen = ["127.0.0.1:0"]
-                certificate = "\(certificates.serverCertificate)"
-                key = "\(certificates.serverKey)"
-                client_ca = "\(certificates.ca)"
+            config: certificates.tlsSection(clientCA: certificates.ca)
+                + """
                 [control]
                 socket = ""
                 """)

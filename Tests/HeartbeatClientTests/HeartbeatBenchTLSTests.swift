@@ -8,11 +8,8 @@ import Testing
     private func tlsDaemon() async throws -> (Daemon, UInt16) {
         let certificates = TestCertificates.shared
         let daemon = try await Daemon(
-            config: """
-                [tls]
-                listen = ["127.0.0.1:0"]
-                certificate = "\(certificates.serverCertificate)"
-                key = "\(certificates.serverKey)"
+            config: certificates.tlsSection()
+                + """
                 [control]
                 socket = ""
                 [metrics]

@@ -24,6 +24,23 @@ public struct TestCertificates: Sendable {
 
     private func path(_ file: String) -> String { directory + "/" + file }
 
+    /// A `[tls]` section with these certificates, listening on a kernel-picked loopback port unless told
+    /// otherwise; every test daemon with TLS starts from this one text.
+    public func tlsSection(
+        listen: String = "127.0.0.1:0", clientCA: String = "", handshakeTimeout: String = "5s",
+        certificate: String? = nil, key: String? = nil
+    ) -> String {
+        """
+        [tls]
+        listen = ["\(listen)"]
+        certificate = "\(certificate ?? serverCertificate)"
+        key = "\(key ?? serverKey)"
+        client_ca = "\(clientCA)"
+        handshake_timeout = "\(handshakeTimeout)"
+
+        """
+    }
+
     /// Made on first use; every test of the process shares them.
     public static let shared: TestCertificates = {
         do { return try make() } catch { fatalError("cannot make test certificates: \(error)") }
