@@ -37,10 +37,15 @@ public final class EventLoop {
     /// clock per turn.
     public private(set) var now: UInt64
 
+    /// Whether this turn's wait filled every event slot, so more descriptors may be ready than it
+    /// dispatched: a timer that would end a session for silence must then look at its socket first.
+    public private(set) var mayHaveMoreReady = false
+
     /// Runs at the end of every turn (the worker publishes "I turned" for the watchdog here).
     public var onTurnEnd: () -> Void = {}
 
     private let epoll: Epoll
+    private let eventsPerWait: Int
     private var wheel: TimerWheel
     // Wakes epoll_wait at the wheel's next expiry on time (see `scheduleWake`); `wakeAt` is what it is set to.
     private let wake: TimerFD
@@ -64,6 +69,7 @@ public final class EventLoop {
         clock: (() -> UInt64)? = nil
     ) throws(SystemError) {
         epoll = try Epoll(capacity: eventsPerWait)
+        self.eventsPerWait = eventsPerWait
         wake = try TimerFD()
         self.clock = clock ?? Clock.monotonicNanoseconds
         isClockInjected = clock != nil
@@ -150,6 +156,7 @@ public final class EventLoop {
         scheduleWake(at: next)
         let count = try epoll.wait(timeoutMilliseconds: pollTimeout(until: next))
         now = clock()
+        mayHaveMoreReady = count == eventsPerWait
         dispatch(count)
         expireTimers()
         onTurnEnd()

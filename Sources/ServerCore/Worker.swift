@@ -68,7 +68,7 @@ final class Worker {
     /// gives (the loop still waits in real time for as long as that clock says is left).
     init(
         index: Int, settings: Settings, listeners: [Listener], shared: Shared, tick: UInt64,
-        mailbox: Mailbox<WorkerMessage>, logger: Logger, clock: (() -> UInt64)? = nil
+        mailbox: Mailbox<WorkerMessage>, logger: Logger, clock: (() -> UInt64)? = nil, eventsPerWait: Int = 512
     ) throws(SystemError) {
         self.index = index
         self.settings = settings
@@ -78,7 +78,7 @@ final class Worker {
         logger[metadataKey: "worker"] = "\(index)"
         logger.logLevel = settings.logLevel
         self.logger = logger
-        loop = try EventLoop(tick: tick, clock: clock)
+        loop = try EventLoop(tick: tick, eventsPerWait: eventsPerWait, clock: clock)
         self.clock = clock ?? Clock.monotonicNanoseconds
         self.mailbox = mailbox
         input = .allocate(byteCount: Self.inputCapacity, alignment: 16)
@@ -224,6 +224,12 @@ final class Worker {
         guard sessions[slot].isIdentified else {
             helloExpired(slot)
             return
+        }
+        // A turn that could not hear every ready socket (a full epoll batch: a storm, or a worker starved of
+        // CPU) may not have read this one's heartbeat yet: read it before calling it silent.
+        if sessions[slot].deadline <= now, loop.mayHaveMoreReady {
+            sessionReady(DescriptorID(number: Int32(slot)), .readable)
+            guard sessions.isOpen(slot), sessions[slot].timer == nil else { return }
         }
         // Lazy re-arm: heartbeats only moved lastHeard; the wheel learns of it here.
         let deadline = sessions[slot].deadline

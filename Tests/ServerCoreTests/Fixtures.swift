@@ -62,7 +62,11 @@ final class Rig {
     private var nextPort: UInt16 = 40_000
 
     /// `listeners` go to the first worker (most tests hand sessions over with `connect` instead).
-    init(workers count: Int = 1, settings: Settings = testSettings(), listeners: [ServerCore.Listener] = []) throws {
+    /// `eventsPerWait` small makes a turn's epoll batch fill up, as a storm or a starved worker does.
+    init(
+        workers count: Int = 1, settings: Settings = testSettings(), listeners: [ServerCore.Listener] = [],
+        eventsPerWait: Int = 512
+    ) throws {
         var mailboxes: [Mailbox<WorkerMessage>] = []
         for _ in 0..<count { mailboxes.append(try Mailbox<WorkerMessage>()) }
         shared = Shared(mailboxes: mailboxes)
@@ -73,7 +77,7 @@ final class Rig {
             let worker = try Worker(
                 index: index, settings: settings, listeners: index == 0 ? listeners : [], shared: shared,
                 tick: Self.tick,
-                mailbox: mailboxes[index], logger: logger, clock: { [clock] in clock.now }
+                mailbox: mailboxes[index], logger: logger, clock: { [clock] in clock.now }, eventsPerWait: eventsPerWait
             )
             let presence = presence
             worker.onPresence = { presence.append($0) }

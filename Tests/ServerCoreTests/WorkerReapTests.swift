@@ -56,6 +56,29 @@ import Testing
         #expect(rig.reapLines(of: peer).first?.metadata["late_ms"] == "70")
     }
 
+    /// A turn whose epoll batch is full has not heard every ready socket: a session whose deadline passes
+    /// in it, with its heartbeat already waiting unread, is read, not reaped (the soak's starved worker).
+    @Test func aHeartbeatWaitingUnreadWhenTheBatchIsFullIsNotReapedAsSilence() throws {
+        // Two events a wait: the rig's mailbox ping takes one, so at most one session is heard per turn.
+        let rig = try Rig(eventsPerWait: 2)
+        let ids = (1...4).map { "starved-\($0)" }
+        let peers = try ids.map { id in try identified(rig, id) }
+        rig.clock.advance(milliseconds: 1_900)
+        for peer in peers { peer.send("PING\n") }
+        rig.clock.advance(milliseconds: 200) // past every deadline (2 s), with each PING still unread
+        try rig.turn()
+        for (peer, id) in zip(peers, ids) {
+            #expect(rig.reapLines(of: peer).isEmpty, "\(id) was reaped with a heartbeat in its socket")
+        }
+        #expect(
+            try rig.turns {
+                peers.allSatisfy {
+                    $0.pump()
+                    return $0.lines.last == "PONG"
+                }
+            })
+    }
+
     @Test func heartbeatsMoveTheDeadlineAndTheWheelLearnsLazily() throws {
         let rig = try Rig()
         let origin = rig.clock.now
