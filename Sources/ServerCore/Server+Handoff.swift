@@ -153,6 +153,14 @@ extension Server {
         }
     }
 
+    /// A frozen session that cannot go to the successor after all: `BYE restart`, our FIN, close.
+    public static func endWithRestart(_ descriptor: DescriptorID) {
+        guard let socket = try? Socket(adoptingConnected: descriptor.rawValue) else {
+            return Descriptors.close(descriptor)
+        }
+        Takeover.sendRestart(socket)
+    }
+
     /// The upgrade failed before the exec: every worker serves its frozen sessions again.
     public func resumeAfterHandOff() {
         for mailbox in shared.mailboxes { mailbox.post(.resume) }

@@ -1,13 +1,18 @@
 // systemd's file descriptor store: descriptors handed to the service manager at stop, given back at
 // the next start (only while a restart is queued: a plain stop discards them). heartbeatd keeps its
-// sessions' sockets, its listeners and a memfd with their state there across `systemctl restart`.
+// listeners, a memfd with the state, and its sessions' sockets in flight in carriers there across
+// `systemctl restart`.
 import CSystemd
 import Posix
 
 public enum FileDescriptorStore {
     /// The kernel passes at most this many descriptors in one message (SCM_MAX_FD).
     public static let batch = 253
-    /// Names heartbeatd stores under; anything else passed in is a socket unit's listener.
+    /// Names heartbeatd stores under; anything else passed in is a socket unit's listener. Sessions go
+    /// in carriers (`DescriptorCarrier`): systemd 252 compares each stored descriptor with every one
+    /// already stored, so one entry per session made a restart quadratic in PID 1. `hb-session`, one
+    /// socket per entry, is what earlier versions stored; a successor still takes those back.
+    public static let carrierName = "hb-in-flight"
     public static let sessionName = "hb-session"
     public static let listenerName = "hb-listener"
     public static let stateName = "hb-state"
@@ -66,7 +71,7 @@ public enum FileDescriptorStore {
         for position in 0..<Int(count) {
             let descriptor = SD_LISTEN_FDS_START + Int32(position)
             let name = names?[position].map { String(cString: $0) } ?? ""
-            if [sessionName, listenerName, stateName].contains(name) {
+            if [carrierName, sessionName, listenerName, stateName].contains(name) {
                 stored[name, default: []].append(DescriptorID(number: descriptor))
             } else {
                 let result = sd_is_socket(descriptor, AF_UNSPEC, Int32(SOCK_STREAM.rawValue), 1)

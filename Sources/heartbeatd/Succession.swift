@@ -1,6 +1,7 @@
 // What a predecessor left this process: from `heartbeatctl upgrade` (an `execve`: the descriptors are
 // still open, HEARTBEATD_HANDOFF names the state memfd) or from systemd's fd store (named descriptors
-// in LISTEN_FDS). Read first thing at start, before this process opens descriptors of its own.
+// in LISTEN_FDS, the sessions in flight in carriers). Read first thing at start, before this process
+// opens descriptors of its own.
 import Handoff
 import Logging
 import Posix
@@ -12,9 +13,13 @@ enum Succession {
     static let environmentKey = "HEARTBEATD_HANDOFF"
     /// The largest state a successor reads: ~100 B per session, so far beyond any descriptor limit.
     static let stateLimit = 1 << 30
+    /// Descriptors kept free for this process's own use when sessions come in flight: per worker an
+    /// epoll, an eventfd and a timerfd, the listeners, the control socket and its clients, metrics.
+    static let reserve = 256
 
     /// The predecessor's state and descriptors (nil on a clean start), and a socket unit's listeners.
-    static func inherit() throws -> (inheritance: Inheritance?, activated: [Int32]) {
+    static func inherit(descriptorLimit: Int, logger: Logger) throws -> (inheritance: Inheritance?, activated: [Int32])
+    {
         if let value = environment(environmentKey) {
             Program.unsetEnvironment(environmentKey)
             guard let number = Int32(value) else {
@@ -28,9 +33,11 @@ enum Succession {
         // Ours from here on: the next stop stores what is still open then, and nothing stale stays behind.
         for name in passed.stored.keys { FileDescriptorStore.remove(name: name) }
         let states = passed.stored[FileDescriptorStore.stateName] ?? []
-        let descriptors =
+        var descriptors =
             (passed.stored[FileDescriptorStore.sessionName] ?? [])
             + (passed.stored[FileDescriptorStore.listenerName] ?? [])
+        descriptors += unload(
+            passed.stored[FileDescriptorStore.carrierName] ?? [], descriptorLimit: descriptorLimit, logger: logger)
         guard !states.isEmpty || !descriptors.isEmpty else { return (nil, passed.listeners) }
         // Only one state is ever stored; should several come back, the newest was stored last.
         for stale in states.dropLast() { Descriptors.close(stale) }
@@ -38,6 +45,28 @@ enum Succession {
             return (Inheritance(state: nil, problem: .missing, descriptors: descriptors), passed.listeners)
         }
         return (decode(memfd, descriptors: descriptors), passed.listeners)
+    }
+
+    /// The sessions' sockets out of their carriers, as many as the descriptor limit leaves room for once
+    /// this process has its own (`reserve`). What stays in a carrier closes with it: those records come
+    /// out `lost`, and one line says why.
+    private static func unload(_ carriers: [DescriptorID], descriptorLimit: Int, logger: Logger) -> [DescriptorID] {
+        var room = descriptorLimit - Descriptors.openNumbers(from: 0).count - reserve
+        var taken: [DescriptorID] = []
+        var failures: [String] = []
+        for carrier in carriers {
+            let unloaded = DescriptorCarrier.unload(carrier, room: max(0, room))
+            room -= unloaded.descriptors.count
+            taken += unloaded.descriptors
+            if let failure = unloaded.failure { failures.append(failure) }
+        }
+        if let first = failures.first {
+            let more = failures.count > 1 ? " (and in \(failures.count - 1) more carriers)" : ""
+            logger.error(
+                "sessions in flight: \(first)\(more); what did not come out closed with its carrier, and those sessions count as lost",
+                metadata: ["event": "handoff-in-flight-failed"])
+        }
+        return taken
     }
 
     private static func decode(_ memfd: DescriptorID, descriptors: [DescriptorID]) -> Inheritance {

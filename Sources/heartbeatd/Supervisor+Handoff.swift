@@ -96,27 +96,40 @@ extension Supervisor {
         reply(.upgradeFailed("\(error)"))
     }
 
-    /// Sockets, listeners and the state into the fd store, then exit without a farewell: the clients
-    /// must not notice. What does not fit the store (`FDSTORE`) is left out of the state and closes.
+    /// The listeners, the state and the sessions' sockets into the fd store, then exit without a
+    /// farewell: the clients must not notice. The sockets go in flight in carriers first
+    /// (`DescriptorCarrier`), one store entry each, so PID 1 handles a few entries, not one per session
+    /// (its store is quadratic in entries on systemd 252). Sessions that cannot be put in flight (the
+    /// kernel refused: memory, or the in-flight limit) are told `BYE restart` and left out of the state:
+    /// storing them one by one is the quadratic path, and the store is sized for carriers, not sessions.
     private func store(_ state: HandoffState) {
         var state = state
-        let room = max(0, (FileDescriptorStore.capacity ?? 0) - 1 - state.listeners.count)
-        if state.sessions.count > room {
-            logger.warning(
-                "the fd store holds \(room) sessions; \(state.sessions.count - room) more will see their connection close"
-            )
-            state.sessions.removeLast(state.sessions.count - room)
+        let loaded = DescriptorCarrier.load(state.sessions.map { DescriptorID(number: $0.descriptor) })
+        if let failure = loaded.failure {
+            let left = state.sessions.count - loaded.sent
+            logger.error(
+                "cannot put every session in flight (\(failure)): \(left) told BYE restart",
+                metadata: ["event": "handoff-in-flight-failed"])
+            for record in state.sessions[loaded.sent...] {
+                Server.endWithRestart(DescriptorID(number: record.descriptor))
+            }
+            state.sessions.removeLast(left)
         }
         let listeners = state.listeners.filter { $0.worker != nil }.map { DescriptorID(number: $0.descriptor) }
-        let sessions = state.sessions.map { DescriptorID(number: $0.descriptor) }
+        let room = max(0, (FileDescriptorStore.capacity ?? 0) - 1 - listeners.count)
+        if loaded.carriers.count > room {
+            logger.warning(
+                "the fd store has room for \(room) carriers, not \(loaded.carriers.count): the sessions in the others will see their connection close (raise FileDescriptorStoreMax=)"
+            )
+        }
         do {
             let memfd = try MemoryFile.create(name: "heartbeatd-state", bytes: state.encoded(), keepAcrossExec: false)
             let stored = FileDescriptorStore.store([memfd], name: FileDescriptorStore.stateName)
             _ = FileDescriptorStore.store(listeners, name: FileDescriptorStore.listenerName)
-            let kept = FileDescriptorStore.store(sessions, name: FileDescriptorStore.sessionName)
+            let carriers = FileDescriptorStore.store(loaded.carriers, name: FileDescriptorStore.carrierName)
             logger.notice(
-                "stopped: \(kept) sessions and \(listeners.count) listeners handed to systemd's fd store\(stored == 1 ? "" : " (the state was not stored)"); a restart takes them back",
-                metadata: ["event": "stopped", "handed_over": "\(kept)"])
+                "stopped: \(loaded.sent) sessions in \(carriers) carriers and \(listeners.count) listeners handed to systemd's fd store\(stored == 1 ? "" : " (the state was not stored)"); a restart takes them back",
+                metadata: ["event": "stopped", "handed_over": "\(loaded.sent)", "carriers": "\(carriers)"])
         } catch {
             logger.error("cannot write the hand-off state: \(error); clients will reconnect")
         }

@@ -72,9 +72,11 @@ final class Supervisor {
     private func serve() throws -> Int32 {
         // Signals are blocked before any worker thread exists, so only the signalfd sees them.
         // First: what a predecessor left, before this process opens descriptors of its own.
-        let (inheritance, activated) = try Succession.inherit()
-        let signals = try SignalFD([.terminate, .interrupt, .hangUp])
+        // The limit first: sessions arriving in flight need a descriptor each (opens none itself).
         let descriptorLimit = try DescriptorLimit.raiseToHardLimit()
+        let (inheritance, activated) = try Succession.inherit(
+            descriptorLimit: Int(clamping: descriptorLimit), logger: logger)
+        let signals = try SignalFD([.terminate, .interrupt, .hangUp])
         let server = try Server(
             config: config, auth: auth, tls: tls, activated: activated, logger: logger, inheritance: inheritance)
         if let inForce = server.backlogInForce, inForce < config.backlog {

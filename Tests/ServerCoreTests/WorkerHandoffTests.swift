@@ -89,6 +89,40 @@ import Testing
         #expect(client.lines == ["BYE timeout"])
     }
 
+    @Test func queuedBytesAreReadBeforeAPassedDeadlineBeyondOneTurnsEvents() throws {
+        // More restored sessions than one epoll_wait returns (512), every deadline passed in the gap: what
+        // each client sent meanwhile — a PING, or the FIN of one that left — is read before its deadline
+        // is looked at, so nobody is reaped `timeout` for the successor's slowness.
+        let rig = try Rig()
+        let listening = try Listening()
+        let heard = rig.clock.now - 5_000_000_000
+        var clients: [Peer] = []
+        var kept: [(DescriptorID, HandoffState.Session)] = []
+        for number in 0..<600 {
+            let (client, server, address) = try connection(listening)
+            if number.isMultiple(of: 2) { client.send("PING \(number)\n") } else { client.finish() }
+            clients.append(client)
+            kept.append(
+                (
+                    server,
+                    try record("gap-\(number)", peer: address, server: server, lastHeard: heard, connectedAt: heard)
+                ))
+        }
+        for (server, record) in kept { rig.worker.restore(try Socket(adoptingConnected: server.rawValue), record) }
+        // Restoring thousands takes a while: the first turn finds the wheel's next tick already due.
+        rig.clock.now += 2 * Rig.tick
+        #expect(
+            try rig.turns {
+                rig.presence.all.filter { $0.kind == .offline }.count >= 300
+            })
+        let reasons = rig.presence.all.filter { $0.kind == .offline }.map { $0.reason ?? "" }
+        #expect(reasons.count == 300 && reasons.allSatisfy { $0 == "eof" }, "\(Set(reasons))")
+        for (number, client) in clients.enumerated() where number.isMultiple(of: 2) {
+            client.pump()
+            #expect(client.lines == ["PONG \(number)"] && !client.isClosed, "client \(number): \(client.lines)")
+        }
+    }
+
     @Test func overTheLimitARestoredSessionIsEndedWithAReason() throws {
         let rig = try Rig(settings: testSettings(maxClients: 0))
         let listening = try Listening()

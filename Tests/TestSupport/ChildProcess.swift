@@ -16,6 +16,8 @@ public final class ChildProcess: @unchecked Sendable {
     public var standardInput: Any?
     public var standardOutput: Any?
     public var standardError: Any?
+    /// Descriptors the child gets as 3, 4, … (as systemd passes LISTEN_FDS); everything else above 2 is closed.
+    public var passing: [Int32] = []
     public private(set) var processIdentifier: Int32 = 0
 
     private let lock = NSLock()
@@ -44,8 +46,14 @@ public final class ChildProcess: @unchecked Sendable {
                 posix_spawn_file_actions_adddup2(&actions, descriptor, target)
             }
         }
+        // Copies above every target first, so that no dup2 overwrites a descriptor still to be passed.
+        let copies = passing.map { fcntl($0, F_DUPFD_CLOEXEC, 1_000) }
+        defer { for copy in copies { Glibc.close(copy) } }
+        for (offset, copy) in copies.enumerated() {
+            posix_spawn_file_actions_adddup2(&actions, copy, 3 + Int32(offset))
+        }
         // Nothing else leaks into the child: other tests' pipe ends would keep their readers from seeing EOF.
-        CLinux.posix_spawn_file_actions_addclosefrom_np(&actions, 3)
+        CLinux.posix_spawn_file_actions_addclosefrom_np(&actions, 3 + Int32(passing.count))
 
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         defer { for argument in argv { free(argument) } }

@@ -19,10 +19,11 @@ public final class Daemon: @unchecked Sendable {
     /// Starts heartbeatd with `config` (TOML text, written to a file) and extra `arguments`
     /// (default `--listen 127.0.0.1:0`), and waits until it has logged where it listens.
     /// `launcher` runs first with heartbeatd and its arguments after it (`systemd-socket-activate -l …`,
-    /// `prlimit --nofile=…`). `environment` is added to the child's environment only.
+    /// `prlimit --nofile=…`). `environment` is added to the child's environment only. `passing` becomes
+    /// the child's descriptors 3, 4, … (a fake systemd's LISTEN_FDS).
     public init(
         config: String? = nil, arguments: [String]? = nil, environment: [String: String] = [:],
-        launcher: [String] = [], waitForStart: Bool = true, binary: String = heartbeatdBinary()
+        launcher: [String] = [], passing: [Int32] = [], waitForStart: Bool = true, binary: String = heartbeatdBinary()
     ) async throws {
         var args: [String] = []
         if let config {
@@ -45,6 +46,7 @@ public final class Daemon: @unchecked Sendable {
         for key in systemdVariables { env[key] = nil }
         for (key, value) in environment { env[key] = value }
         process.environment = env
+        process.passing = passing
         let pipe = Pipe()
         process.standardError = pipe
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")

@@ -1,6 +1,7 @@
 # The system test's restart checks (sourced by run.sh, which defines X, show, wait_for, fail, DETAIL):
 # clients held by heartbeat-bench inside the container through `systemctl restart` (the fd store keeps
-# every one) and through a watchdog kill (nothing is stored at SIGABRT: every one reconnects).
+# every one), a plain `systemctl stop` (the store is discarded: every connection closes) and a watchdog
+# kill (nothing is stored at SIGABRT: every one reconnects).
 # shellcheck shell=bash
 
 RESTART_CLIENTS=${HEARTBEATD_RESTART_CLIENTS:-200}
@@ -97,6 +98,28 @@ PY
     X systemctl stop hb-watch.service 2>/dev/null
     DETAIL="$n clients: 0 disconnects, 0 unanswered, same peers and connected-since, one restarted event;"
     DETAIL+=" READY after ${ready}s, slowest beat $(hold_field rs switch.max_rtt_ms) ms"
+}
+
+# A plain `systemctl stop` with clients connected: the daemon hands its sessions over as for a restart
+# (it cannot tell the two apart), and systemd discards the store, carrier and all. Every connection must
+# close — the kernel closes the sockets in flight with the carrier — and PID 1 keeps nothing of them.
+check_stop_clients() {
+    [[ -x $STATE/payload/heartbeat-bench ]] || fail "no heartbeat-bench to hold clients (HEARTBEATD_BENCH)" || return 1
+    local n=$RESTART_CLIENTS
+    X systemctl start heartbeatd.service || fail "start failed" || return 1
+    hold_start st "$n" 10 || fail "systemd-run heartbeat-bench failed" || return 1
+    wait_for '[[ $(sessions_of st | wc -l) == '"$n"' ]]' 20 || fail "only $(sessions_of st | wc -l) of $n clients connected" || return 1
+    local before; before=$(X sh -c 'ls /proc/1/fd | wc -l')
+    X systemctl stop heartbeatd.service || fail "systemctl stop failed" || return 1
+    X journalctl -u heartbeatd.service --no-pager -o cat | grep -q "stopped: $n sessions in 1 carriers" \
+        || fail "the daemon did not hand its $n sessions over in one carrier" || return 1
+    wait_for 'hold_done st' 30 || fail "heartbeat-bench did not finish: $(X cat /run/hb-st.err)" || return 1
+    X cat /run/hb-st.json >"$STATE/stop-hold.json"
+    [[ $(hold_field st switch.disconnects) == "$n" ]] \
+        || fail "disconnects $(hold_field st switch.disconnects), wanted all $n (the store is discarded)" || return 1
+    local after; after=$(X sh -c 'ls /proc/1/fd | wc -l')
+    ((after <= before)) || fail "PID 1 holds $after descriptors after the stop, $before before" || return 1
+    DETAIL="all $n closed ($(hold_field st switch.disconnect_reasons)); PID 1: $before descriptors before, $after after"
 }
 
 # SIGSTOP past WatchdogSec: systemd kills the daemon with SIGABRT, which stores nothing (the hand-off

@@ -525,6 +525,7 @@ if ((failed == 0)); then
     pid1_debug off
     run_check "watchdog: SIGSTOP leads to a watchdog restart (NRestarts=1)" check_watchdog
     run_check "systemctl restart with $RESTART_CLIENTS clients beating: none dropped, every beat answered, one event" check_restart
+    run_check "systemctl stop with $RESTART_CLIENTS clients: the store is discarded, every connection closes" check_stop_clients
     run_check "watchdog kill with $RESTART_CLIENTS clients: all dropped (nothing stored at SIGABRT), all back" check_watchdog_clients
     run_check "socket activation: the first client starts the service on the passed fd" check_socket_activation
     run_check "upgrade puts the new binary in the running daemon; purge removes everything" check_upgrade_and_purge
