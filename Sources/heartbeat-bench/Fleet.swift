@@ -63,6 +63,8 @@ final class Fleet {
     var tlsSessions: [Int: TLSSession] = [:]
     /// --peer: speak MQTT or RESP instead of heartbeatd's protocol (Fleet+Peers.swift).
     var peer: Peer?
+    /// --unstamped: each client's last PING write, in microseconds (Fleet+Unstamped.swift); nil: PINGs carry stamps.
+    var sentAt: [UInt64]?
     var tlsHandshakes: UInt64 = 0
     var tlsResumptions: UInt64 = 0
 
@@ -189,10 +191,13 @@ final class Fleet {
         for _ in 0..<count {
             if let peer {
                 output.append(contentsOf: peer.ping)
+            } else if sentAt != nil {
+                RequestLine.appendPing(to: &output)
             } else {
                 RequestLine.appendPing(stamp: micros, to: &output)
             }
         }
+        sentAt?[client] = micros
         pingsSent += UInt64(count)
         return send(client)
     }
