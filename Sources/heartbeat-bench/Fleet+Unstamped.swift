@@ -2,9 +2,21 @@
 // the bench's work per reply. PINGs go out untagged (`PING\n`), a read of whole `PONG\n` lines is only
 // counted, and its round trip is timed once against the connection's last PING write.
 import Posix
+import WireProtocol
 
 extension Fleet {
     private static let plainPong: [UInt8] = Array("PONG\n".utf8)
+
+    /// One PING into `output`: the peer's, an untagged one with --unstamped, else one stamped with `micros`.
+    func appendPing(stamp micros: UInt64) {
+        if let peer {
+            output.append(contentsOf: peer.ping)
+        } else if sentAt != nil {
+            RequestLine.appendPing(to: &output)
+        } else {
+            RequestLine.appendPing(stamp: micros, to: &output)
+        }
+    }
 
     /// Counts a read of an identified client that holds nothing but whole `PONG\n` lines, as the peers'
     /// replies are counted (Fleet+Peers.swift). False for anything else (OK, BYE, ERR, a split line),

@@ -188,15 +188,7 @@ final class Fleet {
         guard phase[client] == .identified else { return false }
         output.removeAll(keepingCapacity: true)
         let micros = Clock.monotonicNanoseconds() / 1_000
-        for _ in 0..<count {
-            if let peer {
-                output.append(contentsOf: peer.ping)
-            } else if sentAt != nil {
-                RequestLine.appendPing(to: &output)
-            } else {
-                RequestLine.appendPing(stamp: micros, to: &output)
-            }
-        }
+        for _ in 0..<count { appendPing(stamp: micros) }
         sentAt?[client] = micros
         pingsSent += UInt64(count)
         return send(client)
