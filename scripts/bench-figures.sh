@@ -3,7 +3,9 @@
 # one JSON line per run on stdout (with the figure's name, the load average and the bench's summary).
 # Usage: scripts/bench-figures.sh BIN_DIR [RUNS] [FIGURE...]    (BIN_DIR holds heartbeatd and heartbeat-bench)
 # Figures: memory10k memory19k cpu flood16 flood1 churn reap. Summarise with scripts/bench-summary.py.
-# BENCH_PORT (default 17800) is the daemon's port; BENCH_CONFIG, if set, a config file it starts with.
+# BENCH_PORT (default 17800) is the daemon's port; BENCH_CONFIG, if set, a config file it starts with;
+# BENCH_ID_PREFIX, if set, the clients' id prefix (the bench's default, bench-<its pid>, makes the ids'
+# length, and so memory19k, depend on how many digits the pid has: docs/benchmarks.md).
 set -euo pipefail
 bin=${1:?usage: bench-figures.sh BIN_DIR [RUNS] [FIGURE...]}
 runs=${2:-3}
@@ -37,10 +39,11 @@ run_once() {
     done
     local load
     load=$(cut -d' ' -f1 /proc/loadavg)
-    local summary sample=()
+    local summary extra=()
     # hold and flood sample the daemon's memory and CPU; churn and reap read only the wire.
-    case $1 in hold | flood) sample=(--pid "$daemon") ;; esac
-    summary=$("$bin/heartbeat-bench" "$@" --server "127.0.0.1:$port" --json "${sample[@]}")
+    case $1 in hold | flood) extra=(--pid "$daemon") ;; esac
+    [ -z "${BENCH_ID_PREFIX:-}" ] || extra+=(--id-prefix "$BENCH_ID_PREFIX")
+    summary=$("$bin/heartbeat-bench" "$@" --server "127.0.0.1:$port" --json "${extra[@]}")
     kill -TERM "$daemon"
     wait "$daemon" || true
     daemon=

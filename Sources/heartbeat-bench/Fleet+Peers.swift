@@ -47,8 +47,9 @@ enum Peer: String, ExpressibleByArgument, CaseIterable {
 
 extension Fleet {
     /// The peer's replies in a read: the first makes the client identified (CONNACK, +PONG), the rest
-    /// are heartbeat answers. What does not complete a reply is carried to the next read.
-    func peerReplies(_ client: Int, _ peer: Peer, _ bytes: UnsafeRawBufferPointer) {
+    /// are heartbeat answers. What does not complete a reply is carried to the next read. With --unstamped,
+    /// the answers' RTT is taken against the last send (`now`: the read's instant), before the mode pings again.
+    func peerReplies(_ client: Int, _ peer: Peer, _ bytes: UnsafeRawBufferPointer, now: UInt64) {
         let (count, leftover) = peer.replies(in: bytes)
         if leftover > 0 { partialLines[client] = Array(bytes[(bytes.count - leftover)...]) }
         guard count > 0 else { return }
@@ -62,6 +63,7 @@ extension Fleet {
             guard phase[client] == .identified else { return }
         }
         guard answers > 0 else { return }
+        recordSinceSend(client, now: now)
         pongs += UInt64(answers)
         onPongs(client, answers)
     }

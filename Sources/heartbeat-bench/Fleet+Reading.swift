@@ -49,9 +49,10 @@ extension Fleet {
         let now = Clock.monotonicNanoseconds()
         let bytes = UnsafeRawBufferPointer(rebasing: input[..<(carried + count)])
         if let peer {
-            peerReplies(client, peer, bytes)
+            peerReplies(client, peer, bytes, now: now)
             return
         }
+        if sentAt != nil, countPlainPongs(client, bytes, now: now) { return }
         var start = 0
         var pongsInRead = 0
         while start < bytes.count {

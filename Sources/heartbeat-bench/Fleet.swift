@@ -65,6 +65,8 @@ final class Fleet {
     var tlsSessions: [Int: TLSSession] = [:]
     /// --peer: speak MQTT or RESP instead of heartbeatd's protocol (Fleet+Peers.swift).
     var peer: Peer?
+    /// --unstamped: each client's last PING write, in microseconds (Fleet+Unstamped.swift); nil: PINGs carry stamps.
+    var sentAt: [UInt64]?
     var tlsHandshakes: UInt64 = 0
     var tlsResumptions: UInt64 = 0
 
@@ -192,13 +194,8 @@ final class Fleet {
         guard phase[client] == .identified else { return false }
         output.removeAll(keepingCapacity: true)
         let micros = Clock.monotonicNanoseconds() / 1_000
-        for _ in 0..<count {
-            if let peer {
-                output.append(contentsOf: peer.ping)
-            } else {
-                RequestLine.appendPing(stamp: micros, to: &output)
-            }
-        }
+        for _ in 0..<count { appendPing(stamp: micros) }
+        sentAt?[client] = micros
         pingsSent += UInt64(count)
         return send(client)
     }

@@ -33,6 +33,11 @@ struct Flood: ParsableCommand {
         help: ArgumentHelp("Speak MQTT (Mosquitto) or RESP (Redis) instead, for comparisons.", valueName: "mqtt|redis"))
     var peer: Peer?
 
+    @Flag(
+        name: .long,
+        help: "Untagged PINGs whose replies are only counted, RTT from each connection's last send (Redis's cost).")
+    var unstamped = false
+
     func validate() throws {
         guard connections > 0, duration.nanoseconds > 0 else { throw ValidationError("-c and -d must be positive") }
         // Every PING line is at most 22 bytes; keep what one connection has in flight far below a socket buffer.
@@ -51,6 +56,7 @@ struct Flood: ParsableCommand {
         fleet.resume = common.tls.resume
         fleet.auth = try common.fleetAuth()
         fleet.peer = peer
+        if unstamped { fleet.sentAt = Array(repeating: 0, count: connections) }
         let summary = try FloodRun(fleet: fleet, options: self).execute()
         print(common.json ? summary.json : summary.text(), terminator: common.json ? "\n" : "")
     }
@@ -141,6 +147,7 @@ final class FloodRun {
         summary.set("pongs", fleet.pongs)
         summary.set("rtt_us", Summary.percentiles(fleet.rtt))
         summary.set("depth", options.depth)
+        if options.unstamped { summary.set("pings", "unstamped") }
         let seconds = Double(windowEnd - windowStart) / 1e9
         summary.set("window_s", seconds)
         summary.set("heartbeats_per_second", seconds > 0 ? Double(pongsAtEnd - pongsAtStart) / seconds : 0)

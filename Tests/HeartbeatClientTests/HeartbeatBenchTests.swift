@@ -50,6 +50,22 @@ import Testing
         #expect(summary["pongs"] as? Int == summary["heartbeats"] as? Int)
     }
 
+    @Test func unstampedFloodCountsEveryPlainPongAndTimesEachRead() async throws {
+        let daemon = try await Daemon()
+        defer { daemon.stop() }
+        let summary = try await Self.bench(["flood", "-c", "5", "-D", "4", "-d", "1s", "--unstamped"], daemon: daemon)
+        #expect(summary["pings"] as? String == "unstamped")
+        #expect(summary["failures"] as? Int == 0)
+        let heartbeats = try #require(summary["heartbeats"] as? Int)
+        #expect(heartbeats > 0)
+        // The window ends with a drain: every PING sent got its PONG, counted without decoding a line.
+        #expect(summary["pongs"] as? Int == heartbeats)
+        // One RTT per read of PONGs, so at least one and at most one per PONG.
+        let rtt = try #require(summary["rtt_us"] as? [String: Any])
+        let timed = try #require(rtt["count"] as? Int)
+        #expect(timed > 0 && timed <= heartbeats)
+    }
+
     @Test func churnLeavesNoHalfClosedOrLeftoverSockets() async throws {
         let daemon = try await Daemon()
         defer { daemon.stop() }
