@@ -76,7 +76,9 @@ final class Child {
 
     deinit {
         if !isReaped {
-            kill(pid, SIGKILL)
+            // `timeout` leads a process group of its own: kill the command with it, or the command lives on
+            // (systemd-socket-activate --accept outlived its test that way).
+            kill(-pid, SIGKILL)
             var status: Int32 = 0
             _ = waitpid(pid, &status, 0)
         }
