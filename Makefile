@@ -17,15 +17,6 @@ build: deps
 release: deps
 	$(SWIFT) build -c release --static-swift-stdlib
 
-check-imports:
-	python3 scripts/test_check_imports.py
-	python3 scripts/check-imports.py
-
-# The formatter's verdict (.swift-format: 4 spaces, lines <= 120), after its own tests show a violation failing.
-lint:
-	python3 scripts/test_lint.py
-	scripts/lint.sh
-
 # Runs the daemon in the foreground on its built-in defaults (listen 0.0.0.0:7700), or on CONFIG=file.
 run: build
 	.build/debug/heartbeatd $(if $(CONFIG),--config $(CONFIG),)
