@@ -162,7 +162,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "HeartbeatConfigTests", dependencies: ["HeartbeatConfig"]),
+        .testTarget(name: "HeartbeatConfigTests", dependencies: ["HeartbeatConfig", "CLinux"]),
         .testTarget(
             name: "SystemdEdgeTests",
             dependencies: [

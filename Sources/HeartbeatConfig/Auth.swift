@@ -2,7 +2,6 @@
 // all, a replayable token in HELLO, or a challenge-response; where the secret (and, while rotating, the
 // previous one) is; and which ids are revoked. The secrets are never in the config file nor on the command line.
 import Primitives
-import TOMLKit
 
 extension Config {
     public struct Auth: Sendable, Equatable {

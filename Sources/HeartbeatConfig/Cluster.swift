@@ -4,7 +4,6 @@
 // (Debian's hiredis 0.14 has none); reach a remote Redis through a local socket or a tunnel.
 import ClusterSchema
 import Primitives
-import TOMLKit
 
 extension Config {
     public struct Cluster: Sendable, Equatable {

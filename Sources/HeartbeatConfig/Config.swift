@@ -2,7 +2,6 @@
 // Each [section] is a struct in its own file with `init(reading:)` and `render(into:)`; adding one is
 // that struct, a property here, and one line each in parse(toml:), rendered() and, if it cannot
 // change on a reload, restartRequiredChanges(comparedTo:).
-import TOMLKit
 
 public struct Config: Sendable, Equatable {
     public var listen: [ListenAddress]
@@ -47,18 +46,9 @@ public struct Config: Sendable, Equatable {
     /// Reads a config file's text. Keys it leaves out keep their defaults; unknown keys, wrong types
     /// and values out of range are errors that name the key.
     public static func parse(toml text: String) throws(ConfigError) -> Config {
-        let document: TOMLTable
         try TOMLPrecheck.check(text)
-        do {
-            document = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            let at = error.source.begin
-            throw ConfigError(
-                key: "", message: "invalid TOML at line \(at.line), column \(at.column): \(error.description)")
-        } catch {
-            throw ConfigError(key: "", message: "invalid TOML: \(error)")
-        }
-        var top = TableReader(document, path: "")
+        let document = try TOMLDocument(parsing: text)
+        var top = TableReader(document.table, path: "")
         let defaults = Config.defaults
         let listen = try top.value("listen").map { value throws(ConfigError) in try listenAddresses(value) }
         let backlog = try top.integer("backlog", in: 1...65535)
@@ -147,7 +137,7 @@ public struct Config: Sendable, Equatable {
     /// At least one address (`allowsNone`: or none), no address twice. Port 0 may repeat: each such
     /// entry gets its own port. `key` is "listen" or "tls.listen".
     static func listenAddresses(
-        _ value: any TOMLValueConvertible, key listKey: String = "listen", allowsNone: Bool = false
+        _ value: TOMLNode, key listKey: String = "listen", allowsNone: Bool = false
     ) throws(ConfigError) -> [ListenAddress] {
         guard let array = value.array else {
             throw ConfigError(
@@ -186,7 +176,7 @@ public enum Workers: Sendable, Equatable {
     /// 1...256.
     case count(Int)
 
-    init?(toml value: any TOMLValueConvertible) {
+    init?(toml value: TOMLNode) {
         if value.string == "auto" {
             self = .auto
         } else if let count = value.int, (1...256).contains(count) {

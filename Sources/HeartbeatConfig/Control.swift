@@ -1,6 +1,5 @@
 // [control]: where the control socket heartbeatctl talks to lives, and which group besides root and
 // the daemon's own user may use it (DESIGN.md §6). Both are fixed when the socket is made.
-import TOMLKit
 
 extension Config {
     public struct Control: Sendable, Equatable {

@@ -1,5 +1,4 @@
 // [log]: how much the daemon says, and whether each session's start and end get a line.
-import TOMLKit
 
 extension Config {
     public struct Log: Sendable, Equatable {

@@ -1,6 +1,5 @@
 // [metrics]: the address of the optional Prometheus endpoint (`GET /metrics`, DESIGN.md §6).
 // Off by default: an open port is something an operator asks for.
-import TOMLKit
 
 extension Config {
     public struct Metrics: Sendable, Equatable {

@@ -1,6 +1,5 @@
 // [proxy]: which listeners sit behind a proxy that speaks the PROXY protocol (v1 or v2), by address.
 // Those listeners take the client's address from the header; the others treat a header as a bad line.
-import TOMLKit
 
 extension Config {
     public struct Proxy: Sendable, Equatable {

@@ -1,7 +1,6 @@
 // [tls]: the TLS listeners (beside the plain `listen` list), the certificate chain and key they serve,
 // the CA whose client certificates they require (if any), and how long a handshake may take.
 // Whether the files hold what OpenSSL wants is checked where they are loaded (heartbeatd), by key name.
-import TOMLKit
 
 extension Config {
     public struct TLS: Sendable, Equatable {

@@ -1,16 +1,15 @@
 // Reads one TOML table of the config file: typed look-ups that name the key when the value is wrong,
 // and a record of the keys asked for, so whatever else the file holds is reported as an unknown key.
 import Primitives
-import TOMLKit
 
 struct TableReader {
     /// nil for a section the file leaves out: every look-up then finds nothing and defaults apply.
-    private let table: TOMLTable?
+    private let table: TOMLNode?
     /// The dotted name of this table ("" at the top level), put in front of every key in an error.
     private let path: String
     private var knownKeys: [String] = []
 
-    init(_ table: TOMLTable?, path: String) {
+    init(_ table: TOMLNode?, path: String) {
         self.table = table
         self.path = path
     }
@@ -25,14 +24,14 @@ struct TableReader {
     }
 
     /// The value at `key` as the file wrote it, or nil. Asking for a key is what makes it known.
-    mutating func value(_ key: String) -> (any TOMLValueConvertible)? {
+    mutating func value(_ key: String) -> TOMLNode? {
         knownKeys.append(key)
         return table?[key]
     }
 
     /// The value at `key` converted by `convert`; a value it refuses is an error saying what was `expected`.
     mutating func read<T>(
-        _ key: String, expected: String, _ convert: (any TOMLValueConvertible) -> T?
+        _ key: String, expected: String, _ convert: (TOMLNode) -> T?
     ) throws(ConfigError) -> T? {
         guard let value = value(key) else { return nil }
         guard let converted = convert(value) else {
@@ -73,7 +72,7 @@ struct TableReader {
         _ key: String, _ read: (inout TableReader) throws(ConfigError) -> T
     ) throws(ConfigError) -> T {
         let value = value(key)
-        if let value, value.type != .table {
+        if let value, value.kind != .table {
             throw error(key, "expected a table [\(qualified(key))], got \(shown(value))")
         }
         var reader = TableReader(value?.table, path: qualified(key))
@@ -93,11 +92,11 @@ struct TableReader {
 }
 
 /// A value as an error message shows it: 10, "10", true, an array.
-func shown(_ value: any TOMLValueConvertible) -> String {
-    switch value.type {
+func shown(_ value: TOMLNode) -> String {
+    switch value.kind {
     case .string: tomlQuoted(value.string ?? "")
     case .array: "an array"
     case .table: "a table"
-    default: value.debugDescription
+    default: value.literal
     }
 }

@@ -17,6 +17,8 @@
 #include <errno.h>
 #include <pthread.h>
 #include <spawn.h>
+// mallinfo2: HeartbeatConfigTests shows that parsing a config file keeps no memory.
+#include <malloc.h>
 
 // accept4 needs _GNU_SOURCE in glibc's header; declare it here so no feature macro leaks into Swift.
 extern int accept4(int sockfd, struct sockaddr *addr, socklen_t *addrlen, int flags);
