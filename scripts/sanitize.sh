@@ -19,10 +19,6 @@ asan_filter+='|ServerCoreTests)\.|DaemonTests\.(ProtocolTests|ProxyTests|Challen
 # daemon with two workers answering control queries, metrics scrapes, reloads and signals.
 tsan_filter='(EventLoopTests|BufferedIOTests|ServerCoreTests)\.'
 tsan_filter+='|DaemonTests\.(TakeoverTests|ControlTests|MetricsTests|ConfigTests|SignalTests)'
-# Left out of TSan: the mailbox stress test. Its poster and owner meet only in Synchronization's Mutex, a futex
-# ThreadSanitizer does not follow, so 20,000 racing posts read as a race on the queue that the lock excludes
-# (the daemon suites above cross the same mailboxes with an eventfd edge TSan does see). It runs everywhere else.
-tsan_skip='aMailboxLosesNoMessagePostedWhileItsOwnerTakesTheQueue'
 
 # Swift's crash backtracer reads raw memory, which ASan reports in place of the real fault.
 export SWIFT_BACKTRACE=enable=no
@@ -35,7 +31,6 @@ for kind in "${kinds[@]}"; do
     asan)
         flags=(--sanitize=address -Xcc -fsanitize=undefined -Xcxx -fsanitize=undefined)
         filter=$asan_filter
-        skip=()
         # No leak check at exit: the test runner (XCTest keeps its suites) and the daemon (its supervisor, control
         # server and workers live until exit and are never torn down; they hold each other in a cycle) hold
         # memory then by design. Leaks per input are the fuzzers' to find (libFuzzer checks after each input).
@@ -45,7 +40,6 @@ for kind in "${kinds[@]}"; do
     tsan)
         flags=(--sanitize=thread)
         filter=$tsan_filter
-        skip=(--skip "$tsan_skip")
         export TSAN_OPTIONS="log_path=$reports/tsan:halt_on_error=1:second_deadlock_stack=1"
         ;;
     *)
@@ -59,7 +53,7 @@ for kind in "${kinds[@]}"; do
     rm -rf "$reports"
     mkdir -p "$reports"
     status=0
-    swift test --skip-build --scratch-path "$scratch" "${flags[@]}" --filter "$filter" "${skip[@]}" || status=$?
+    swift test --skip-build --scratch-path "$scratch" "${flags[@]}" --filter "$filter" || status=$?
     echo "sanitize: $kind: build $((built - start)) s, tests $((SECONDS - built)) s, exit $status"
     if [ -n "$(ls -A "$reports")" ]; then
         for report in "$reports"/*; do

@@ -1,10 +1,10 @@
 // How work crosses threads: a message on a locked queue plus an eventfd wake-up of the owning loop.
 // Nothing else is shared between workers, and no lock is taken on the heartbeat path.
 import Posix
-import Synchronization
 
 public final class Mailbox<Message: Sendable>: Sendable {
-    private let queue = Mutex<[Message]>([])
+    /// A pthread mutex (Posix' `Locked`), not Synchronization's futex: ThreadSanitizer follows it.
+    private let queue = Locked<[Message]>([])
     private let wakeup: EventFD
 
     public init() throws(SystemError) {

@@ -131,33 +131,19 @@ public enum DescriptorCarrier {
 
     /// One message: the count as 4 bytes (so a reader can tell a cut message), the descriptors beside it.
     private static func send(_ chunk: ArraySlice<DescriptorID>, on fd: Int32) throws(SystemError) -> IOResult<Int> {
-        let data = UnsafeMutableRawBufferPointer.allocate(byteCount: 4, alignment: 4)
-        let control = UnsafeMutableRawBufferPointer.allocate(
-            byteCount: controlSpace(for: chunk.count), alignment: MemoryLayout<cmsghdr>.alignment)
-        let vector = UnsafeMutablePointer<iovec>.allocate(capacity: 1)
-        defer {
-            data.deallocate()
-            control.deallocate()
-            vector.deallocate()
-        }
-        data.storeBytes(of: UInt32(chunk.count).littleEndian, as: UInt32.self)
-        control.initializeMemory(as: UInt8.self, repeating: 0)
-        var header = cmsghdr()
-        header.cmsg_len = headerSize + chunk.count * 4
-        header.cmsg_level = SOL_SOCKET
-        header.cmsg_type = Int32(SCM_RIGHTS)
-        control.storeBytes(of: header, as: cmsghdr.self)
-        for (index, descriptor) in chunk.enumerated() {
-            control.storeBytes(of: descriptor.rawValue, toByteOffset: headerSize + index * 4, as: Int32.self)
-        }
-        vector.initialize(to: iovec(iov_base: data.baseAddress, iov_len: data.count))
-        var message = msghdr()
-        message.msg_iov = vector
-        message.msg_iovlen = 1
-        message.msg_control = control.baseAddress
-        message.msg_controllen = control.count
-        return try nonBlocking("sendmsg(SCM_RIGHTS)") {
-            sendmsg(fd, &message, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT))
+        try withMessage(room: chunk.count) { data, control, message throws(SystemError) in
+            data.storeBytes(of: UInt32(chunk.count).littleEndian, as: UInt32.self)
+            var header = cmsghdr()
+            header.cmsg_len = headerSize + chunk.count * 4
+            header.cmsg_level = SOL_SOCKET
+            header.cmsg_type = Int32(SCM_RIGHTS)
+            control.storeBytes(of: header, as: cmsghdr.self)
+            for (index, descriptor) in chunk.enumerated() {
+                control.storeBytes(of: descriptor.rawValue, toByteOffset: headerSize + index * 4, as: Int32.self)
+            }
+            return try nonBlocking("sendmsg(SCM_RIGHTS)") {
+                sendmsg(fd, &message, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT))
+            }
         }
     }
 
@@ -165,9 +151,40 @@ public enum DescriptorCarrier {
     /// and everything was read).
     private static func receive(from fd: Int32) throws(SystemError) -> (descriptors: [DescriptorID], problem: String?)?
     {
+        try withMessage(room: batch) { data, control, message throws(SystemError) in
+            let result = try nonBlocking("recvmsg(SCM_RIGHTS)") {
+                recvmsg(fd, &message, Int32(MSG_CMSG_CLOEXEC) | Int32(MSG_DONTWAIT))
+            }
+            guard case .done(let length) = result, length > 0 else { return nil }
+            let descriptors = descriptors(in: UnsafeRawBufferPointer(rebasing: control[..<message.msg_controllen]))
+            let expected = Int(UInt32(littleEndian: data.load(as: UInt32.self)))
+            if message.msg_flags & Int32(MSG_CTRUNC) != 0 {
+                return (
+                    descriptors,
+                    "a message came cut (MSG_CTRUNC): \(descriptors.count) of \(expected) descriptors arrived"
+                )
+            }
+            guard length == data.count, message.msg_flags & Int32(MSG_TRUNC) == 0, descriptors.count == expected
+            else {
+                return (
+                    descriptors,
+                    "a malformed message: \(length) bytes, \(descriptors.count) descriptors for \(expected)"
+                )
+            }
+            return (descriptors, nil)
+        }
+    }
+
+    /// Runs `body` with one message's buffers, zeroed, for the call's lifetime: 4 data bytes (the count) in
+    /// one iovec, and control room for `room` descriptors; `message` points at both.
+    private static func withMessage<Result>(
+        room: Int,
+        _ body: (UnsafeMutableRawBufferPointer, UnsafeMutableRawBufferPointer, inout msghdr) throws(SystemError) ->
+            Result
+    ) throws(SystemError) -> Result {
         let data = UnsafeMutableRawBufferPointer.allocate(byteCount: 4, alignment: 4)
         let control = UnsafeMutableRawBufferPointer.allocate(
-            byteCount: controlSpace(for: batch), alignment: MemoryLayout<cmsghdr>.alignment)
+            byteCount: controlSpace(for: room), alignment: MemoryLayout<cmsghdr>.alignment)
         let vector = UnsafeMutablePointer<iovec>.allocate(capacity: 1)
         defer {
             data.deallocate()
@@ -175,29 +192,14 @@ public enum DescriptorCarrier {
             vector.deallocate()
         }
         data.storeBytes(of: 0, as: UInt32.self)
+        control.initializeMemory(as: UInt8.self, repeating: 0)
         vector.initialize(to: iovec(iov_base: data.baseAddress, iov_len: data.count))
         var message = msghdr()
         message.msg_iov = vector
         message.msg_iovlen = 1
         message.msg_control = control.baseAddress
         message.msg_controllen = control.count
-        let result = try nonBlocking("recvmsg(SCM_RIGHTS)") {
-            recvmsg(fd, &message, Int32(MSG_CMSG_CLOEXEC) | Int32(MSG_DONTWAIT))
-        }
-        guard case .done(let length) = result, length > 0 else { return nil }
-        let descriptors = descriptors(in: UnsafeRawBufferPointer(rebasing: control[..<message.msg_controllen]))
-        let expected = Int(UInt32(littleEndian: data.load(as: UInt32.self)))
-        if message.msg_flags & Int32(MSG_CTRUNC) != 0 {
-            return (
-                descriptors, "a message came cut (MSG_CTRUNC): \(descriptors.count) of \(expected) descriptors arrived"
-            )
-        }
-        guard length == data.count, message.msg_flags & Int32(MSG_TRUNC) == 0, descriptors.count == expected else {
-            return (
-                descriptors, "a malformed message: \(length) bytes, \(descriptors.count) descriptors for \(expected)"
-            )
-        }
-        return (descriptors, nil)
+        return try body(data, control, &message)
     }
 
     /// The SCM_RIGHTS descriptors in a received control buffer (CMSG_FIRSTHDR/CMSG_NXTHDR by hand: macros).

@@ -11,6 +11,7 @@ extension Worker {
         isDraining = true
         for listener in listeners {
             loop.unregister(listener.id)
+            acceptPause.forget(listener.id)
             // A passed socket is shared with other workers' epoll sets: the Server closes it after they stop.
             if !listener.isShared, let socket = listener.socket.take() { socket.close() }
         }

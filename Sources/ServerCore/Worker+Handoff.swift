@@ -190,8 +190,9 @@ extension Worker {
     /// Makes a handed-over connection a session again, saying nothing to the client: the id is claimed
     /// without an event, the serial, connected-since and last-heard are kept, unsent and partial bytes
     /// are back, and the timer is armed at the kept deadline — one that passed during the gap fires
-    /// next turn as a `timeout` whose `late_ms` is the gap, unless what the client sent meanwhile (read
-    /// here first) moved it. Past the limits it is reaped like an accept.
+    /// next turn as a `timeout` whose `late_ms` is the gap, unless what the client sent meanwhile moved
+    /// it (`sessionExpired` reads it first when that turn's epoll batch was full). Past the limits it is
+    /// reaped like an accept.
     func restore(_ socket: consuming Socket, _ record: HandoffState.Session) {
         let slot = socket.id.index
         let session = Session(restoring: socket, peer: SocketAddress(record.peer), record: record)
@@ -204,13 +205,6 @@ extension Worker {
         guard enroll(session, at: slot, interest: interest) else { return }
         if !record.unsent.isEmpty { unsent[slot] = record.unsent }
         if !record.partial.isEmpty { partials[slot] = record.partial }
-        // A deadline that passed in the gap: read what the client sent meanwhile (a PING moves it, a FIN
-        // ends the session as `eof`) now, not in a turn whose timers may come before its event — one
-        // epoll_wait returns 512 of thousands of readable sockets, and the wheel fires every passed one.
-        if sessions[slot].deadline <= loop.now {
-            sessionReady(DescriptorID(number: Int32(slot)), .readable)
-            guard sessions.isOpen(slot) else { return }
-        }
         sessions[slot].timer = loop.arm(timers.session, UInt64(slot), at: sessions[slot].deadline)
     }
 }

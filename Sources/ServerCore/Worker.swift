@@ -11,6 +11,8 @@ import WireProtocol
 final class Worker {
     let index: Int
     let loop: EventLoop
+    /// EMFILE/ENFILE on a listener: it is not watched for a moment, and logged once a second at most.
+    let acceptPause: AcceptPause
     let mailbox: Mailbox<WorkerMessage>
     let stats = WorkerStats()
     var settings: Settings
@@ -36,7 +38,6 @@ final class Worker {
     var nextSerial: UInt32 = 1
     var isDraining = false
     var logBudget = SessionLogBudget()
-    var lastAcceptErrorLog: UInt64 = 0
     var connectRefusals = ConnectRefusalLog()
     var authFailures = AuthFailureLog()
     /// Where presence events go (Server.start sets it before the thread starts; see Presence.swift).
@@ -60,7 +61,6 @@ final class Worker {
     /// so the rest wait in the kernel's queue for the next turn: a storm of connects is taken in slices of
     /// this size between the heartbeats, timers and messages of the connected clients.
     static let acceptsPerTurn = 64
-    static let acceptPause: UInt64 = 100_000_000
     /// Kernel send buffer per client (the kernel doubles it): bounds what a client that never reads costs.
     static let sendBufferBytes: Int32 = 8_192
 
@@ -79,6 +79,7 @@ final class Worker {
         logger.logLevel = settings.logLevel
         self.logger = logger
         loop = try EventLoop(tick: tick, eventsPerWait: eventsPerWait, clock: clock)
+        acceptPause = AcceptPause(loop: loop)
         self.clock = clock ?? Clock.monotonicNanoseconds
         self.mailbox = mailbox
         input = .allocate(byteCount: Self.inputCapacity, alignment: 16)
@@ -113,7 +114,6 @@ final class Worker {
             drain: loop.addTimerHandler { [unowned self] _ in self.drainExpired() },
             logSummary: loop.addTimerHandler { [unowned self] _ in self.logSuppressedSummary() },
             authSummary: loop.addTimerHandler { [unowned self] _ in self.logAuthFailures() },
-            acceptResume: loop.addTimerHandler { [unowned self] position in self.resumeAccepting(Int(position)) },
             restartPace: loop.addTimerHandler { [unowned self] _ in self.paceRestarts() }
         )
         loop.onTurnEnd = { [unowned self] in
@@ -198,9 +198,7 @@ final class Worker {
     /// EMFILE/ENFILE: stop watching the listener for a moment instead of spinning on it.
     private func acceptFailed(_ error: SystemError, listener: Listener) {
         stats.countAcceptError(error.errno.name)
-        let now = loop.now
-        if now &- lastAcceptErrorLog >= 1_000_000_000 {
-            lastAcceptErrorLog = now
+        if acceptPause.recordFailure() != nil {
             logger.error(
                 "accept failed",
                 metadata: ["event": "overload", "error": "\(error)", "clients": "\(shared.admission.total)"])
@@ -209,9 +207,7 @@ final class Worker {
             error.errno == .tooManyOpenFiles || error.errno == .tooManyOpenFilesInSystem
                 || error.errno == .noBufferSpace || error.errno == .outOfMemory
         else { return }
-        guard let position = listeners.firstIndex(where: { $0 === listener }) else { return }
-        try? loop.modify(listener.id, interest: [])
-        _ = loop.arm(timers.acceptResume, UInt64(position), at: now + Self.acceptPause)
+        acceptPause.pause(listener.id, resumingWith: listener.isShared ? [.readable, .exclusive] : .readable)
     }
 
     // MARK: Timers
@@ -240,7 +236,7 @@ final class Worker {
         }
     }
 
-    /// The pause after EMFILE and the like is over: watch listener `position` again.
+    /// Watches listener `position` again (a hand-off that did not happen).
     func resumeAccepting(_ position: Int) {
         guard !isDraining, position < listeners.count else { return }
         let listener = listeners[position]
@@ -279,14 +275,13 @@ final class Worker {
 }
 
 extension Worker {
-    /// One timer kind per job. A session's timer carries its slot, a paused listener's its position in
-    /// `listeners`; the others need no payload.
+    /// One timer kind per job. A session's timer carries its slot; the others need no payload (a paused
+    /// listener's timer is `acceptPause`'s own).
     struct Timers {
         let session: EventLoop.TimerHandlerID
         let drain: EventLoop.TimerHandlerID
         let logSummary: EventLoop.TimerHandlerID
         let authSummary: EventLoop.TimerHandlerID
-        let acceptResume: EventLoop.TimerHandlerID
         let restartPace: EventLoop.TimerHandlerID
     }
 }

@@ -22,7 +22,7 @@ final class ControlSocket {
     init(loop: EventLoop, logger: Logger) {
         self.loop = loop
         self.logger = logger
-        pause = AcceptPause(loop: loop, what: "control", logger: logger)
+        pause = AcceptPause(loop: loop)
     }
 
     /// Makes the socket at `control.socket`. A failure is logged and the daemon runs on without a
@@ -81,7 +81,6 @@ final class ControlSocket {
                 throw error
             }
             fileIdentity = FileSystem.identity(of: path)
-            pause.listener = socket.id
             listener = .some(socket)
         } catch {
             throw .system(error)
@@ -91,7 +90,7 @@ final class ControlSocket {
     /// Stops listening and removes the socket file if it is still ours.
     func close() {
         guard let listener = listener.take() else { return }
-        pause.listener = nil
+        pause.forget(listener.id)
         loop.unregister(listener.id)
         listener.close()
         if let fileIdentity, FileSystem.identity(of: path) == fileIdentity { try? FileSystem.remove(path) }
@@ -111,7 +110,7 @@ final class ControlSocket {
             do {
                 accepted = try listener?.acceptUnix() ?? nil
             } catch {
-                pause.failed(error)
+                pause.sideListenerFailed(error, listener: listener?.id, what: "control", logger: logger)
                 return
             }
             guard let socket = accepted else { return }

@@ -51,8 +51,7 @@ final class MetricsEndpoint {
         self.server = server
         self.logger = logger
         table = ConnectionTable(loop: loop)
-        pause = AcceptPause(loop: loop, what: "metrics", logger: logger)
-        pause.listener = listenerID
+        pause = AcceptPause(loop: loop)
         table.onReadable = { [unowned self] connection in self.read(connection) }
         let acceptHandler = loop.addHandler { [unowned self] _, _ in self.acceptReady() }
         try loop.register(listenerID, interest: .readable, handler: acceptHandler)
@@ -67,7 +66,7 @@ final class MetricsEndpoint {
             do {
                 accepted = try listener?.accept(peer: &peer) ?? nil
             } catch {
-                pause.failed(error)
+                pause.sideListenerFailed(error, listener: listener?.id, what: "metrics", logger: logger)
                 return
             }
             guard let socket = accepted else { return }
