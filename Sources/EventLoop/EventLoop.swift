@@ -102,8 +102,17 @@ public final class EventLoop {
         try epoll.add(descriptor, interest: interest, data: token(slot))
     }
 
+    /// Watches `descriptor` for `interest` from now on. The kernel refuses EPOLL_CTL_MOD with EINVAL on a
+    /// registration made with `.exclusive` (a listener shared by every worker) and when asking for
+    /// `.exclusive`; such a change takes the registration out and adds it anew, under the same token.
     public func modify(_ descriptor: DescriptorID, interest: Readiness) throws(SystemError) {
-        try epoll.modify(descriptor, interest: interest, data: token(descriptor.index))
+        let data = token(descriptor.index)
+        do {
+            try epoll.modify(descriptor, interest: interest, data: data)
+        } catch  where error.errno == .invalidArgument {
+            try? epoll.remove(descriptor)
+            try epoll.add(descriptor, interest: interest, data: data)
+        }
     }
 
     /// Stops watching `descriptor`; events for it already returned by this turn's wait are dropped.

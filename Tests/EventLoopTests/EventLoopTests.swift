@@ -70,6 +70,29 @@ import Testing
         #expect(woken == 1)
     }
 
+    /// A listener shared by every worker is registered with EPOLLEXCLUSIVE, which epoll_ctl(MOD) refuses
+    /// (EINVAL): pausing it (an accept that failed with EMFILE) and watching it again must still work.
+    @Test func anExclusiveRegistrationCanBePausedAndWatchedAgain() throws {
+        let loop = try EventLoop(tick: 1_000_000)
+        let wakeup = try EventFD()
+        var woken = 0
+        let handler = loop.addHandler { _, _ in
+            woken += 1
+            wakeup.drain()
+        }
+        let backstop = loop.addTimerHandler { _ in }
+        try loop.register(wakeup.id, interest: [.readable, .exclusive], handler: handler)
+        try loop.modify(wakeup.id, interest: [])
+        wakeup.signal()
+        _ = loop.arm(backstop, at: loop.now + 5_000_000)
+        try loop.runTurn()
+        #expect(woken == 0, "a paused registration must not be delivered")
+
+        try loop.modify(wakeup.id, interest: [.readable, .exclusive])
+        try loop.runTurn()
+        #expect(woken == 1)
+    }
+
     // On an injected clock the test decides every turn's `now`: an always-readable eventfd makes each
     // epoll_wait return at once, and the clock moves `step` per turn. The timer must fire at the first
     // reading at or past its tick boundary (60 ms: the first boundary >= the 50 ms deadline), never before.
