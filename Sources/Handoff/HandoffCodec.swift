@@ -105,14 +105,14 @@ extension HandoffState {
     /// Two records naming one descriptor, one connection or one id cannot both be true.
     private func checkUnique() throws(HandoffError) {
         var descriptors = Set<Int32>()
-        var connections = Set<[HandoffAddress]>()
+        var connections = Set<HandoffConnection>()
         var ids = Set<String>()
         for listener in listeners {
             guard descriptors.insert(listener.descriptor).inserted else { throw .inconsistent("descriptor twice") }
         }
         for session in sessions {
             guard descriptors.insert(session.descriptor).inserted else { throw .inconsistent("descriptor twice") }
-            guard connections.insert([session.peer, session.local]).inserted else {
+            guard connections.insert(HandoffConnection(peer: session.peer, local: session.local)).inserted else {
                 throw .inconsistent("connection twice")
             }
             guard ids.insert(session.id).inserted else { throw .inconsistent("id \(session.id) twice") }

@@ -11,9 +11,19 @@ extension Socket {
             [AF_INET, AF_INET6].contains(Self.option(number, SOL_SOCKET, SO_DOMAIN) ?? -1),
             Self.option(number, SOL_SOCKET, SO_ACCEPTCONN) == 0
         else { throw SystemError(call: "adopt connection fd \(number)", errno: .invalidArgument) }
-        _ = try retrying("fcntl(O_NONBLOCK)") { fcntl(number, F_SETFL, fcntl(number, F_GETFL) | O_NONBLOCK) }
+        // A predecessor's sockets are non-blocking already: one system call less per session at a takeover.
+        let flags = try retrying("fcntl(F_GETFL)") { fcntl(number, F_GETFL) }
+        if flags & O_NONBLOCK == 0 {
+            _ = try retrying("fcntl(O_NONBLOCK)") { fcntl(number, F_SETFL, flags | O_NONBLOCK) }
+        }
         _ = try retrying("fcntl(FD_CLOEXEC)") { fcntl(number, F_SETFD, FD_CLOEXEC) }
         self.init(owning: number)
+    }
+
+    /// Takes back a connection this process adopted (`init(adoptingConnected:)`) and then relinquished to
+    /// hand it to another thread: checked, non-blocking and close-on-exec already, so no system call.
+    public init(reclaiming id: DescriptorID) {
+        self.init(owning: id.rawValue)
     }
 
     /// The connected peer's address. The corresponding C function is `getpeername(2)`.

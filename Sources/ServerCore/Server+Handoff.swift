@@ -53,8 +53,11 @@ struct Takeover {
         lastSeq = state?.lastSeq ?? 0
         nextSerials = state?.nextSerials ?? []
         counts.gap = state.map { now &- $0.savedAt } ?? 0
-        var records: [[HandoffAddress]: HandoffState.Session] = [:]
-        for record in state?.sessions ?? [] { records[[record.peer, record.local]] = record }
+        var records: [HandoffConnection: HandoffState.Session] = [:]
+        records.reserveCapacity(state?.sessions.count ?? 0)
+        for record in state?.sessions ?? [] {
+            records[HandoffConnection(peer: record.peer, local: record.local)] = record
+        }
         var listenerRecords: [HandoffAddress: HandoffState.Listener] = [:]
         var listenerOrder: [HandoffAddress: Int] = [:]
         for (position, listener) in (state?.listeners ?? []).enumerated() {
@@ -62,6 +65,20 @@ struct Takeover {
             listenerOrder[listener.address] = position
         }
         for descriptor in inheritance.descriptors {
+            // Sessions first: thousands of them against a listener or two.
+            if let socket = try? Socket(adoptingConnected: descriptor.rawValue) {
+                guard let peer = try? socket.peerAddress(), let local = try? socket.localAddress(),
+                    let record = records.removeValue(
+                        forKey: HandoffConnection(peer: HandoffAddress(peer), local: HandoffAddress(local)))
+                else {
+                    counts.orphaned += 1
+                    Self.sendRestart(socket)
+                    continue
+                }
+                counts.restored += 1
+                sessions[record.worker % workers].append((socket.relinquish(), record))
+                continue
+            }
             if let listener = try? Socket(adoptingListener: descriptor.rawValue) {
                 let address = try? listener.localAddress()
                 if let address, let record = listenerRecords.removeValue(forKey: HandoffAddress(address)) {
@@ -73,20 +90,8 @@ struct Takeover {
                 }
                 continue
             }
-            guard let socket = try? Socket(adoptingConnected: descriptor.rawValue) else {
-                counts.foreign += 1
-                Descriptors.close(descriptor)
-                continue
-            }
-            guard let peer = try? socket.peerAddress(), let local = try? socket.localAddress(),
-                let record = records.removeValue(forKey: [HandoffAddress(peer), HandoffAddress(local)])
-            else {
-                counts.orphaned += 1
-                Self.sendRestart(socket)
-                continue
-            }
-            counts.restored += 1
-            sessions[record.worker % workers].append((socket.relinquish(), record))
+            counts.foreign += 1
+            Descriptors.close(descriptor)
         }
         // In the order the predecessor recorded them (a worker's plain listeners, then its TLS ones), which
         // `takeListeners` matches against, whatever order the descriptors came back in.

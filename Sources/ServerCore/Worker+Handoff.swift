@@ -27,7 +27,7 @@ struct WorkerHandoff: Sendable {
 
 /// A worker's hand-off bookkeeping, in one stored property.
 struct HandoffWork {
-    /// Handed over by the predecessor, restored when the loop starts (`restoreInherited`).
+    /// Handed over by the predecessor and not restored yet (`restoreInherited`, `restoreNext`).
     var inherited: [(descriptor: DescriptorID, record: HandoffState.Session)] = []
     /// Slots whose session cannot be handed over (a TLS session's keys live in OpenSSL): the TLS side
     /// table inserts its slots here; a reap removes them.
@@ -35,6 +35,8 @@ struct HandoffWork {
     /// Slots of sessions restored from a predecessor: systemd's fd store may hold their sockets a moment
     /// longer, so closing ours does not take them out of epoll and their reap unregisters them explicitly.
     var restored: Set<Int> = []
+    /// The listeners rest while a takeover's restore takes more than one round.
+    var isAcceptingHeld = false
     var schedule: [(at: UInt64, slot: Int, serial: UInt32)] = []
     var next = 0
     var reply: (@Sendable (WorkerHandoff) -> Void)?
@@ -68,6 +70,10 @@ extension HandoffAddress {
 }
 
 extension Worker {
+    /// How many handed-over sessions a loop turn restores: about one epoll batch (512 events), so a
+    /// round's waiting beats are answered in the next turn.
+    static let restoresPerTurn = 512
+
     /// Whether the session at `slot` can be carried to a successor (its socket and these fields are all of it).
     func isHandoverable(_ slot: Int) -> Bool {
         !handoff.cannotHandOver.contains(slot)
@@ -174,17 +180,45 @@ extension Worker {
 
     // MARK: Taking over
 
-    /// Restores what `Server` sorted out of the predecessor's hand-off for this worker.
+    /// Restores what `Server` sorted out of the predecessor's hand-off for this worker, `restoresPerTurn`
+    /// at a time with a loop turn between (`restoreNext`), longest unheard first: those sessions' next
+    /// beats came first, so they are the ones waiting in their sockets now, and epoll hands readable
+    /// sockets out in the order they were registered. The oldest waiting beat is answered a turn after
+    /// its session is back, not after every session is; the rest wait no longer than they did.
     func restoreInherited() {
-        let inherited = handoff.inherited
-        handoff.inherited = []
-        for (descriptor, record) in inherited {
-            do {
-                restore(try Socket(adoptingConnected: descriptor.rawValue), record)
-            } catch {
-                Descriptors.close(descriptor)
-            }
+        // Newest last-heard first in the array: the rounds take from its end.
+        handoff.inherited.sort { $0.record.lastHeard > $1.record.lastHeard }
+        if handoff.inherited.count > Self.restoresPerTurn {
+            // New connections wait in the backlog until every handed-over session is back: admission
+            // counts those first, as the predecessor did.
+            for listener in listeners { try? loop.modify(listener.id, interest: []) }
+            handoff.isAcceptingHeld = true
         }
+        restoreNext()
+    }
+
+    /// One round of the restore: the next `restoresPerTurn` inherited sessions (all of them when
+    /// `everything`: a message that must see every session — a control query, a drain, another
+    /// hand-off — finishes the restore first). While some are left, the worker posts itself the next
+    /// round; after the last, it accepts again.
+    func restoreNext(everything: Bool = false) {
+        guard !handoff.inherited.isEmpty else { return }
+        let count = everything ? handoff.inherited.count : min(Self.restoresPerTurn, handoff.inherited.count)
+        for _ in 0..<count {
+            let (descriptor, record) = handoff.inherited.removeLast()
+            restore(Socket(reclaiming: descriptor), record)
+        }
+        guard handoff.inherited.isEmpty else { return mailbox.post(.restoreMore) }
+        guard handoff.isAcceptingHeld else { return }
+        handoff.isAcceptingHeld = false
+        for position in listeners.indices { resumeAccepting(position) }
+    }
+
+    /// Every message but the restore's own sees every handed-over session.
+    func take(_ message: WorkerMessage) {
+        if case .restoreMore = message { return restoreNext() }
+        restoreNext(everything: true)
+        receive(message)
     }
 
     /// Makes a handed-over connection a session again, saying nothing to the client: the id is claimed

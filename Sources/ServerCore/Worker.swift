@@ -108,7 +108,7 @@ final class Worker {
             let interest: Readiness = listener.isShared ? [.readable, .exclusive] : .readable
             try loop.register(listener.id, interest: interest, handler: acceptHandler)
         }
-        try mailbox.attach(to: loop) { [unowned self] message in self.receive(message) }
+        try mailbox.attach(to: loop) { [unowned self] message in self.take(message) }
         timers = Timers(
             session: loop.addTimerHandler { [unowned self] slot in self.sessionExpired(Int(slot)) },
             drain: loop.addTimerHandler { [unowned self] _ in self.drainExpired() },
@@ -245,7 +245,7 @@ final class Worker {
 
     // MARK: Messages
 
-    private func receive(_ message: WorkerMessage) {
+    func receive(_ message: WorkerMessage) {
         switch message {
         case .replace(let slot, let serial):
             guard sessions.holds(Int(slot), serial: serial) else { return }
@@ -269,6 +269,8 @@ final class Worker {
             beginHandOff(pacing: pacing, reply: reply)
         case .resume:
             resumeAfterHandOff()
+        case .restoreMore:
+            restoreNext()
         }
     }
 

@@ -16,4 +16,6 @@ enum WorkerMessage: Sendable {
     case handOff(Pacing, reply: @Sendable (WorkerHandoff) -> Void)
     /// The upgrade failed (the exec did not happen): serve the frozen sessions again.
     case resume
+    /// The next round of a takeover's restore, posted by the worker to itself (Worker+Handoff.swift).
+    case restoreMore
 }

@@ -182,4 +182,62 @@ import Testing
                 return plain.lines.last == "PONG b"
             })
     }
+
+    /// `count` loopback connections handed to the worker as a takeover would, session `number` heard
+    /// `number` ms longer ago than the one before it, each with a PING waiting.
+    private func inherit(_ count: Int, rig: Rig, listening: Listening) throws -> [Peer] {
+        var clients: [Peer] = []
+        for number in 0..<count {
+            let (client, server, address) = try connection(listening)
+            let heard = rig.clock.now - 100_000_000 - UInt64(number) * 1_000_000
+            client.send("PING \(number)\n")
+            clients.append(client)
+            rig.worker.handoff.inherited.append(
+                (
+                    server,
+                    try record("round-\(number)", peer: address, server: server, lastHeard: heard, connectedAt: heard)
+                ))
+        }
+        return clients
+    }
+
+    @Test func aLargeTakeoverIsRestoredInRoundsLongestUnheardFirst() throws {
+        let rig = try Rig()
+        let listening = try Listening()
+        let clients = try inherit(Worker.restoresPerTurn + 88, rig: rig, listening: listening)
+        rig.worker.restoreInherited()
+        // One round before the first turn: the longest unheard, whose beats came first.
+        let left = rig.worker.handoff.inherited.map { $0.record.id }
+        #expect(Set(left) == Set((0..<88).map { "round-\($0)" }))
+        #expect(rig.shared.registry.owner(of: "round-\(Worker.restoresPerTurn + 87)") != nil)
+        #expect(rig.shared.registry.owner(of: "round-0") == nil)
+        // Turns of the loop alone (no ping: any other message finishes the restore at once).
+        for _ in 0..<50 where !rig.worker.handoff.inherited.isEmpty { try rig.worker.loop.runTurn() }
+        #expect(rig.worker.handoff.inherited.isEmpty)
+        #expect(
+            try rig.turns {
+                clients.allSatisfy { client in
+                    client.pump()
+                    return client.lines.count == 1
+                }
+            })
+        for (number, client) in clients.enumerated() {
+            #expect(client.lines == ["PONG \(number)"] && !client.isClosed, "client \(number): \(client.lines)")
+        }
+        #expect(rig.presence.all.isEmpty, "no online events")
+    }
+
+    @Test func aHandOffDuringTheRestoreFreezesEverySession() throws {
+        let rig = try Rig()
+        let listening = try Listening()
+        let count = Worker.restoresPerTurn + 40
+        _ = try inherit(count, rig: rig, listening: listening)
+        rig.worker.restoreInherited()
+        #expect(rig.worker.handoff.inherited.count == 40)
+        let result = Mutex<WorkerHandoff?>(nil)
+        rig.worker.take(.handOff(Pacing(window: 0, jitter: 0), reply: { part in result.withLock { $0 = part } }))
+        let part = try #require(result.withLock { $0 })
+        #expect(part.sessions.count == count, "the ones not restored yet are handed on too")
+        #expect(rig.worker.handoff.inherited.isEmpty)
+    }
 }
