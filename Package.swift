@@ -104,7 +104,7 @@ let package = Package(
         .target(
             name: "ServerCore",
             dependencies: [
-                "EventLoop", "Posix", "TimerWheel", wireProtocol, "ControlProtocol", "Handoff", "TLS",
+                "EventLoop", "Posix", "TimerWheel", primitives, wireProtocol, "ControlProtocol", "Handoff", "TLS",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -159,6 +159,7 @@ let package = Package(
             name: "ServerCoreTests",
             dependencies: [
                 "ServerCore", "Posix", "EventLoop", "DeviceKeys", "ControlProtocol", "TestSupport", "Handoff",
+                primitives,
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

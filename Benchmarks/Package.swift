@@ -46,6 +46,7 @@ let package = Package(
                 .product(name: "Posix", package: "heartbeatd"),
                 .product(name: "EventLoop", package: "heartbeatd"),
                 .product(name: "WireProtocol", package: "heartbeat-client"),
+                .product(name: "Primitives", package: "heartbeat-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "SessionScale"

@@ -5,6 +5,7 @@
 //     session-scale [sessions] [id-length]
 import Glibc
 import Posix
+import Primitives
 
 @testable import ServerCore
 
@@ -62,7 +63,8 @@ for first in stride(from: 0, to: count, by: batch) {
     let ids = range.map(makeID)
     helloTime += measure { for (index, id) in zip(range, ids) { rig.hello(slots[index], id: id) } }
 }
-precondition(rig.connected == count && rig.worker.shared.registry.owner(of: makeID(count - 1)) != nil)
+precondition(
+    rig.connected == count && ClientID(makeID(count - 1)).flatMap(rig.worker.shared.registry.owner(of:)) != nil)
 let bytesPerSession = Double(residentBytes() - baseline) / Double(count)
 
 // Heartbeats, one per session in random order, at the same instant: each only stores lastHeard.

@@ -3,6 +3,7 @@
 // the control socket's loop. The heartbeat path is untouched: a query is one pass over the table.
 import ControlProtocol
 import Posix
+import Primitives
 import Synchronization
 
 enum ControlQuery: Sendable {
@@ -22,16 +23,16 @@ extension Worker {
         case .clients(let pattern, let reply):
             var found: [ClientInfo] = []
             for slot in sessions.slots where sessions.isOpen(slot) {
-                guard let id = sessions[slot].id, pattern?.matches(id) ?? true else { continue }
+                guard let id = sessions[slot].id?.description, pattern?.matches(id) ?? true else { continue }
                 found.append(describe(sessions[slot], id: id, now: now, wall: wall))
             }
             reply(found)
         case .client(let slot, let serial, let reply):
             guard sessions.holds(Int(slot), serial: serial), let id = sessions[Int(slot)].id else { return reply(nil) }
-            reply(describe(sessions[Int(slot)], id: id, now: now, wall: wall))
+            reply(describe(sessions[Int(slot)], id: String(id), now: now, wall: wall))
         case .kick(let slot, let serial, let note, let reply):
             guard sessions.holds(Int(slot), serial: serial), let id = sessions[Int(slot)].id else { return reply(nil) }
-            let described = describe(sessions[Int(slot)], id: id, now: now, wall: wall)
+            let described = describe(sessions[Int(slot)], id: String(id), now: now, wall: wall)
             reap(Int(slot), because: .kicked, note: note)
             reply(described)
         }
@@ -63,14 +64,14 @@ extension Server {
     /// The client connected as `id`, or nil. `reply` runs on its worker's thread, or at once when no
     /// session holds the id.
     public func client(_ id: String, reply: @escaping @Sendable (ClientInfo?) -> Void) {
-        guard let owner = shared.registry.owner(of: id) else { return reply(nil) }
+        guard let id = ClientID(id), let owner = shared.registry.owner(of: id) else { return reply(nil) }
         shared.mailboxes[owner.worker].post(.control(.client(slot: owner.slot, serial: owner.serial, reply: reply)))
     }
 
     /// Ends the session of `id` with reason `kicked`; `reply` gets it as it was, or nil when no session
     /// held the id. `note` goes into the log line and the `offline` event.
     public func kick(_ id: String, note: String?, reply: @escaping @Sendable (ClientInfo?) -> Void) {
-        guard let owner = shared.registry.owner(of: id) else { return reply(nil) }
+        guard let id = ClientID(id), let owner = shared.registry.owner(of: id) else { return reply(nil) }
         shared.mailboxes[owner.worker].post(
             .control(.kick(slot: owner.slot, serial: owner.serial, note: note, reply: reply)))
     }

@@ -3,6 +3,7 @@
 // to the control socket's Mailbox). Only HELLO and reap call this, never a heartbeat.
 import ControlProtocol
 import Posix
+import Primitives
 
 extension Worker {
     func announce(
@@ -13,8 +14,8 @@ extension Worker {
         let duration = kind == .online ? 0 : (loop.now &- session.connectedAt) / 1_000_000
         onPresence(
             PresenceEvent(
-                seq: seq, kind: kind, timeMS: Clock.wallMilliseconds(), id: id, peer: "\(session.peer)", worker: index,
-                reason: reason?.rawValue, durationMS: duration, note: note
+                seq: seq, kind: kind, timeMS: Clock.wallMilliseconds(), id: String(id), peer: "\(session.peer)",
+                worker: index, reason: reason?.rawValue, durationMS: duration, note: note
             ))
     }
 }

@@ -1,5 +1,6 @@
 // Who owns each client id, across all workers: at most one live session per id, the newest wins.
 // Touched on HELLO and on reap only (never on a heartbeat), so one lock is cheap enough.
+import Primitives
 import Synchronization
 
 /// A session's address: its worker, its descriptor slot there, and its serial, packed in 8 bytes
@@ -30,11 +31,11 @@ final class Registry: Sendable {
     /// `lastSeq` numbers presence events: it is counted under the same lock that orders claims and
     /// releases, so for any one id, seq order is the order its sessions came and went.
     /// Each id's owner with the seq of its `online` event (which names the session across nodes).
-    private let state = Mutex<(owners: [String: (owner: Owner, seq: UInt64)], lastSeq: UInt64)>(([:], 0))
+    private let state = Mutex<(owners: [ClientID: (owner: Owner, seq: UInt64)], lastSeq: UInt64)>(([:], 0))
 
     /// Makes `owner` the owner of `id`; returns the session it takes over from, if any, and the
     /// seq of the `online` event.
-    func claim(_ id: String, for owner: Owner) -> (previous: Owner?, seq: UInt64) {
+    func claim(_ id: ClientID, for owner: Owner) -> (previous: Owner?, seq: UInt64) {
         state.withLock { state in
             let previous = state.owners[id]?.owner
             state.lastSeq += 1
@@ -45,7 +46,7 @@ final class Registry: Sendable {
 
     /// Forgets `id` unless a newer session already owns it (then `isReleased` is false: the session
     /// was replaced, the id stays online). `seq` numbers the `offline` or `replaced` event.
-    func release(_ id: String, from owner: Owner) -> (isReleased: Bool, seq: UInt64) {
+    func release(_ id: ClientID, from owner: Owner) -> (isReleased: Bool, seq: UInt64) {
         state.withLock { state in
             let isReleased = state.owners[id]?.owner == owner
             if isReleased { state.owners[id] = nil }
@@ -54,12 +55,12 @@ final class Registry: Sendable {
         }
     }
 
-    func owner(of id: String) -> Owner? {
+    func owner(of id: ClientID) -> Owner? {
         state.withLock { $0.owners[id]?.owner }
     }
 
     /// The owner of `id` if it is still the session whose `online` event had `seq`.
-    func owner(of id: String, claimedAt seq: UInt64) -> Owner? {
+    func owner(of id: ClientID, claimedAt seq: UInt64) -> Owner? {
         state.withLock { state in
             guard let entry = state.owners[id], entry.seq == seq else { return nil }
             return entry.owner
@@ -69,7 +70,7 @@ final class Registry: Sendable {
     /// A session handed over from the previous process takes its id back without an event: nobody
     /// saw it leave. Returns the owner it displaced (none, unless the state was inconsistent).
     /// It is named by the seq current at the hand-off (its own `online` was the old process's).
-    func resume(_ id: String, for owner: Owner) -> Owner? {
+    func resume(_ id: ClientID, for owner: Owner) -> Owner? {
         state.withLock { state in
             defer { state.owners[id] = (owner, state.lastSeq) }
             return state.owners[id]?.owner

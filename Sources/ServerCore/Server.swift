@@ -5,6 +5,7 @@ import EventLoop
 import Handoff
 import Logging
 import Posix
+import Primitives
 import Synchronization
 
 /// What every worker shares: id ownership, admission counts, and each other's mailboxes.
@@ -200,7 +201,7 @@ public final class Server: Sendable {
     /// `onlineSeq` ends with `BYE replaced` and a `replaced` event, not `offline`. A newer local session
     /// of the same id is left alone.
     public func evict(id: String, onlineSeq: UInt64) {
-        guard let owner = shared.registry.owner(of: id, claimedAt: onlineSeq) else { return }
+        guard let id = ClientID(id), let owner = shared.registry.owner(of: id, claimedAt: onlineSeq) else { return }
         shared.mailboxes[owner.worker].post(.replace(slot: owner.slot, serial: owner.serial))
     }
 

@@ -1,6 +1,7 @@
 // One accepted connection, from accept to reap: what a worker keeps for it, one value in a slot of
 // its SessionTable. Only `Worker.reap` takes it out; no object per session, 80 bytes each.
 import Posix
+import Primitives
 import TimerWheel
 
 /// Fields are ordered so the small ones fill the gaps the large ones leave: 80 bytes. The rare ones
@@ -15,8 +16,8 @@ struct Session: ~Copyable {
     /// When the last heartbeat arrived. A heartbeat only stores this; the wheel re-arms lazily.
     var lastHeard: UInt64
     let connectedAt: UInt64
-    /// The id announced in HELLO; nil until then.
-    var id: String?
+    /// The id announced in HELLO; nil until then. 16 bytes: a long id is a 48-byte block, not a String's 80.
+    var id: ClientID?
     var timer: TimerHandle?
     /// Told `BYE shutdown`; now waiting for the client to close.
     var isDraining = false

@@ -3,6 +3,7 @@
 // lives in the `challenges` side table by slot until AUTH or the reap; the hello deadline bounds the wait.
 import Logging
 import Posix
+import Primitives
 import WireProtocol
 
 /// What a worker keeps between CHALLENGE and AUTH: the HELLO to act on and the nonce as sent (32 hex digits).
@@ -109,7 +110,8 @@ extension Worker {
     func endRevokedSessions() {
         guard !settings.revoked.isEmpty else { return }
         for slot in sessions.slots where sessions.isOpen(slot) {
-            guard let id = sessions[slot].id ?? challenges[slot]?.hello.id, settings.revoked.contains(id) else {
+            guard let id = sessions[slot].id?.description ?? challenges[slot]?.hello.id, settings.revoked.contains(id)
+            else {
                 continue
             }
             reap(slot, because: .revoked)

@@ -4,6 +4,7 @@
 import EventLoop
 import Handoff
 import Posix
+import Primitives
 
 /// How `BYE restart` is spread over the sessions that cannot be handed over: over `window`
 /// nanoseconds, each at its share of the window plus up to `jitter` (0...1) of that share at random,
@@ -51,7 +52,8 @@ extension Session {
         self.serial = record.serial % Owner.serialLimit
         self.connectedAt = record.connectedAt
         self.lastHeard = record.lastHeard
-        self.id = record.id
+        // nil if the record's id breaks the rule: `restore` then ends the session.
+        self.id = ClientID(record.id)
         self.timeoutFactor = record.timeoutFactor
         self.intervalMilliseconds = record.intervalMilliseconds
     }
@@ -140,7 +142,7 @@ extension Worker {
             handoff.frozen.append(slot)
             part.sessions.append(
                 HandoffState.Session(
-                    descriptor: Int32(slot), worker: index, id: id, serial: sessions[slot].serial,
+                    descriptor: Int32(slot), worker: index, id: String(id), serial: sessions[slot].serial,
                     intervalMilliseconds: sessions[slot].intervalMilliseconds,
                     timeoutFactor: sessions[slot].timeoutFactor, lastHeard: sessions[slot].lastHeard,
                     connectedAt: sessions[slot].connectedAt, peer: HandoffAddress(sessions[slot].peer),
@@ -230,13 +232,18 @@ extension Worker {
     func restore(_ socket: consuming Socket, _ record: HandoffState.Session) {
         let slot = socket.id.index
         let session = Session(restoring: socket, peer: SocketAddress(record.peer), record: record)
-        _ = shared.registry.resume(record.id, for: Owner(worker: index, slot: Int32(slot), serial: session.serial))
+        if let id = session.id {
+            _ = shared.registry.resume(id, for: Owner(worker: index, slot: Int32(slot), serial: session.serial))
+        }
         stats.identified.add(1, ordering: .relaxed)
         nextSerial = max(nextSerial, (session.serial + 1) % Owner.serialLimit)
         var interest: Readiness = [.readable, .peerClosed]
         if !record.unsent.isEmpty { interest.insert(.writable) }
         handoff.restored.insert(slot)
         guard enroll(session, at: slot, interest: interest) else { return }
+        guard sessions[slot].isIdentified else {
+            return reap(slot, because: .protocol, note: "the handed-over id breaks the rule: \(ClientID.rule)")
+        }
         if !record.unsent.isEmpty { unsent[slot] = record.unsent }
         if !record.partial.isEmpty { partials[slot] = record.partial }
         sessions[slot].timer = loop.arm(timers.session, UInt64(slot), at: sessions[slot].deadline)

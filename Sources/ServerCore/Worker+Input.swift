@@ -3,6 +3,7 @@
 import EventLoop
 import Logging
 import Posix
+import Primitives
 import WireProtocol
 
 extension Worker {
@@ -87,7 +88,9 @@ extension Worker {
             request = try Parser.parse(bytes, line: line)
         } catch {
             if case .badAuth(let detail) = error {
-                refuseAuth(slot, .badAuth, id: sessions[slot].id ?? challenges[slot]?.hello.id ?? "", detail: detail)
+                refuseAuth(
+                    slot, .badAuth, id: sessions[slot].id?.description ?? challenges[slot]?.hello.id ?? "",
+                    detail: detail)
             } else {
                 refuse(slot, error)
             }
@@ -112,7 +115,7 @@ extension Worker {
             refuse(slot, .badHello("already identified"))
             return false
         case .auth:
-            refuseAuth(slot, .unexpectedAuth, id: sessions[slot].id ?? "", detail: "AUTH after OK")
+            refuseAuth(slot, .unexpectedAuth, id: sessions[slot].id?.description ?? "", detail: "AUTH after OK")
             return false
         }
         return true
@@ -126,9 +129,14 @@ extension Worker {
         sessions[slot].intervalMilliseconds = intervalMS
         sessions[slot].timeoutFactor = UInt8(clamping: settings.timeoutFactor)
         sessions[slot].lastHeard = loop.now
-        sessions[slot].id = hello.id
+        // The parser checked the id by the same rule; this only changes its form (16 bytes, see ClientID).
+        guard let id = ClientID(hello.id) else {
+            refuse(slot, .badHello("id breaks the rule: \(ClientID.rule)"))
+            return false
+        }
+        sessions[slot].id = id
         let claim = shared.registry.claim(
-            hello.id, for: Owner(worker: index, slot: Int32(slot), serial: sessions[slot].serial))
+            id, for: Owner(worker: index, slot: Int32(slot), serial: sessions[slot].serial))
         if let previous = claim.previous {
             takeOver(previous)
         }

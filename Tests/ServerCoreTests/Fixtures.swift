@@ -1,6 +1,7 @@
 import DeviceKeys
 import Glibc
 import Logging
+import Primitives
 import TestSupport
 
 // What the in-process worker tests share: Settings built in one place, a clock the test moves, and a
@@ -157,7 +158,7 @@ final class Rig {
 
     /// The slot (descriptor number) the worker keeps `id`'s session in, per the registry.
     func slot(of id: String) -> Int? {
-        shared.registry.owner(of: id).map { Int($0.slot) }
+        ClientID(id).flatMap(shared.registry.owner(of:)).map { Int($0.slot) }
     }
 
     /// The lines logged about `peer`'s session ending (there must be exactly one).

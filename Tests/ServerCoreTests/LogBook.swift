@@ -1,5 +1,6 @@
 import ControlProtocol
 import Logging
+import Primitives
 import Synchronization
 
 // The tests' log and presence sinks: every record a worker logs, kept with what the world looked like at
@@ -82,7 +83,7 @@ extension Rig {
         book.witness = {
             peer.pump()
             return Moment(
-                isSlotOpen: worker.sessions.isOpen(slot), owner: id.flatMap { registry.owner(of: $0) },
+                isSlotOpen: worker.sessions.isOpen(slot), owner: id.flatMap(ClientID.init).flatMap(registry.owner(of:)),
                 hasArmedTimer: worker.loop.pollTimeout() != -1, token: worker.loop.token(slot),
                 admitted: admission.total, peerLines: peer.lines, peerSawEnd: peer.isClosed
             )
