@@ -102,6 +102,13 @@ import Testing
         defer { newerRun.cancel() }
 
         let replaced = HeartbeatClient.Error(.replaced, "another client took over this id (BYE replaced)")
+        // Wait with a deadline, not on the task: an older client that lost its session some other way (a
+        // timeout on a starved machine) reconnects and would keep running, and the test with it.
+        guard await olderStates.wait(upTo: 20, for: { $0.isStopped }) else {
+            olderRun.cancel()
+            Issue.record("the replaced client did not stop: \(olderStates.states)")
+            return
+        }
         await #expect(throws: replaced) { try await olderRun.value }
         #expect(await olderStates.untilStopped().suffix(2) == [.disconnected(replaced), .stopped(.failed(replaced))])
         #expect(olderStates.count { $0.isConnected } == 1)
