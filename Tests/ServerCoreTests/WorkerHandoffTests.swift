@@ -4,6 +4,7 @@
 import ControlProtocol
 import Glibc
 import Handoff
+import Primitives
 import Synchronization
 import Testing
 
@@ -209,7 +210,7 @@ import Testing
         // One round before the first turn: the longest unheard, whose beats came first.
         let left = rig.worker.handoff.inherited.map { $0.record.id }
         #expect(Set(left) == Set((0..<88).map { "round-\($0)" }))
-        #expect(rig.shared.registry.owner(of: "round-\(Worker.restoresPerTurn + 87)") != nil)
+        #expect(ClientID("round-\(Worker.restoresPerTurn + 87)").flatMap(rig.shared.registry.owner(of:)) != nil)
         #expect(rig.shared.registry.owner(of: "round-0") == nil)
         // Turns of the loop alone (no ping: any other message finishes the restore at once).
         for _ in 0..<50 where !rig.worker.handoff.inherited.isEmpty { try rig.worker.loop.runTurn() }
