@@ -8,8 +8,9 @@ import ControlProtocol
 import Hiredis
 
 extension ClusterLink {
+    /// A presence event, on the loop's thread (the supervisor drained it from the workers' mailbox).
     /// Events arrive from several workers out of order; the feed (no grace) puts them back in seq order.
-    func arrived(_ event: PresenceEvent) {
+    public func receive(_ event: PresenceEvent) {
         for ordered in feed.receive(event, now: loop.now) { apply(ordered) }
         rearmFeed()
     }

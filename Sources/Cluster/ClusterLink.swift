@@ -1,7 +1,8 @@
 // The daemon's link to Redis, on the supervisor's EventLoop: two hiredis connections (commands, and
 // the takeover channel's subscription), the sessions this node holds (from its presence events), and
 // the state machine down → connecting → [lease-wait] → reconciling → up. Nothing here is on a worker's
-// path: workers post presence events to a Mailbox; a takeover comes back as `evict` (a worker message).
+// path: the supervisor hands it the presence events the workers posted to the control server's
+// Mailbox (`receive`); a takeover goes back as `evict` (a worker message).
 // See docs/design.md, "Cluster", for the key layout, the scripts and the failure behaviour.
 import ClusterSchema
 import ControlProtocol
@@ -46,13 +47,12 @@ public final class ClusterLink {
     var sentHead = 0
     var retryDelay: UInt64 = 100_000_000
 
-    private let mailbox: Mailbox<PresenceEvent>
     var timers: (tick: EventLoop.TimerHandlerID, retry: EventLoop.TimerHandlerID, feed: EventLoop.TimerHandlerID)!
     var feedArmedAt: UInt64?
 
     public init(
         settings: ClusterSettings, loop: EventLoop, logger: Logger, evict: @escaping (String, UInt64) -> Void
-    ) throws(SystemError) {
+    ) {
         self.settings = settings
         keys = ClusterKeys(prefix: settings.prefix)
         self.loop = loop
@@ -63,9 +63,7 @@ public final class ClusterLink {
         run = Clock.wallMilliseconds()
         commands = RedisConnection(loop: loop, name: "commands")
         subscriber = RedisConnection(loop: loop, name: "subscriber")
-        mailbox = try Mailbox<PresenceEvent>()
         status.node = settings.node
-        try mailbox.attach(to: loop) { [unowned self] event in self.arrived(event) }
         timers = (
             tick: loop.addTimerHandler { [unowned self] _ in self.tick() },
             retry: loop.addTimerHandler { [unowned self] _ in self.connect() },
@@ -82,12 +80,6 @@ public final class ClusterLink {
             self?.commands.flush()
             self?.subscriber.flush()
         }
-    }
-
-    /// Where workers post presence events (from their own threads).
-    public var presenceSink: @Sendable (PresenceEvent) -> Void {
-        let mailbox = self.mailbox
-        return { event in mailbox.post(event) }
     }
 
     /// Connects and starts the one-second lease tick.
