@@ -37,6 +37,8 @@ public final class ClusterLink {
     var evicting: [String: UInt64] = [:]
     /// Stream entries made while the link could not send them.
     var pending: [StreamEntry] = []
+    /// This turn's stream entries and set changes, sent at its end.
+    var outbox = Outbox()
     var isDropLogged = false
     var feed = PresenceFeed(grace: 0)
     var shas: [Script: String] = [:]
@@ -73,10 +75,12 @@ public final class ClusterLink {
         commands.onClosed = { [unowned self] why in self.commandsClosed(why) }
         subscriber.onConnected = { [unowned self] in self.subscriberConnected() }
         subscriber.onClosed = { [unowned self] why in self.subscriberClosed(why) }
-        // Commands queued during a turn go out in one write at its end (RedisConnection.flush).
+        // Commands queued during a turn go out in one write at its end (RedisConnection.flush), the
+        // turn's stream entries and set changes with them.
         let previous = loop.onTurnEnd
         loop.onTurnEnd = { [weak self] in
             previous()
+            self?.sendOutbox()
             self?.commands.flush()
             self?.subscriber.flush()
         }

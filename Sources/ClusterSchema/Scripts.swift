@@ -21,6 +21,9 @@ public enum Script: String, Sendable, CaseIterable {
     /// KEYS: lease, reaper. ARGV: this node, lease ms. 1 when the lease is gone and this node now
     /// holds the reaper lock (exactly one survivor gets it), else 0.
     case reap
+    /// KEYS: the events stream. ARGV: the cap (`MAXLEN ~`), then per entry its field count and fields.
+    /// One XADD per entry, in order: a loop turn's entries cost one command on the wire. The count added.
+    case append
 
     public var source: String {
         switch self {
@@ -75,6 +78,19 @@ public enum Script: String, Sendable, CaseIterable {
             if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
             if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
             return 0
+            """
+        case .append:
+            """
+            local t = redis.call('TYPE', KEYS[1]).ok
+            if t ~= 'stream' and t ~= 'none' then return -2 end
+            local i, n = 2, 0
+            while i <= #ARGV do
+              local count = tonumber(ARGV[i])
+              redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(ARGV, i + 1, i + count))
+              i = i + count + 1
+              n = n + 1
+            end
+            return n
             """
         }
     }
