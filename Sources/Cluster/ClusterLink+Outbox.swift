@@ -46,12 +46,9 @@ extension ClusterLink {
         }
         for start in stride(from: 0, to: entries.count, by: Self.entriesPerAppend) {
             let chunk = entries[start..<min(start + Self.entriesPerAppend, entries.count)]
-            var arguments = ["\(settings.streamMaxLength)"]
-            for entry in chunk {
-                let fields = entry.fields
-                arguments.append("\(fields.count)")
-                arguments += fields
-            }
+            var arguments = ["\(settings.streamMaxLength)", StreamEntry.version]
+            arguments.reserveCapacity(2 + 10 * chunk.count)
+            for entry in chunk { entry.appendArguments(to: &arguments) }
             run(.append, keys: [keys.events], arguments) { [unowned self] reply in
                 guard let reply else { return }
                 switch reply {

@@ -219,15 +219,20 @@ public final class ClusterLink {
     /// SCRIPT LOAD is still in flight); Redis caches it again either way.
     func run(_ script: Script, keys scriptKeys: [String], _ arguments: [String], reply: @escaping RedisConnection.Reply)
     {
-        let tail = ["\(scriptKeys.count)"] + scriptKeys + arguments
-        guard let sha = shas[script] else {
-            send(["EVAL", script.source] + tail, reply: reply)
-            return
-        }
-        send(["EVALSHA", sha] + tail) { [unowned self] value in
+        // One array per call, built in place: this runs for every presence event.
+        let sha = shas[script]
+        var words: [String] = []
+        words.reserveCapacity(3 + scriptKeys.count + arguments.count)
+        words.append(sha == nil ? "EVAL" : "EVALSHA")
+        words.append(sha ?? script.source)
+        words.append("\(scriptKeys.count)")
+        words += scriptKeys
+        words += arguments
+        guard sha != nil else { return send(words, reply: reply) }
+        send(words) { [unowned self] value in
             guard let error = value?.errorText, error.hasPrefix("NOSCRIPT") else { return reply(value) }
             shas[script] = nil
-            send(["EVAL", script.source] + tail, reply: reply)
+            run(script, keys: scriptKeys, arguments, reply: reply)
         }
     }
 

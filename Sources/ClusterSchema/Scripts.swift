@@ -21,8 +21,9 @@ public enum Script: String, Sendable, CaseIterable {
     /// KEYS: lease, reaper. ARGV: this node, lease ms. 1 when the lease is gone and this node now
     /// holds the reaper lock (exactly one survivor gets it), else 0.
     case reap
-    /// KEYS: the events stream. ARGV: the cap (`MAXLEN ~`), then per entry its field count and fields.
-    /// One XADD per entry, in order: a loop turn's entries cost one command on the wire. The count added.
+    /// KEYS: the events stream. ARGV: the cap (`MAXLEN ~`), the entry version, then ten values per entry
+    /// (`StreamEntry.appendArguments`). One XADD per entry, in order, with the fields `StreamEntry.fields`
+    /// names: a loop turn's entries cost one command on the wire, without the field names. The count added.
     case append
 
     public var source: String {
@@ -83,11 +84,14 @@ public enum Script: String, Sendable, CaseIterable {
             """
             local t = redis.call('TYPE', KEYS[1]).ok
             if t ~= 'stream' and t ~= 'none' then return -2 end
-            local i, n = 2, 0
-            while i <= #ARGV do
-              local count = tonumber(ARGV[i])
-              redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(ARGV, i + 1, i + count))
-              i = i + count + 1
+            local n = 0
+            for i = 3, #ARGV, 10 do
+              local e = {'v', ARGV[2], 'event', ARGV[i], 'node', ARGV[i + 1], 'seq', ARGV[i + 2],
+                'time_ms', ARGV[i + 3], 'id', ARGV[i + 4], 'peer', ARGV[i + 5], 'reason', ARGV[i + 6],
+                'duration_ms', ARGV[i + 7]}
+              if ARGV[i + 8] ~= '' then e[#e + 1] = 'by' e[#e + 1] = ARGV[i + 8] end
+              if ARGV[i] == 'node-lost' then e[#e + 1] = 'count' e[#e + 1] = ARGV[i + 9] end
+              redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(e))
               n = n + 1
             end
             return n

@@ -43,6 +43,12 @@ public struct PresenceFeed: Sendable {
             admit(event, now: now, into: &shown)
             return shown
         }
+        if event.seq == expected, early.isEmpty {
+            // The usual case, in order with nothing behind a gap: no detour through `early`.
+            expected += 1
+            admit(event, now: now, into: &shown)
+            return shown
+        }
         early[event.seq] = (event, now)
         releaseInOrder(now: now, into: &shown)
         return shown
