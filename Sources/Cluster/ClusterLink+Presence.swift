@@ -1,6 +1,7 @@
 // Presence events into Redis. Each event's commands go out pipelined, without waiting for an answer
-// before the next event: online = claim script + SADD + XADD (one round trip); offline = release
-// script + SREM, then XADD once the script said whether the id is really gone (two round trips).
+// before the next event: online = claim script (one round trip); offline = release script, then the
+// stream entry once the script said whether the id is really gone (two round trips). The set changes
+// and the stream entries of a loop turn go out together at its end (ClusterLink+Outbox).
 // While the link is not up, only the stream entries are kept (bounded); the reconcile that follows
 // the reconnect republishes the presence itself from `held`.
 import ClusterSchema
@@ -8,8 +9,9 @@ import ControlProtocol
 import Hiredis
 
 extension ClusterLink {
+    /// A presence event, on the loop's thread (the supervisor drained it from the workers' mailbox).
     /// Events arrive from several workers out of order; the feed (no grace) puts them back in seq order.
-    func arrived(_ event: PresenceEvent) {
+    public func receive(_ event: PresenceEvent) {
         for ordered in feed.receive(event, now: loop.now) { apply(ordered) }
         rearmFeed()
     }
@@ -53,7 +55,7 @@ extension ClusterLink {
         if event.kind == .replaced, let evicted = evicting[event.id], let mine = held[event.id], mine.seq == evicted {
             held[event.id] = nil
             evicting[event.id] = nil
-            if isSending { send(["SREM", keys.ids(settings.node), event.id]) }
+            if isSending { leave(event.id) }
         }
         append(entry(event))
     }
@@ -75,7 +77,7 @@ extension ClusterLink {
             default: unexpected("claim \(id)", reply)
             }
         }
-        send(["SADD", keys.ids(settings.node), id])
+        join(id)
     }
 
     /// Compare-and-delete; the stream then says `offline` only if the id is really gone from the
@@ -92,7 +94,7 @@ extension ClusterLink {
             }
             append(told)
         }
-        send(["SREM", keys.ids(settings.node), event.id])
+        leave(event.id)
     }
 
     /// A message on this node's takeover channel: "<id> <session>". Ends that session if it is still
@@ -126,14 +128,11 @@ extension ClusterLink {
             peer: event.peer, reason: event.reason ?? "", durationMS: event.durationMS)
     }
 
-    /// XADD to the stream, capped at about `stream_maxlen` entries.
+    /// To the stream (capped at about `stream_maxlen` entries) at the end of this loop turn, with the
+    /// turn's other entries in one `append` call.
     func append(_ entry: StreamEntry) {
         guard isSending else { return keep(entry) }
-        send(["XADD", keys.events, "MAXLEN", "~", "\(settings.streamMaxLength)", "*"] + entry.fields) {
-            [unowned self] reply in
-            guard let reply else { return }
-            if reply.text == nil { unexpected("XADD", reply) }
-        }
+        outbox.entries.append(entry)
     }
 
     /// Keeps a stream entry for later; past `buffer` it is dropped and counted (one log line per outage).

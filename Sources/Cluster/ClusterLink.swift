@@ -1,7 +1,8 @@
 // The daemon's link to Redis, on the supervisor's EventLoop: two hiredis connections (commands, and
 // the takeover channel's subscription), the sessions this node holds (from its presence events), and
 // the state machine down → connecting → [lease-wait] → reconciling → up. Nothing here is on a worker's
-// path: workers post presence events to a Mailbox; a takeover comes back as `evict` (a worker message).
+// path: the supervisor hands it the presence events the workers posted to the control server's
+// Mailbox (`receive`); a takeover goes back as `evict` (a worker message).
 // See docs/design.md, "Cluster", for the key layout, the scripts and the failure behaviour.
 import ClusterSchema
 import ControlProtocol
@@ -36,6 +37,8 @@ public final class ClusterLink {
     var evicting: [String: UInt64] = [:]
     /// Stream entries made while the link could not send them.
     var pending: [StreamEntry] = []
+    /// This turn's stream entries and set changes, sent at its end.
+    var outbox = Outbox()
     var isDropLogged = false
     var feed = PresenceFeed(grace: 0)
     var shas: [Script: String] = [:]
@@ -46,13 +49,12 @@ public final class ClusterLink {
     var sentHead = 0
     var retryDelay: UInt64 = 100_000_000
 
-    private let mailbox: Mailbox<PresenceEvent>
     var timers: (tick: EventLoop.TimerHandlerID, retry: EventLoop.TimerHandlerID, feed: EventLoop.TimerHandlerID)!
     var feedArmedAt: UInt64?
 
     public init(
         settings: ClusterSettings, loop: EventLoop, logger: Logger, evict: @escaping (String, UInt64) -> Void
-    ) throws(SystemError) {
+    ) {
         self.settings = settings
         keys = ClusterKeys(prefix: settings.prefix)
         self.loop = loop
@@ -63,9 +65,7 @@ public final class ClusterLink {
         run = Clock.wallMilliseconds()
         commands = RedisConnection(loop: loop, name: "commands")
         subscriber = RedisConnection(loop: loop, name: "subscriber")
-        mailbox = try Mailbox<PresenceEvent>()
         status.node = settings.node
-        try mailbox.attach(to: loop) { [unowned self] event in self.arrived(event) }
         timers = (
             tick: loop.addTimerHandler { [unowned self] _ in self.tick() },
             retry: loop.addTimerHandler { [unowned self] _ in self.connect() },
@@ -75,19 +75,15 @@ public final class ClusterLink {
         commands.onClosed = { [unowned self] why in self.commandsClosed(why) }
         subscriber.onConnected = { [unowned self] in self.subscriberConnected() }
         subscriber.onClosed = { [unowned self] why in self.subscriberClosed(why) }
-        // Commands queued during a turn go out in one write at its end (RedisConnection.flush).
+        // Commands queued during a turn go out in one write at its end (RedisConnection.flush), the
+        // turn's stream entries and set changes with them.
         let previous = loop.onTurnEnd
         loop.onTurnEnd = { [weak self] in
             previous()
+            self?.sendOutbox()
             self?.commands.flush()
             self?.subscriber.flush()
         }
-    }
-
-    /// Where workers post presence events (from their own threads).
-    public var presenceSink: @Sendable (PresenceEvent) -> Void {
-        let mailbox = self.mailbox
-        return { event in mailbox.post(event) }
     }
 
     /// Connects and starts the one-second lease tick.
@@ -223,15 +219,20 @@ public final class ClusterLink {
     /// SCRIPT LOAD is still in flight); Redis caches it again either way.
     func run(_ script: Script, keys scriptKeys: [String], _ arguments: [String], reply: @escaping RedisConnection.Reply)
     {
-        let tail = ["\(scriptKeys.count)"] + scriptKeys + arguments
-        guard let sha = shas[script] else {
-            send(["EVAL", script.source] + tail, reply: reply)
-            return
-        }
-        send(["EVALSHA", sha] + tail) { [unowned self] value in
+        // One array per call, built in place: this runs for every presence event.
+        let sha = shas[script]
+        var words: [String] = []
+        words.reserveCapacity(3 + scriptKeys.count + arguments.count)
+        words.append(sha == nil ? "EVAL" : "EVALSHA")
+        words.append(sha ?? script.source)
+        words.append("\(scriptKeys.count)")
+        words += scriptKeys
+        words += arguments
+        guard sha != nil else { return send(words, reply: reply) }
+        send(words) { [unowned self] value in
             guard let error = value?.errorText, error.hasPrefix("NOSCRIPT") else { return reply(value) }
             shas[script] = nil
-            send(["EVAL", script.source] + tail, reply: reply)
+            run(script, keys: scriptKeys, arguments, reply: reply)
         }
     }
 

@@ -1,7 +1,8 @@
 // The Lua scripts the daemon loads once (SCRIPT LOAD) and runs by SHA (EVALSHA, loaded again after
 // NOSCRIPT, e.g. when Redis restarted). Each touches the keys of one slot only, so each is atomic
 // on Redis Cluster as well. A key of the wrong type is answered with -2, never an error, so the
-// daemon can log and skip it.
+// daemon can log and skip it. The two that run for every presence event (claim, release) learn the
+// type from their first read's WRONGTYPE (`redis.pcall`) rather than from a TYPE call of their own.
 
 public enum Script: String, Sendable, CaseIterable {
     /// KEYS: client record. ARGV: the record's fields (12), the key prefix, the id.
@@ -21,14 +22,17 @@ public enum Script: String, Sendable, CaseIterable {
     /// KEYS: lease, reaper. ARGV: this node, lease ms. 1 when the lease is gone and this node now
     /// holds the reaper lock (exactly one survivor gets it), else 0.
     case reap
+    /// KEYS: the events stream. ARGV: the cap (`MAXLEN ~`), the entry version, then ten values per entry
+    /// (`StreamEntry.appendArguments`). One XADD per entry, in order, with the fields `StreamEntry.fields`
+    /// names: a loop turn's entries cost one command on the wire, without the field names. The count added.
+    case append
 
     public var source: String {
         switch self {
         case .claim:
             """
-            local t = redis.call('TYPE', KEYS[1]).ok
-            if t ~= 'hash' and t ~= 'none' then return -2 end
-            local old = redis.call('HMGET', KEYS[1], 'node', 'session')
+            local old = redis.pcall('HMGET', KEYS[1], 'node', 'session')
+            if old.err then if string.find(old.err, 'WRONGTYPE', 1, true) then return -2 end return old end
             redis.call('HSET', KEYS[1], unpack(ARGV, 1, 12))
             if old[1] and old[1] ~= ARGV[4] then
               redis.call('PUBLISH', ARGV[13] .. 'node:{' .. old[1] .. '}:takeover', ARGV[14] .. ' ' .. (old[2] or ''))
@@ -38,9 +42,12 @@ public enum Script: String, Sendable, CaseIterable {
             """
         case .release:
             """
-            local t = redis.call('TYPE', KEYS[1]).ok
-            if t ~= 'hash' then if t == 'none' then return 0 end return -2 end
-            if redis.call('HGET', KEYS[1], 'session') == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
+            local session = redis.pcall('HGET', KEYS[1], 'session')
+            if type(session) == 'table' then
+              if string.find(session.err, 'WRONGTYPE', 1, true) then return -2 end
+              return session
+            end
+            if session == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
             return 0
             """
         case .reannounce:
@@ -75,6 +82,22 @@ public enum Script: String, Sendable, CaseIterable {
             if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
             if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
             return 0
+            """
+        case .append:
+            """
+            local t = redis.call('TYPE', KEYS[1]).ok
+            if t ~= 'stream' and t ~= 'none' then return -2 end
+            local n = 0
+            for i = 3, #ARGV, 10 do
+              local e = {'v', ARGV[2], 'event', ARGV[i], 'node', ARGV[i + 1], 'seq', ARGV[i + 2],
+                'time_ms', ARGV[i + 3], 'id', ARGV[i + 4], 'peer', ARGV[i + 5], 'reason', ARGV[i + 6],
+                'duration_ms', ARGV[i + 7]}
+              if ARGV[i + 8] ~= '' then e[#e + 1] = 'by' e[#e + 1] = ARGV[i + 8] end
+              if ARGV[i] == 'node-lost' then e[#e + 1] = 'count' e[#e + 1] = ARGV[i + 9] end
+              redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(e))
+              n = n + 1
+            end
+            return n
             """
         }
     }

@@ -52,6 +52,13 @@ public struct StreamEntry: Sendable, Equatable {
         return fields
     }
 
+    /// The ten values the `append` script takes per entry, in its order: event, node, seq, time_ms, id,
+    /// peer, reason, duration_ms, by, count. The script makes `fields` of them (names, `v`, `by` only when
+    /// set, `count` only on node-lost), so the names do not cross the wire once per entry.
+    public func appendArguments(to arguments: inout [String]) {
+        arguments += [event, node, "\(seq)", "\(timeMS)", id, peer, reason, "\(durationMS)", by, "\(count)"]
+    }
+
     public init(fields: [String: String]) throws(SchemaError) {
         let version = fields["v"] ?? ""
         guard version == Self.version else { throw .otherVersion(version) }

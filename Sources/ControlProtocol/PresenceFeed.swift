@@ -43,6 +43,12 @@ public struct PresenceFeed: Sendable {
             admit(event, now: now, into: &shown)
             return shown
         }
+        if event.seq == expected, early.isEmpty {
+            // The usual case, in order with nothing behind a gap: no detour through `early`.
+            expected += 1
+            admit(event, now: now, into: &shown)
+            return shown
+        }
         early[event.seq] = (event, now)
         releaseInOrder(now: now, into: &shown)
         return shown
@@ -50,6 +56,8 @@ public struct PresenceFeed: Sendable {
 
     /// The next instant `expire` has something to do, if any.
     public var nextDeadline: UInt64? {
+        // Asked after every event; usually nothing is held or early.
+        if held.isEmpty, early.isEmpty { return nil }
         let heldDue = held.values.lazy.map(\.due).min()
         let gapDue = early.values.lazy.map { $0.arrived + gapTimeout }.min()
         switch (heldDue, gapDue) {

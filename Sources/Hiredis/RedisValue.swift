@@ -120,6 +120,8 @@ public func withArgv<Result>(_ words: [[UInt8]], _ body: ArgvBody<Result>) -> Re
 /// first, halved the link's CPU per event in a profile (docs/benchmarks.md, "Cluster").
 public func withArgv<Result>(_ words: [String], _ body: ArgvBody<Result>) -> Result {
     var joined: [UInt8] = []
+    // Sized once (a native string knows its UTF-8 count): no regrowth while the words are copied in.
+    joined.reserveCapacity(words.reduce(1) { $0 + $1.utf8.count })
     var lengths: [Int] = []
     lengths.reserveCapacity(words.count)
     for word in words {

@@ -42,6 +42,9 @@ final class ControlServer {
     private var connections: [Int: ControlConnection] = [:]
     private var nextSerial: UInt64 = 1
     private var readBuffer = [UInt8](repeating: 0, count: ControlRequest.maxLine)
+    /// The cluster link: gets each presence event on this loop as the mailbox is drained, before the
+    /// watchers do (see `feedPresence`).
+    private var presenceConsumer: ((PresenceEvent) -> Void)?
 
     init(
         loop: EventLoop, server: Server, configFile: String?, offlineGrace: Duration, logger: Logger,
@@ -81,8 +84,10 @@ final class ControlServer {
     }
 
     /// The cluster link reads every presence event: workers post them whether anyone watches or not
-    /// (Server's default).
-    func wantPresenceAlways() {
+    /// (Server's default), to this server's mailbox only, and `consumer` gets each one here. One post and
+    /// at most one eventfd write per event, as with the cluster off (docs/benchmarks.md, "Cluster").
+    func feedPresence(to consumer: @escaping (PresenceEvent) -> Void) {
+        presenceConsumer = consumer
         watchers.onWatched = nil
         server.wantPresence(true)
     }
@@ -239,6 +244,7 @@ final class ControlServer {
     private func receive(_ delivery: Delivery) {
         switch delivery {
         case .presence(let event):
+            presenceConsumer?(event)
             watchers.receive(event)
         case .clients(let key, let clients):
             guard let connection = awaiting(key) else { return }

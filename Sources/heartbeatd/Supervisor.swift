@@ -136,27 +136,20 @@ final class Supervisor {
             logger.notice("metrics: serving http://\(metrics?.address ?? "")/metrics")
         }
 
-        var onPresence = control.presenceSink
         if let clusterSettings {
-            let link = try ClusterLink(settings: clusterSettings, loop: loop, logger: logger) { id, seq in
+            let link = ClusterLink(settings: clusterSettings, loop: loop, logger: logger) { id, seq in
                 server.evict(id: id, onlineSeq: seq)
             }
             cluster = link
             control.clusterReport = { [unowned link] in link.snapshot.report }
             metrics?.extraText = { [unowned link] in link.snapshot.prometheusText }
-            control.wantPresenceAlways()
-            let toControl = onPresence
-            let toCluster = link.presenceSink
-            onPresence = { event in
-                toControl(event)
-                toCluster(event)
-            }
+            control.feedPresence { [unowned link] event in link.receive(event) }
             link.start()
         }
         try server.start(
             onStopped: { worker in mailbox.post(.workerStopped(worker)) },
             onFailure: { worker, error in mailbox.post(.workerFailed(worker, error)) },
-            onPresence: onPresence
+            onPresence: control.presenceSink
         )
         let capacity = descriptorLimit > 32 ? descriptorLimit - 32 : 0
         let listening = server.addresses + server.tlsAddresses.map { "tls://\($0)" }

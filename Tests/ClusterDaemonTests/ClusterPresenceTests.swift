@@ -28,6 +28,12 @@ import Testing
         #expect(await eventually { (try? rig.records()) == [:] })
         let kinds = try rig.events().map(\.event)
         #expect(kinds == ["online", "offline"])
+        // The append script writes exactly the fields StreamEntry.fields names, in that order.
+        for item in try rig.client().command(["XRANGE", rig.keys.events, "-", "+"]).elements ?? [] {
+            let written = item.elements?.last
+            let fields = written?.elements?.compactMap(\.text) ?? []
+            #expect(try StreamEntry(fields: written?.fieldMap ?? [:]).fields == fields)
+        }
         let missing = try rig.heartbeatctl([
             "client", "dev-1", "--cluster", "--redis", rig.redis.address, "--prefix", rig.prefix,
         ])
