@@ -35,8 +35,9 @@ import Testing
         let until = Date().addingTimeInterval(6)
         var beats = 0
         while Date() < until {
-            beating.send("PING \(beats)\n")
-            #expect(await beating.readLine() == "PONG \(beats)")
+            let sent = beating.send("PING \(beats)\n")
+            let reply = await beating.readLine()
+            #expect(reply == "PONG \(beats)", "sent: \(sent), fd \(beating.fd), errno \(errno)")
             beats += 1
             try await Task.sleep(nanoseconds: 300_000_000)
         }
