@@ -146,19 +146,12 @@ final class ControlSocket {
 
     /// `receiveBuffer` shrinks SO_RCVBUF first (a watcher that falls behind sooner).
     init(path: String, receiveBuffer: Int32? = nil) throws {
+        let address = try UnixAddress(path)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         if var size = receiveBuffer {
             setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        guard result == 0 else {
+        guard address.withSocketAddress({ connect(fd, $0, $1) }) == 0 else {
             let error = errno
             Glibc.close(fd)
             throw TestFailure.message("connect to \(path) failed: errno \(error)")

@@ -87,24 +87,10 @@ func socketStates(port: UInt16) -> [String: Int] {
 /// An AF_UNIX datagram socket bound at `path`: what the daemon's sd_notify sends to (NotifySocket, and
 /// the fake fd store of StoreRestartTests).
 func datagramSocket(boundAt path: String) throws -> Int32 {
+    let address = try UnixAddress(path)
     let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     guard fd >= 0 else { throw TestFailure.message("socket(AF_UNIX) failed: errno \(errno)") }
-    var address = sockaddr_un()
-    address.sun_family = sa_family_t(AF_UNIX)
-    let capacity = MemoryLayout.size(ofValue: address.sun_path)
-    guard path.utf8.count < capacity else {
-        Glibc.close(fd)
-        throw TestFailure.message("socket path too long: \(path)")
-    }
-    withUnsafeMutableBytes(of: &address.sun_path) { bytes in
-        for (index, byte) in path.utf8.enumerated() { bytes[index] = byte }
-    }
-    let result = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-        }
-    }
-    guard result == 0 else {
+    guard address.withSocketAddress({ bind(fd, $0, $1) }) == 0 else {
         let error = errno
         Glibc.close(fd)
         throw TestFailure.message("bind \(path) failed: errno \(error)")

@@ -2,6 +2,7 @@
 // the exact datagrams sd_notify sends.
 import Glibc
 import SystemdEdge
+import TestSupport
 import Testing
 
 extension ProcessWide {
@@ -71,19 +72,7 @@ final class NotifyListener {
         self.address = address
         fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         try #require(fd >= 0, "socket failed: errno \(errno)")
-        var socketAddress = sockaddr_un()
-        socketAddress.sun_family = sa_family_t(AF_UNIX)
-        var path = Array(address.utf8)
-        if path.first == UInt8(ascii: "@") { path[0] = 0 }
-        let capacity = MemoryLayout.size(ofValue: socketAddress.sun_path)
-        try #require(path.count < capacity, "address too long: \(address)")
-        withUnsafeMutableBytes(of: &socketAddress.sun_path) { $0.copyBytes(from: path) }
-        // An abstract name is every byte up to the length, so the length must be exact: sd_notify
-        // connects with exactly this one.
-        let length = socklen_t(MemoryLayout<sockaddr_un>.offset(of: \.sun_path)! + path.count)
-        let bound = withUnsafePointer(to: &socketAddress) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-        }
+        let bound = try UnixAddress(address).withSocketAddress { bind(fd, $0, $1) }
         if bound != 0 { close(fd) }
         try #require(bound == 0, "bind \(address) failed: errno \(errno)")
     }

@@ -109,20 +109,12 @@ final class Child {
 
 /// A stream connection to the unix socket at `path`, retried until something listens there.
 func connectWhenListening(to path: String) throws -> Int32 {
-    var address = sockaddr_un()
-    address.sun_family = sa_family_t(AF_UNIX)
-    let bytes = Array(path.utf8)
-    try #require(bytes.count < MemoryLayout.size(ofValue: address.sun_path), "path too long: \(path)")
-    withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
+    let address = try UnixAddress(path)
     var connected: Int32 = -1
     let succeeded = try eventuallyBlocking(within: 10) {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         try #require(fd >= 0, "socket failed: errno \(errno)")
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
+        let result = address.withSocketAddress { connect(fd, $0, $1) }
         if result == 0 {
             connected = fd
             return true
