@@ -30,17 +30,13 @@ import Testing
 
     @Test func clientThatKeepsBeatingIsNotReaped() async throws {
         let daemon = try await Daemon(config: "[heartbeat]\ninterval_min = \"1s\"\ntimeout_factor = 2\n")
-        let beating = try await identifiedClient("beating", port: daemon.port, interval: 1000)
+        let beating = try Client(port: daemon.port)
         // Three timeouts' worth (2 s each) of heartbeats: the wheel fires and re-arms lazily each time.
-        let until = Date().addingTimeInterval(6)
-        var beats = 0
-        while Date() < until {
-            let sent = beating.send("PING \(beats)\n")
-            let reply = await beating.readLine()
-            #expect(reply == "PONG \(beats)", "sent: \(sent), fd \(beating.fd), errno \(errno)")
-            beats += 1
-            try await Task.sleep(nanoseconds: 300_000_000)
-        }
+        let replies = await beating.exchangeFromThread(
+            first: "HELLO beating interval=1000\n", thenPingFor: 6, every: 0.3)
+        #expect(replies.first??.hasPrefix("OK beating ") == true, "\(replies)")
+        #expect(replies.count >= 4, "fewer beats than timeouts: \(replies)")
+        for (beat, reply) in replies.dropFirst().enumerated() { #expect(reply == "PONG \(beat)") }
         #expect(daemon.lines(containing: "client.id=beating", "event=offline").isEmpty)
         // Once it stops, the re-armed timer still reaps it.
         #expect(await beating.readLine(within: 6) == "BYE timeout")

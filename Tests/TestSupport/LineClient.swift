@@ -44,6 +44,19 @@ public struct LineReader {
         }
     }
 
+    /// The next line, or nil on EOF, reset or timeout, waiting in poll: for a thread of its own.
+    public mutating func readLineBlocking(from fd: Int32, within seconds: Double) -> String? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while true {
+            if let line = nextLine() { return line }
+            let left = deadline.timeIntervalSinceNow
+            guard left > 0 else { return nil }
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&poller, 1, Int32(left * 1000) + 1) > 0 else { continue }
+            if fill(from: fd) == false { return nil }
+        }
+    }
+
     /// True once the peer has closed within `seconds`, after reading whatever it sent.
     public mutating func isClosed(_ fd: Int32, within seconds: Double) async -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
@@ -174,6 +187,32 @@ public final class Client {
     /// The next line without its "\n", or nil on EOF, reset or timeout.
     public func readLine(within seconds: Double = 5) async -> String? {
         await reader.readLine(from: fd, within: seconds)
+    }
+
+    /// Sends `first` (a HELLO, say) and then "PING n" every `period` seconds for `seconds`, all from a
+    /// thread of its own, waiting up to `patience` seconds for each reply with a blocking poll: the replies
+    /// in order, nil for one that did not come. A test task may wait seconds for a cooperative thread while
+    /// other suites hold them, and a client silent that long is rightly reaped; an OS thread keeps the
+    /// beats on time from the first line on.
+    public func exchangeFromThread(
+        first: String, thenPingFor seconds: Double, every period: Double, patience: Double = 2
+    ) async -> [String?] {
+        // The caller waits for the thread's answer, so the client is used by one thread at a time.
+        nonisolated(unsafe) let client = self
+        return await withCheckedContinuation { continuation in
+            let thread = Thread {
+                var replies: [String?] = []
+                guard client.send(first) else { return continuation.resume(returning: replies) }
+                replies.append(client.reader.readLineBlocking(from: client.fd, within: patience))
+                let until = Date().addingTimeInterval(seconds)
+                while Date() < until, client.send("PING \(replies.count - 1)\n") {
+                    replies.append(client.reader.readLineBlocking(from: client.fd, within: patience))
+                    Thread.sleep(forTimeInterval: period)
+                }
+                continuation.resume(returning: replies)
+            }
+            thread.start()
+        }
     }
 
     /// True once the server has closed (EOF or reset) within `seconds`, after reading whatever it sent.
