@@ -7,8 +7,7 @@ import Primitives
 import WireProtocol
 
 extension Worker {
-    func sessionReady(_ descriptor: DescriptorID, _ readiness: Readiness) {
-        let slot = descriptor.index
+    func sessionReady(_ slot: Int, _ readiness: Readiness) {
         guard sessions.isOpen(slot) else { return }
         if !proxyBeforeTLS.isEmpty, proxyBeforeTLS.contains(slot) { return readProxyHeaderBeforeTLS(slot, readiness) }
         // A TLS session's handshake is handled there; after it, its reads and writes go through TLS below.
@@ -142,7 +141,7 @@ extension Worker {
         }
         if let timer = sessions[slot].timer { loop.cancel(timer) }
         let deadline = sessions[slot].deadline
-        sessions[slot].timer = loop.arm(timers.session, UInt64(slot), at: deadline)
+        armSessionTimer(slot, at: deadline)
         stats.identified.add(1, ordering: .relaxed)
         Reply.appendOK(
             id: hello.id, intervalMS: UInt64(intervalMS), timeoutMS: sessions[slot].timeout / 1_000_000, to: &output)
@@ -203,7 +202,7 @@ extension Worker {
         guard sent < output.count else { return true }
         unsent[slot] = Array(output[sent...])
         guard checkUnsent(slot) else { return false }
-        try? loop.modify(DescriptorID(number: Int32(slot)), interest: [.readable, .peerClosed, .writable])
+        try? loop.modify(slot: slot, interest: [.readable, .peerClosed, .writable])
         return true
     }
 
@@ -234,7 +233,7 @@ extension Worker {
         }
         if case .done(let count) = result { pending.removeFirst(count) }
         if pending.isEmpty {
-            try? loop.modify(DescriptorID(number: Int32(slot)), interest: [.readable, .peerClosed])
+            try? loop.modify(slot: slot, interest: [.readable, .peerClosed])
         } else {
             unsent[slot] = pending
         }
