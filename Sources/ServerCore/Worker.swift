@@ -218,13 +218,6 @@ final class Worker {
 
     // MARK: Timers
 
-    /// Arms the session's timer (hello, handshake or heartbeat deadline). The payload names the slot and
-    /// the session's serial, so a timer that outlived its session finds nothing, even in a reused slot.
-    func armSessionTimer(_ slot: Int, at deadline: UInt64) {
-        let payload = UInt64(sessions[slot].serial) << 32 | UInt64(UInt32(slot))
-        sessions[slot].timer = loop.arm(timers.session, payload, at: deadline)
-    }
-
     /// A session's timer: the hello timeout, or its heartbeat deadline as last armed.
     func sessionExpired(_ payload: UInt64) {
         let slot = Int(UInt32(truncatingIfNeeded: payload))
