@@ -54,7 +54,7 @@ public final class EventLoop {
 
     let epoll: Epoll
     private let eventsPerWait: Int
-    private var wheel: TimerWheel
+    var wheel: TimerWheel
     // Wakes epoll_wait at the wheel's next expiry on time (see `scheduleWake`); `wakeAt` is what it is set to.
     private let wake: TimerFD
     private var wakeAt: UInt64?

@@ -19,6 +19,13 @@ struct Registrations {
     private var free: [UInt32] = []
     var named: [Int32: UInt32] = [:]
 
+    /// Makes room for `slots` registrations without growing the arrays by doubling.
+    mutating func reserveCapacity(_ slots: Int) {
+        descriptors.reserveCapacity(slots)
+        generations.reserveCapacity(slots)
+        handlers.reserveCapacity(slots)
+    }
+
     /// Takes a slot for `descriptor`, under a generation no earlier registration of that slot had.
     mutating func take(_ descriptor: DescriptorID, handler: UInt8) -> Int {
         let slot: Int

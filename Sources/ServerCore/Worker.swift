@@ -99,6 +99,8 @@ final class Worker {
     /// Registers listeners, the mailbox and the handlers, once, before the first turn. Apart from `run`,
     /// a test calls it and then drives `loop.runTurn()` itself, turn by turn, on its own clock.
     func prepare() throws(SystemError) {
+        // Room for 65,536 sessions up front, never resident until used (EventLoop.reserveCapacity says why).
+        loop.reserveCapacity(min(settings.maxClients, 1 << 16))
         sessionHandler = loop.addSlotHandler { [unowned self] slot, readiness in
             self.sessionReady(slot, readiness)
         }
