@@ -116,9 +116,13 @@ public final class EventLoop {
         return slot
     }
 
-    /// Watches `descriptor` for `interest` from now on.
+    /// Watches `descriptor` for `interest` from now on. One not registered by descriptor (or no longer)
+    /// fails as epoll_ctl would for a descriptor not in the set, with ENOENT.
     public func modify(_ descriptor: DescriptorID, interest: Readiness) throws(SystemError) {
-        try modify(slot: slot(of: descriptor), interest: interest)
+        guard let slot = registrations.named[descriptor.rawValue] else {
+            throw SystemError(call: "epoll_ctl", errno: .noSuchEntry)
+        }
+        try modify(slot: Int(slot), interest: interest)
     }
 
     /// Stops watching `descriptor`; events for it already returned by this turn's wait are dropped.
@@ -134,13 +138,6 @@ public final class EventLoop {
     public func forget(_ descriptor: DescriptorID) {
         guard let slot = registrations.named.removeValue(forKey: descriptor.rawValue) else { return }
         forget(slot: Int(slot))
-    }
-
-    private func slot(of descriptor: DescriptorID) -> Int {
-        guard let slot = registrations.named[descriptor.rawValue] else {
-            preconditionFailure("\(descriptor) is not registered by descriptor")
-        }
-        return Int(slot)
     }
 
     // MARK: Timers

@@ -103,6 +103,18 @@ import Testing
         #expect(first.registrations.count == 11 && second.registrations.count == 11)
     }
 
+    /// Changing a registration that ended (a paused listener resumed after a drain took it out) fails as
+    /// the kernel would, with ENOENT, and leaves the loop as it was.
+    @Test func modifyingAnEndedRegistrationFailsWithNoSuchEntry() throws {
+        let loop = try EventLoop(tick: 1_000_000)
+        let wakeup = try EventFD()
+        try loop.register(wakeup.id, interest: .readable, handler: loop.addHandler { _, _ in })
+        loop.unregister(wakeup.id)
+        #expect(throws: SystemError(call: "epoll_ctl", errno: .noSuchEntry)) {
+            try loop.modify(wakeup.id, interest: .readable)
+        }
+    }
+
     /// `unwatch` keeps the slot (a hand-off that may fail): its queued events go stale, nothing is
     /// delivered while it is out of epoll, and `watch` brings it back under the same slot.
     @Test func anUnwatchedSlotIsKeptAndWatchedAgain() throws {
