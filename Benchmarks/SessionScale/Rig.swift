@@ -2,8 +2,8 @@
 // lie above the process's descriptor limit: no socket exists behind them, so a million fit in a process
 // that may open 20,000.
 //
-// Why that is honest, step by step: a Worker keys its SessionTable and the loop's generations by
-// descriptor number, and the registry and the wheel carry that number as the slot. A number at or above
+// Why that is honest, step by step: a Worker keys its SessionTable by the slot its loop gives each
+// registration, whatever the descriptor number, and the registry and the wheel carry that slot. A number at or above
 // RLIMIT_NOFILE's hard limit can never name an open descriptor of this process, so every syscall the
 // worker makes for such a session (epoll_ctl ADD and DEL, shutdown, close, the farewell send) fails at
 // once with EBADF and touches nothing real: the user-space work is the daemon's own, the kernel's share
@@ -35,17 +35,17 @@ final class Rig {
 
     let clock = ManualClock()
     let worker: Worker
-    /// The first slot the rig uses: the hard descriptor limit, where no descriptor of this process can be.
-    let firstSlot: Int
-    private var nextSlot: Int
+    /// The first descriptor number the rig uses: the hard limit, where no descriptor of this process can be.
+    let firstDescriptor: Int
+    private var nextDescriptor: Int
 
     init(capacity: Int) throws {
         var limit = rlimit()
         guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_max < UInt64(Int32.max) / 4 else {
             fatalError("needs a finite RLIMIT_NOFILE hard limit (sessions live above it)")
         }
-        firstSlot = Int(limit.rlim_max)
-        nextSlot = firstSlot
+        firstDescriptor = Int(limit.rlim_max)
+        nextDescriptor = firstDescriptor
         let settings = Settings(
             interval: Self.interval, intervalMin: 1_000_000_000, intervalMax: 300_000_000_000,
             timeoutFactor: Self.timeoutFactor, helloTimeout: 5_000_000_000, pong: true, maxLine: 512,
@@ -60,38 +60,24 @@ final class Rig {
             index: 0, settings: settings, listeners: [], shared: Shared(mailboxes: [mailbox]), tick: Self.tick,
             mailbox: mailbox, logger: logger, clock: { [clock] in clock.now })
         try worker.prepare()
-        prime()
-    }
-
-    /// Grows the table's pages and the loop's per-descriptor arrays up to `firstSlot` before anything is
-    /// measured: slots below it are the real descriptors' (a daemon with 20,000 clients has them too).
-    private func prime() {
-        let slot = firstSlot - 1
-        try? worker.loop.register(
-            DescriptorID(number: Int32(slot)), interest: [.readable], handler: worker.sessionHandler)
-        let peer = SocketAddress(bytes: [10, 0, 0, 1], port: 1)!
-        worker.sessions.insert(Session(socket: Socket(owning: Int32(slot)), peer: peer, serial: 0, now: 0), at: slot)
-        if var session = worker.sessions.remove(slot) { _ = session.socket.take()?.relinquish() }
-        worker.loop.unregister(DescriptorID(number: Int32(slot)))
     }
 
     /// A new session from `peer`, as `Worker.adopt` makes one (see the file's opening comment); its slot.
     func connect(from peer: SocketAddress) -> Int {
-        let slot = nextSlot
-        nextSlot += 1
+        let descriptor = Int32(nextDescriptor)
+        nextDescriptor += 1
+        let slot = worker.loop.reserve(DescriptorID(number: descriptor), handler: worker.sessionHandler)
         let serial = worker.nextSerial
         worker.nextSerial = (serial + 1) % Owner.serialLimit
         let now = worker.loop.now
         worker.sessions.insert(
-            Session(socket: Socket(owning: Int32(slot)), peer: peer, serial: serial, now: now), at: slot)
+            Session(socket: Socket(owning: descriptor), peer: peer, serial: serial, now: now), at: slot)
         worker.stats.connected.add(1, ordering: .relaxed)
         worker.stats.sessionsTotal.add(1, ordering: .relaxed)
         _ = worker.shared.admission.enter(
             peer.host, maxClients: worker.settings.maxClients, maxPerAddress: worker.settings.maxClientsPerAddress)
-        try? worker.loop.register(
-            DescriptorID(number: Int32(slot)), interest: [.readable, .peerClosed], handler: worker.sessionHandler)
-        worker.sessions[slot].timer = worker.loop.arm(
-            worker.timers.session, UInt64(slot), at: now + worker.settings.helloTimeout)
+        try? worker.loop.watch(slot: slot, interest: [.readable, .peerClosed])
+        worker.armSessionTimer(slot, at: now + worker.settings.helloTimeout)
         return slot
     }
 

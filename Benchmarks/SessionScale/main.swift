@@ -92,7 +92,7 @@ let reapTime = try measure { try rig.run(for: Rig.timeout + Rig.interval + Rig.t
 precondition(rig.connected == 0, "\(rig.connected) sessions were not reaped")
 
 // The floor of every syscall the worker makes for these sessions: one that fails with EBADF at once.
-let unused = Int32(rig.firstSlot + 2 * count + 1_000)
+let unused = Int32(rig.firstDescriptor + 2 * count + 1_000)
 let syscallTime = measure { for _ in 0..<100_000 { close(unused) } }
 
 func perOperation(_ nanoseconds: UInt64, _ operations: Int) -> String {
@@ -100,7 +100,9 @@ func perOperation(_ nanoseconds: UInt64, _ operations: Int) -> String {
     return "\(tenths / 10).\(tenths % 10) ns"
 }
 
-print("sessions        \(count) (ids of \(idLength) bytes, one worker, slots from \(rig.firstSlot); CPU time per op)")
+print(
+    "sessions        \(count) (ids of \(idLength) bytes, one worker, descriptors from \(rig.firstDescriptor); CPU time per op)"
+)
 print("resident        \(Int(bytesPerSession.rounded())) B per identified session")
 print("connect         \(perOperation(connectTime, count))")
 print("HELLO           \(perOperation(helloTime, count))")

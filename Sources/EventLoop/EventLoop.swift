@@ -11,6 +11,11 @@
 //   2. epoll_wait                                 → EINTR is a non-event
 //   3. update `now` once for the whole turn
 //   4. dispatch readiness to handlers             → stale events (old generation) are dropped
+//
+// A registration lives in a slot of this loop's own (Registrations.swift), and the epoll token names the
+// slot, not the descriptor number. Most users register by descriptor and change or end the registration
+// by descriptor (`register`, `modify`, `unregister`, `forget`). A user holding thousands, the worker's
+// sessions, keeps the slot instead: `reserve` + `watch`, then the `slot:` calls, and a slot handler.
 //   5. advance the wheel to `now`, collect expiries, then hand each to its timer handler
 import Posix
 import TimerWheel
@@ -18,6 +23,9 @@ import TimerWheel
 public final class EventLoop {
     /// Called with the descriptor and what it is ready for.
     public typealias Handler = (DescriptorID, Readiness) -> Void
+
+    /// Called with the slot `reserve` gave and what its descriptor is ready for.
+    public typealias SlotHandler = (Int, Readiness) -> Void
 
     /// Called with the payload a timer was armed with, once it expired (after the whole batch was collected,
     /// so it may arm and cancel timers freely).
@@ -44,19 +52,17 @@ public final class EventLoop {
     /// Runs at the end of every turn (the worker publishes "I turned" for the watchdog here).
     public var onTurnEnd: () -> Void = {}
 
-    private let epoll: Epoll
+    let epoll: Epoll
     private let eventsPerWait: Int
-    private var wheel: TimerWheel
+    var wheel: TimerWheel
     // Wakes epoll_wait at the wheel's next expiry on time (see `scheduleWake`); `wakeAt` is what it is set to.
     private let wake: TimerFD
     private var wakeAt: UInt64?
     private let clock: () -> UInt64
     private let isClockInjected: Bool
-    private var handlers: [Handler] = []
+    private var handlers: [(Int, DescriptorID, Readiness) -> Void] = []
     private var timerHandlers: [TimerHandler] = []
-    // Per descriptor number: the generation of its current registration and its handler.
-    private var generations: [UInt32] = []
-    private var handlerOf: [UInt8] = []
+    var registrations = Registrations()
     private var expired: [TimerExpiry] = []
     /// Set by `stop()`; a test that drives `runTurn` itself reads it to see the loop would end.
     private(set) var isStopped = false
@@ -84,42 +90,45 @@ public final class EventLoop {
 
     public func addHandler(_ handler: @escaping Handler) -> HandlerID {
         precondition(handlers.count < Int(UInt8.max), "too many handler kinds")
-        handlers.append(handler)
+        handlers.append { _, descriptor, readiness in handler(descriptor, readiness) }
         return HandlerID(index: UInt8(handlers.count - 1))
     }
 
-    /// Starts watching `descriptor`. A new generation makes every event still queued for an
-    /// earlier registration of the same number stale.
-    public func register(_ descriptor: DescriptorID, interest: Readiness, handler: HandlerID) throws(SystemError) {
-        let slot = descriptor.index
-        if slot >= generations.count {
-            let grown = Swift.max(slot + 1, generations.count * 2, 64)
-            generations.append(contentsOf: repeatElement(0, count: grown - generations.count))
-            handlerOf.append(contentsOf: repeatElement(0, count: grown - handlerOf.count))
-        }
-        generations[slot] &+= 1
-        handlerOf[slot] = handler.index
-        try epoll.add(descriptor, interest: interest, data: token(slot))
+    public func addSlotHandler(_ handler: @escaping SlotHandler) -> HandlerID {
+        precondition(handlers.count < Int(UInt8.max), "too many handler kinds")
+        handlers.append { slot, _, readiness in handler(slot, readiness) }
+        return HandlerID(index: UInt8(handlers.count - 1))
     }
 
-    /// Watches `descriptor` for `interest` from now on. The kernel refuses EPOLL_CTL_MOD with EINVAL on a
-    /// registration made with `.exclusive` (a listener shared by every worker) and when asking for
-    /// `.exclusive`; such a change takes the registration out and adds it anew, under the same token.
-    public func modify(_ descriptor: DescriptorID, interest: Readiness) throws(SystemError) {
-        let data = token(descriptor.index)
+    /// Starts watching `descriptor`, found by its number from now on (`modify`, `unregister`, `forget`).
+    /// Its slot's new generation makes every event still queued for an earlier registration stale.
+    @discardableResult
+    public func register(_ descriptor: DescriptorID, interest: Readiness, handler: HandlerID) throws(SystemError) -> Int
+    {
+        let slot = reserve(descriptor, handler: handler)
         do {
-            try epoll.modify(descriptor, interest: interest, data: data)
-        } catch  where error.errno == .invalidArgument {
-            try? epoll.remove(descriptor)
-            try epoll.add(descriptor, interest: interest, data: data)
+            try watch(slot: slot, interest: interest)
+        } catch {
+            registrations.release(slot)
+            throw error
         }
+        registrations.named[descriptor.rawValue] = UInt32(slot)
+        return slot
+    }
+
+    /// Watches `descriptor` for `interest` from now on. One not registered by descriptor (or no longer)
+    /// fails as epoll_ctl would for a descriptor not in the set, with ENOENT.
+    public func modify(_ descriptor: DescriptorID, interest: Readiness) throws(SystemError) {
+        guard let slot = registrations.named[descriptor.rawValue] else {
+            throw SystemError(call: "epoll_ctl", errno: .noSuchEntry)
+        }
+        try modify(slot: Int(slot), interest: interest)
     }
 
     /// Stops watching `descriptor`; events for it already returned by this turn's wait are dropped.
     public func unregister(_ descriptor: DescriptorID) {
-        generations[descriptor.index] &+= 1
-        // Fails only if the descriptor was never added or is already closed: nothing left to undo.
-        try? epoll.remove(descriptor)
+        guard let slot = registrations.named.removeValue(forKey: descriptor.rawValue) else { return }
+        unregister(slot: Int(slot))
     }
 
     /// Stops watching `descriptor` without asking the kernel, because the caller closes it next: closing
@@ -127,7 +136,8 @@ public final class EventLoop {
     /// Only for a file no other descriptor or process holds; one shared (a socket systemd's fd store may
     /// still hold) needs `unregister`. Events already returned by this turn's wait are dropped.
     public func forget(_ descriptor: DescriptorID) {
-        generations[descriptor.index] &+= 1
+        guard let slot = registrations.named.removeValue(forKey: descriptor.rawValue) else { return }
+        forget(slot: Int(slot))
     }
 
     // MARK: Timers
@@ -212,10 +222,9 @@ public final class EventLoop {
 
     /// Hands one event to its handler unless its registration has ended since it was queued.
     func deliver(data: UInt64, readiness: Readiness) {
-        let slot = Int(UInt32(truncatingIfNeeded: data))
-        let generation = UInt32(truncatingIfNeeded: data >> 32)
-        guard slot < generations.count, generations[slot] == generation else { return }
-        handlers[Int(handlerOf[slot])](DescriptorID(number: Int32(slot)), readiness)
+        guard let slot = registrations.slot(of: data) else { return }
+        let descriptor = DescriptorID(number: registrations.descriptors[slot])
+        handlers[Int(registrations.handlers[slot])](slot, descriptor, readiness)
     }
 
     private func expireTimers() {
@@ -225,6 +234,6 @@ public final class EventLoop {
     }
 
     func token(_ slot: Int) -> UInt64 {
-        UInt64(generations[slot]) << 32 | UInt64(UInt32(slot))
+        registrations.token(slot)
     }
 }

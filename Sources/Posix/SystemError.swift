@@ -21,6 +21,7 @@ public struct Errno: RawRepresentable, Hashable, Sendable, CustomStringConvertib
     public static let addressNotAvailable = Errno(rawValue: EADDRNOTAVAIL)
     public static let permissionDenied = Errno(rawValue: EACCES)
     public static let invalidArgument = Errno(rawValue: EINVAL)
+    public static let noSuchEntry = Errno(rawValue: ENOENT)
     public static let badDescriptor = Errno(rawValue: EBADF)
     public static let notConnected = Errno(rawValue: ENOTCONN)
     public static let connectionRefused = Errno(rawValue: ECONNREFUSED)

@@ -3,11 +3,11 @@
 import Primitives
 import Synchronization
 
-/// A session's address: its worker, its descriptor slot there, and its serial, packed in 8 bytes
+/// A session's address: its worker, its slot there (the worker's loop slot), and its serial, packed in 8 bytes
 /// because the registry keeps one per online client:
 ///
 ///     bits 56...63   worker   0...255 (`workers` is at most 256)
-///     bits 25...55   slot     a descriptor number (non-negative Int32)
+///     bits 25...55   slot     the worker's loop slot (non-negative Int32)
 ///     bits  0...24   serial   a worker's serials count up and wrap at 2^25
 ///
 /// The serial only has to tell a session from a later one in the same slot while something still names

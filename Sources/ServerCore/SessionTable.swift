@@ -1,26 +1,23 @@
-// A worker's sessions by slot (the socket's descriptor number). Descriptor numbers are shared by every
-// worker of the process, so the sessions themselves sit in dense entries of this worker's own, and a
-// small index maps a descriptor number to its entry: a worker's pages hold only its own sessions.
+// A worker's sessions by slot: the dense slot its event loop gave the session's registration
+// (`EventLoop.reserve`), not the descriptor number, which every worker of the process shares. So the
+// table is as long as this worker's most registrations at once, whatever numbers the other workers hold.
 //
-//     places[fd]  UInt32, 0 = no session of this worker, else entry + 1     4 B per descriptor number
-//     entry e     lives at pages[e / 1024][e % 1024]; a page is 1024 × 80 B = 80 KiB
-//     lookup O(1) through an addressor (a pointer, no copy); insert and remove O(1), plus one page per
-//     1024 entries; a removed session's entry is reused first, so the pages stay as many as the most
-//     sessions this worker held at once (they are kept until the worker ends), never copied when they grow
+//     slot s       lives at pages[s / 1024][s % 1024]; a page is 1024 × 80 B = 80 KiB
+//     open         one bit per slot (`occupied`): set while the slot holds an initialized Session
+//     lookup O(1) through an addressor (a pointer, no copy); insert and remove O(1), plus one page the first
+//     time a slot of a new 1024 is used; the loop reuses freed slots first, so the pages stay as many as
+//     the most registrations this worker held at once (kept until the worker ends), never copied
 //
-// Example, two workers: worker 0 holds fds 7 and 9, worker 1 holds fd 8. Worker 0's places are
-// [0, …, 0, 1, 0, 2] and its page holds two sessions; worker 1's places are [0, …, 0, 1] and its page one.
+// Example, two workers: worker 0 holds fds 7 and 9 in slots 3 and 4 (slots 0-2 are its wake-up,
+// mailbox and listener), worker 1 holds fd 8 in slot 3: each has one page, and neither pays for fd 8
+// or fds 7 and 9 of the other.
 import Posix
 
 struct SessionTable: ~Copyable {
     static let pageSize = 1024
-    /// By descriptor number: the entry holding its session, plus one; 0 when this worker has none there.
-    private var places: [UInt32] = []
     private var pages: [UnsafeMutablePointer<Session>] = []
-    /// Entries a removed session left, reused last-freed first (its page is the one most likely in cache).
-    private var freed: [UInt32] = []
-    /// Entries ever handed out; those below it and not in `freed` hold an initialized Session.
-    private var used = 0
+    /// Bit `s % 64` of word `s / 64`: whether slot `s` holds a session.
+    private var occupied: [UInt64] = []
 
     init() {}
 
@@ -30,14 +27,14 @@ struct SessionTable: ~Copyable {
         for page in pages { page.deallocate() }
     }
 
-    /// Every descriptor number the index has room for; the open ones are those `isOpen` says.
-    var slots: Range<Int> { 0..<places.count }
+    /// Every slot the pages have room for; the open ones are those `isOpen` says.
+    var slots: Range<Int> { 0..<capacity }
 
-    /// How many entries the pages have room for (this worker's most sessions at once, rounded up to a page).
+    /// How many slots the pages have room for (this worker's most registrations at once, rounded up to a page).
     var capacity: Int { pages.count * Self.pageSize }
 
     func isOpen(_ slot: Int) -> Bool {
-        slots.contains(slot) && places[slot] != 0
+        slot >= 0 && slot < capacity && occupied[slot >> 6] & (1 << UInt64(slot & 63)) != 0
     }
 
     /// Whether the session at `slot` is still the one with `serial` (a registry owner or a message names it so).
@@ -46,28 +43,21 @@ struct SessionTable: ~Copyable {
     }
 
     mutating func insert(_ session: consuming Session, at slot: Int) {
-        precondition(slot >= 0 && slot < Int(Int32.max), "session slot \(slot) is not a descriptor number")
-        if slot >= places.count { places.append(contentsOf: repeatElement(0, count: slot + 1 - places.count)) }
-        precondition(places[slot] == 0, "session slot \(slot) is taken")
-        let place: Int
-        if let reused = freed.popLast() {
-            place = Int(reused)
-        } else {
-            place = used
-            used += 1
-            if place == capacity { pages.append(.allocate(capacity: Self.pageSize)) }
+        precondition(slot >= 0 && slot < Int(Int32.max), "session slot \(slot) is out of range")
+        while slot >= capacity {
+            pages.append(.allocate(capacity: Self.pageSize))
+            occupied.append(contentsOf: repeatElement(0, count: Self.pageSize / 64))
         }
-        places[slot] = UInt32(place + 1)
+        precondition(!isOpen(slot), "session slot \(slot) is taken")
+        occupied[slot >> 6] |= 1 << UInt64(slot & 63)
         entry(slot).initialize(to: session)
     }
 
     /// Takes the session out of its slot; nil when the slot is empty (already reaped).
     mutating func remove(_ slot: Int) -> Session? {
         guard isOpen(slot) else { return nil }
-        let session = entry(slot).move()
-        freed.append(places[slot] - 1)
-        places[slot] = 0
-        return session
+        occupied[slot >> 6] &= ~(1 << UInt64(slot & 63))
+        return entry(slot).move()
     }
 
     /// The open session at `slot`, read or changed in place. Addressors rather than `_read`/`_modify`:
@@ -83,9 +73,8 @@ struct SessionTable: ~Copyable {
         }
     }
 
-    /// The entry of an open slot.
+    /// The entry of a slot the pages have room for.
     private func entry(_ slot: Int) -> UnsafeMutablePointer<Session> {
-        let place = Int(places[slot]) - 1
-        return pages[place / Self.pageSize] + place % Self.pageSize
+        pages[slot / Self.pageSize] + slot % Self.pageSize
     }
 }

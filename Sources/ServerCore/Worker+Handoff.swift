@@ -138,11 +138,12 @@ extension Worker {
             }
             if let timer = sessions[slot].timer { loop.cancel(timer) }
             sessions[slot].timer = nil
-            loop.unregister(DescriptorID(number: Int32(slot)))
+            loop.unwatch(slot: slot)
             handoff.frozen.append(slot)
             part.sessions.append(
                 HandoffState.Session(
-                    descriptor: Int32(slot), worker: index, id: String(id), serial: sessions[slot].serial,
+                    descriptor: loop.descriptor(slot: slot).rawValue, worker: index, id: String(id),
+                    serial: sessions[slot].serial,
                     intervalMilliseconds: sessions[slot].intervalMilliseconds,
                     timeoutFactor: sessions[slot].timeoutFactor, lastHeard: sessions[slot].lastHeard,
                     connectedAt: sessions[slot].connectedAt, peer: HandoffAddress(sessions[slot].peer),
@@ -166,12 +167,12 @@ extension Worker {
             var interest: Readiness = [.readable, .peerClosed]
             if unsent[slot] != nil { interest.insert(.writable) }
             do {
-                try loop.register(DescriptorID(number: Int32(slot)), interest: interest, handler: sessionHandler)
+                try loop.watch(slot: slot, interest: interest)
             } catch {
                 reap(slot, because: .reset)
                 continue
             }
-            sessions[slot].timer = loop.arm(timers.session, UInt64(slot), at: sessions[slot].deadline)
+            armSessionTimer(slot, at: sessions[slot].deadline)
         }
         handoff.frozen = []
         for position in listeners.indices {
@@ -230,7 +231,7 @@ extension Worker {
     /// it (`sessionExpired` reads it first when that turn's epoll batch was full). Past the limits it is
     /// reaped like an accept.
     func restore(_ socket: consuming Socket, _ record: HandoffState.Session) {
-        let slot = socket.id.index
+        let slot = loop.reserve(socket.id, handler: sessionHandler)
         let session = Session(restoring: socket, peer: SocketAddress(record.peer), record: record)
         if let id = session.id {
             _ = shared.registry.resume(id, for: Owner(worker: index, slot: Int32(slot), serial: session.serial))
@@ -246,6 +247,6 @@ extension Worker {
         }
         if !record.unsent.isEmpty { unsent[slot] = record.unsent }
         if !record.partial.isEmpty { partials[slot] = record.partial }
-        sessions[slot].timer = loop.arm(timers.session, UInt64(slot), at: sessions[slot].deadline)
+        armSessionTimer(slot, at: sessions[slot].deadline)
     }
 }

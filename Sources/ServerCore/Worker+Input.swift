@@ -7,8 +7,7 @@ import Primitives
 import WireProtocol
 
 extension Worker {
-    func sessionReady(_ descriptor: DescriptorID, _ readiness: Readiness) {
-        let slot = descriptor.index
+    func sessionReady(_ slot: Int, _ readiness: Readiness) {
         guard sessions.isOpen(slot) else { return }
         if !proxyBeforeTLS.isEmpty, proxyBeforeTLS.contains(slot) { return readProxyHeaderBeforeTLS(slot, readiness) }
         // A TLS session's handshake is handled there; after it, its reads and writes go through TLS below.
@@ -142,7 +141,7 @@ extension Worker {
         }
         if let timer = sessions[slot].timer { loop.cancel(timer) }
         let deadline = sessions[slot].deadline
-        sessions[slot].timer = loop.arm(timers.session, UInt64(slot), at: deadline)
+        armSessionTimer(slot, at: deadline)
         stats.identified.add(1, ordering: .relaxed)
         Reply.appendOK(
             id: hello.id, intervalMS: UInt64(intervalMS), timeoutMS: sessions[slot].timeout / 1_000_000, to: &output)
@@ -203,7 +202,7 @@ extension Worker {
         guard sent < output.count else { return true }
         unsent[slot] = Array(output[sent...])
         guard checkUnsent(slot) else { return false }
-        try? loop.modify(DescriptorID(number: Int32(slot)), interest: [.readable, .peerClosed, .writable])
+        try? loop.modify(slot: slot, interest: [.readable, .peerClosed, .writable])
         return true
     }
 
@@ -234,10 +233,17 @@ extension Worker {
         }
         if case .done(let count) = result { pending.removeFirst(count) }
         if pending.isEmpty {
-            try? loop.modify(DescriptorID(number: Int32(slot)), interest: [.readable, .peerClosed])
+            try? loop.modify(slot: slot, interest: [.readable, .peerClosed])
         } else {
             unsent[slot] = pending
         }
         return true
+    }
+
+    /// Arms the session's timer (hello, handshake or heartbeat deadline). The payload names the slot and
+    /// the session's serial, so a timer that outlived its session finds nothing, even in a reused slot.
+    func armSessionTimer(_ slot: Int, at deadline: UInt64) {
+        let payload = UInt64(sessions[slot].serial) << 32 | UInt64(UInt32(slot))
+        sessions[slot].timer = loop.arm(timers.session, payload, at: deadline)
     }
 }

@@ -40,7 +40,7 @@ extension Worker {
     func awaitProxyHeaderBeforeTLS(_ slot: Int) {
         proxyBeforeTLS.insert(slot)
         handoff.cannotHandOver.insert(slot)
-        sessions[slot].timer = loop.arm(timers.session, UInt64(slot), at: loop.now + settings.handshakeTimeout)
+        armSessionTimer(slot, at: loop.now + settings.handshakeTimeout)
     }
 
     /// Readable before TLS: the header is peeked (MSG_PEEK) and only its own bytes are taken from the socket, so

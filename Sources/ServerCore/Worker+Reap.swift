@@ -26,9 +26,9 @@ extension Worker {
         guard sessions.isOpen(slot) else { return }
         if let timer = sessions[slot].timer { loop.cancel(timer) }
         if !handoff.restored.isEmpty, handoff.restored.remove(slot) != nil {
-            loop.unregister(DescriptorID(number: Int32(slot)))
+            loop.unregister(slot: slot)
         } else {
-            loop.forget(DescriptorID(number: Int32(slot)))
+            loop.forget(slot: slot)
         }
         guard var session = sessions.remove(slot), let socket = session.socket.take() else { return }
         let unsentBytes = unsent.removeValue(forKey: slot) ?? []

@@ -31,7 +31,7 @@ extension Worker {
         }
         do {
             tls[slot] = TLSState(
-                stream: try context.accept(DescriptorID(number: Int32(slot))), requiresCertificate: context.verifiesPeer
+                stream: try context.accept(loop.descriptor(slot: slot)), requiresCertificate: context.verifiesPeer
             )
         } catch {
             reap(slot, because: .handshakeFailed, tlsFailure: error)
@@ -40,7 +40,7 @@ extension Worker {
         // Its keys live in OpenSSL: a restart or upgrade ends it with a paced `BYE restart` (Worker+Handoff).
         handoff.cannotHandOver.insert(slot)
         guard armsDeadline else { return }
-        sessions[slot].timer = loop.arm(timers.session, UInt64(slot), at: loop.now + settings.handshakeTimeout)
+        armSessionTimer(slot, at: loop.now + settings.handshakeTimeout)
     }
 
     /// The session timer fired before HELLO: still in the handshake (or the PROXY header before it), or
@@ -71,18 +71,17 @@ extension Worker {
         state.readWantsWrite = false
         tls[slot] = state
         if unsent[slot] == nil {
-            try? loop.modify(DescriptorID(number: Int32(slot)), interest: [.readable, .peerClosed])
+            try? loop.modify(slot: slot, interest: [.readable, .peerClosed])
         }
         return readiness.union(.readable)
     }
 
     /// One handshake step; whatever it waits for becomes the descriptor's only interest.
     private func continueHandshake(_ slot: Int, _ stream: TLSStream) {
-        let id = DescriptorID(number: Int32(slot))
         do {
             switch try stream.handshake() {
-            case .wantRead: try? loop.modify(id, interest: [.readable, .peerClosed])
-            case .wantWrite: try? loop.modify(id, interest: .writable)
+            case .wantRead: try? loop.modify(slot: slot, interest: [.readable, .peerClosed])
+            case .wantWrite: try? loop.modify(slot: slot, interest: .writable)
             case .done, .closed: established(slot, stream)
             }
         } catch {
@@ -98,9 +97,9 @@ extension Worker {
         if tls[slot]?.requiresCertificate == true { tls[slot]?.certificateName = stream.peerCommonName() }
         stats.tlsHandshakes.add(1, ordering: .relaxed)
         if stream.isResumed { stats.tlsResumptions.add(1, ordering: .relaxed) }
-        try? loop.modify(DescriptorID(number: Int32(slot)), interest: [.readable, .peerClosed])
+        try? loop.modify(slot: slot, interest: [.readable, .peerClosed])
         if let timer = sessions[slot].timer { loop.cancel(timer) }
-        sessions[slot].timer = loop.arm(timers.session, UInt64(slot), at: loop.now + settings.helloTimeout)
+        armSessionTimer(slot, at: loop.now + settings.helloTimeout)
     }
 
     /// With client_ca set, HELLO's id must be the client certificate's subject common name; otherwise
@@ -134,7 +133,7 @@ extension Worker {
             case .wantRead: return .wouldBlock
             case .wantWrite:
                 tls[slot]?.readWantsWrite = true
-                try? loop.modify(DescriptorID(number: Int32(slot)), interest: [.readable, .peerClosed, .writable])
+                try? loop.modify(slot: slot, interest: [.readable, .peerClosed, .writable])
                 return .wouldBlock
             }
         } catch {

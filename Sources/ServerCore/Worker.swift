@@ -20,7 +20,8 @@ final class Worker {
     let shared: Shared
     var listeners: [Listener]
 
-    /// Sessions by descriptor number.
+    /// Sessions by slot: the one the loop gave the session's registration (`loop.reserve`), so this
+    /// worker's tables are as long as its own sessions, whatever descriptor numbers the others hold.
     var sessions = SessionTable()
     /// The rare per-session bytes, by slot, kept out of the table so an idle session does not pay for them:
     /// an incomplete line carried to the next read (at most max_line bytes), and reply bytes the kernel
@@ -98,8 +99,10 @@ final class Worker {
     /// Registers listeners, the mailbox and the handlers, once, before the first turn. Apart from `run`,
     /// a test calls it and then drives `loop.runTurn()` itself, turn by turn, on its own clock.
     func prepare() throws(SystemError) {
-        sessionHandler = loop.addHandler { [unowned self] descriptor, readiness in
-            self.sessionReady(descriptor, readiness)
+        // Room for 65,536 sessions up front, never resident until used (EventLoop.reserveCapacity says why).
+        loop.reserveCapacity(min(settings.maxClients, 1 << 16))
+        sessionHandler = loop.addSlotHandler { [unowned self] slot, readiness in
+            self.sessionReady(slot, readiness)
         }
         let acceptHandler = loop.addHandler { [unowned self] descriptor, _ in
             self.acceptReady(descriptor)
@@ -110,7 +113,7 @@ final class Worker {
         }
         try mailbox.attach(to: loop) { [unowned self] message in self.take(message) }
         timers = Timers(
-            session: loop.addTimerHandler { [unowned self] slot in self.sessionExpired(Int(slot)) },
+            session: loop.addTimerHandler { [unowned self] payload in self.sessionExpired(payload) },
             drain: loop.addTimerHandler { [unowned self] _ in self.drainExpired() },
             logSummary: loop.addTimerHandler { [unowned self] _ in self.logSuppressedSummary() },
             authSummary: loop.addTimerHandler { [unowned self] _ in self.logAuthFailures() },
@@ -152,21 +155,26 @@ final class Worker {
     /// connection (a test, a restart's hand-off); past `max_clients` it is reaped `overload` at once.
     /// Behind a proxy the per-address limit waits for the header's address (Worker+Proxy.swift); on a
     /// TLS listener the handshake comes first (Worker+TLS.swift).
+    @discardableResult
     func adopt(
         _ socket: consuming Socket, peer: SocketAddress, kind: Listener.Kind = .plain, expectsProxyHeader: Bool = false
-    ) {
+    ) -> Int? {
         let now = loop.now
-        let slot = socket.id.index
+        let slot = loop.reserve(socket.id, handler: sessionHandler)
         let serial = nextSerial
         nextSerial = (nextSerial + 1) % Owner.serialLimit
         let session = Session(socket: socket, peer: peer, serial: serial, now: now)
-        guard enroll(session, at: slot, kind: kind, expectsProxyHeader: expectsProxyHeader) else { return }
-        if kind == .tls { return expectsProxyHeader ? awaitProxyHeaderBeforeTLS(slot) : startHandshake(slot) }
-        sessions[slot].timer = loop.arm(timers.session, UInt64(slot), at: now + settings.helloTimeout)
+        guard enroll(session, at: slot, kind: kind, expectsProxyHeader: expectsProxyHeader) else { return nil }
+        if kind == .tls {
+            expectsProxyHeader ? awaitProxyHeaderBeforeTLS(slot) : startHandshake(slot)
+            return slot
+        }
+        armSessionTimer(slot, at: now + settings.helloTimeout)
+        return slot
     }
 
-    /// The steps every new session takes, accepted or handed over (`restore`): into the table, counted,
-    /// admitted against the limits, watched by epoll. False when it was reaped instead (over the limits,
+    /// The steps every new session takes, accepted or handed over (`restore`), once `slot` is reserved for
+    /// it: into the table, counted, admitted against the limits, watched by epoll. False when it was reaped instead (over the limits,
     /// or epoll refused it).
     func enroll(
         _ session: consuming Session, at slot: Int, interest: Readiness = [.readable, .peerClosed],
@@ -181,7 +189,7 @@ final class Worker {
             maxPerAddress: expectsProxyHeader ? 0 : settings.maxClientsPerAddress)
         if expectsProxyHeader { awaitingProxyHeader.insert(slot) }
         do {
-            try loop.register(DescriptorID(number: Int32(slot)), interest: interest, handler: sessionHandler)
+            try loop.watch(slot: slot, interest: interest)
         } catch {
             logger.error("cannot watch a new connection", metadata: ["peer": "\(peer)", "error": "\(error)"])
             reap(slot, because: .overload, farewell: .silent)
@@ -213,8 +221,9 @@ final class Worker {
     // MARK: Timers
 
     /// A session's timer: the hello timeout, or its heartbeat deadline as last armed.
-    func sessionExpired(_ slot: Int) {
-        guard sessions.isOpen(slot) else { return }
+    func sessionExpired(_ payload: UInt64) {
+        let slot = Int(UInt32(truncatingIfNeeded: payload))
+        guard sessions.holds(slot, serial: UInt32(truncatingIfNeeded: payload >> 32)) else { return }
         sessions[slot].timer = nil
         let now = loop.now
         guard sessions[slot].isIdentified else {
@@ -224,13 +233,13 @@ final class Worker {
         // A turn that could not hear every ready socket (a full epoll batch: a storm, or a worker starved of
         // CPU) may not have read this one's heartbeat yet: read it before calling it silent.
         if sessions[slot].deadline <= now, loop.mayHaveMoreReady {
-            sessionReady(DescriptorID(number: Int32(slot)), .readable)
+            sessionReady(slot, .readable)
             guard sessions.isOpen(slot), sessions[slot].timer == nil else { return }
         }
         // Lazy re-arm: heartbeats only moved lastHeard; the wheel learns of it here.
         let deadline = sessions[slot].deadline
         if deadline > now {
-            sessions[slot].timer = loop.arm(timers.session, UInt64(slot), at: deadline)
+            armSessionTimer(slot, at: deadline)
         } else {
             reap(slot, because: .timeout, lateness: now - deadline)
         }
@@ -277,7 +286,7 @@ final class Worker {
 }
 
 extension Worker {
-    /// One timer kind per job. A session's timer carries its slot; the others need no payload (a paused
+    /// One timer kind per job. A session's timer carries its serial and slot; the others need no payload (a paused
     /// listener's timer is `acceptPause`'s own).
     struct Timers {
         let session: EventLoop.TimerHandlerID

@@ -114,6 +114,17 @@ public struct TimerWheel: Sendable {
         self.heads = Array(repeating: Self.none, count: slots)
     }
 
+    /// Makes room for `nodes` timers at once, so the node arrays need not double up to that many (each
+    /// doubling frees the old arrays, and malloc keeps those pages). Room never written is never resident.
+    public mutating func reserveCapacity(_ nodes: Int) {
+        dueTicks.reserveCapacity(nodes)
+        payloads.reserveCapacity(nodes)
+        nexts.reserveCapacity(nodes)
+        prevs.reserveCapacity(nodes)
+        generations.reserveCapacity(nodes)
+        tags.reserveCapacity(nodes)
+    }
+
     /// Arms a timer that fires at the first `advance(to:)` whose `now >= deadline` reaches a tick boundary at
     /// or after the deadline. A deadline at or before the last processed boundary fires at the next one. O(1).
     ///

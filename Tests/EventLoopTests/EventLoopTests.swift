@@ -15,19 +15,18 @@ import Testing
         do {
             let first = try EventFD()
             number = first.id
-            try loop.register(number, interest: .readable, handler: handler)
-            staleToken = loop.token(number.index)
+            staleToken = loop.token(try loop.register(number, interest: .readable, handler: handler))
             loop.unregister(number)
         } // `first` is closed here; the kernel hands its number to the next descriptor opened
 
         let second = try EventFD()
-        try loop.register(second.id, interest: .readable, handler: handler)
+        let secondSlot = try loop.register(second.id, interest: .readable, handler: handler)
         // Other tests open descriptors in parallel, so the number is usually, not always, reused;
         // either way the old registration's event must not be delivered.
         loop.deliver(data: staleToken, readiness: .readable)
         #expect(delivered.isEmpty, "an event queued for the old registration must not reach the new one")
 
-        loop.deliver(data: loop.token(second.id.index), readiness: .readable)
+        loop.deliver(data: loop.token(secondSlot), readiness: .readable)
         #expect(delivered == [second.id])
     }
 
@@ -40,9 +39,9 @@ import Testing
         let staleToken: UInt64
         do {
             let first = try EventFD()
-            try loop.register(first.id, interest: .readable, handler: handler)
+            let slot = try loop.register(first.id, interest: .readable, handler: handler)
             first.signal()
-            staleToken = loop.token(first.id.index)
+            staleToken = loop.token(slot)
             loop.forget(first.id)
         } // closed here, still readable: only the close can have taken it out of the epoll set
         let second = try EventFD()
@@ -54,6 +53,91 @@ import Testing
         second.signal()
         try loop.runTurn()
         #expect(delivered == [second.id])
+    }
+
+    /// Slots are the loop's own, dense and reused: a freed slot is handed out again under a new generation,
+    /// and an event queued for its previous registration reaches nobody.
+    @Test func aReusedSlotDropsTheEventsOfItsPreviousRegistration() throws {
+        let loop = try EventLoop(tick: 1_000_000)
+        var delivered: [Int] = []
+        let handler = loop.addSlotHandler { slot, _ in delivered.append(slot) }
+        let first = try EventFD()
+        let second = try EventFD()
+        let slot = loop.reserve(first.id, handler: handler)
+        try loop.watch(slot: slot, interest: .readable)
+        let staleToken = loop.token(slot)
+        loop.unregister(slot: slot)
+        let count = loop.registrations.count
+        let reused = loop.reserve(second.id, handler: handler)
+        try loop.watch(slot: reused, interest: .readable)
+        #expect(reused == slot, "the freed slot is handed out first")
+        #expect(loop.registrations.count == count, "no slot is added while one is free")
+        #expect(loop.descriptor(slot: reused) == second.id)
+        loop.deliver(data: staleToken, readiness: .readable)
+        #expect(delivered.isEmpty, "an event queued for the slot's previous registration must not be delivered")
+        second.signal()
+        try loop.runTurn()
+        #expect(delivered == [reused])
+    }
+
+    /// Two loops of one process (two workers) see interleaved descriptor numbers, yet each hands out its own
+    /// dense slots: neither loop's tables grow with the other's descriptors.
+    @Test func twoLoopsSharingDescriptorNumbersEachHandOutDenseSlots() throws {
+        let first = try EventLoop(tick: 1_000_000)
+        let second = try EventLoop(tick: 1_000_000)
+        let firstHandler = first.addSlotHandler { _, _ in }
+        let secondHandler = second.addSlotHandler { _, _ in }
+        var firstSlots: [Int] = []
+        var secondSlots: [Int] = []
+        // `reserve` asks nothing of the kernel, so the numbers need not be open: high ones, as late accepts get.
+        for number in Int32(15_000)..<15_020 {
+            if number % 2 == 0 {
+                firstSlots.append(first.reserve(DescriptorID(number: number), handler: firstHandler))
+            } else {
+                secondSlots.append(second.reserve(DescriptorID(number: number), handler: secondHandler))
+            }
+        }
+        // Slot 0 of each loop is its wake-up timerfd.
+        #expect(firstSlots == Array(1...10))
+        #expect(secondSlots == Array(1...10))
+        #expect(first.registrations.count == 11 && second.registrations.count == 11)
+    }
+
+    /// Changing a registration that ended (a paused listener resumed after a drain took it out) fails as
+    /// the kernel would, with ENOENT, and leaves the loop as it was.
+    @Test func modifyingAnEndedRegistrationFailsWithNoSuchEntry() throws {
+        let loop = try EventLoop(tick: 1_000_000)
+        let wakeup = try EventFD()
+        try loop.register(wakeup.id, interest: .readable, handler: loop.addHandler { _, _ in })
+        loop.unregister(wakeup.id)
+        #expect(throws: SystemError(call: "epoll_ctl", errno: .noSuchEntry)) {
+            try loop.modify(wakeup.id, interest: .readable)
+        }
+    }
+
+    /// `unwatch` keeps the slot (a hand-off that may fail): its queued events go stale, nothing is
+    /// delivered while it is out of epoll, and `watch` brings it back under the same slot.
+    @Test func anUnwatchedSlotIsKeptAndWatchedAgain() throws {
+        let loop = try EventLoop(tick: 1_000_000)
+        var delivered: [Int] = []
+        let handler = loop.addSlotHandler { slot, _ in delivered.append(slot) }
+        let backstop = loop.addTimerHandler { _ in }
+        let wakeup = try EventFD()
+        let slot = loop.reserve(wakeup.id, handler: handler)
+        try loop.watch(slot: slot, interest: .readable)
+        let staleToken = loop.token(slot)
+        loop.unwatch(slot: slot)
+        wakeup.signal()
+        _ = loop.arm(backstop, at: loop.now + 5_000_000)
+        try loop.runTurn()
+        loop.deliver(data: staleToken, readiness: .readable)
+        #expect(delivered.isEmpty)
+        let other = try EventFD()
+        let otherSlot = try loop.register(other.id, interest: .readable, handler: loop.addHandler { _, _ in })
+        #expect(otherSlot != slot, "an unwatched slot is still taken")
+        try loop.watch(slot: slot, interest: .readable)
+        try loop.runTurn()
+        #expect(delivered == [slot])
     }
 
     @Test func readinessReachesTheRegisteredHandler() throws {

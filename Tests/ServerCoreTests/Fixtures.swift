@@ -106,10 +106,7 @@ final class Rig {
             try server.setSendBufferSize(Worker.sendBufferBytes)
             nextPort += 1
             let address = SocketAddress(host: "127.0.0.1", port: nextPort)!
-            let peer = Peer(Socket(owning: ends[0]), address: address, slot: server.id.index)
-            beforeAdopting(peer)
-            workers[index].adopt(server, peer: address)
-            return peer
+            return adopt(server, client: Socket(owning: ends[0]), address: address, to: index, beforeAdopting)
         case .tcp:
             let listener = try self.listener ?? Listening()
             self.listener = listener
@@ -119,10 +116,7 @@ final class Rig {
             var address = bound
             for _ in 0..<500 {
                 if let server = try listener.socket.accept(peer: &address) {
-                    let peer = Peer(client, address: address, slot: server.id.index)
-                    beforeAdopting(peer)
-                    workers[index].adopt(server, peer: address)
-                    return peer
+                    return adopt(server, client: client, address: address, to: index, beforeAdopting)
                 }
                 usleep(10_000)
             }
@@ -156,7 +150,20 @@ final class Rig {
         return peer.lines.first
     }
 
-    /// The slot (descriptor number) the worker keeps `id`'s session in, per the registry.
+    /// Hands `server` to worker `index`; the peer knows the slot the worker's loop gives it (the one it
+    /// would have, for a session reaped while adopted).
+    private func adopt(
+        _ server: consuming Socket, client: consuming Socket, address: SocketAddress, to index: Int,
+        _ beforeAdopting: (Peer) -> Void
+    ) -> Peer {
+        let peer = Peer(client, address: address, slot: workers[index].loop.registrations.next)
+        beforeAdopting(peer)
+        let slot = workers[index].adopt(server, peer: address)
+        precondition(slot == nil || slot == peer.slot, "the loop gave slot \(slot!), not \(peer.slot)")
+        return peer
+    }
+
+    /// The slot the worker keeps `id`'s session in, per the registry.
     func slot(of id: String) -> Int? {
         ClientID(id).flatMap(shared.registry.owner(of:)).map { Int($0.slot) }
     }
@@ -187,7 +194,7 @@ final class Listening {
 /// The client end of a session, read and written without blocking.
 final class Peer {
     let address: SocketAddress
-    /// The worker's slot for this session: the descriptor number of the worker's end.
+    /// The worker's slot for this session: the one its loop gave the session's registration.
     let slot: Int
     private var end: Listening.End?
     private var received: [UInt8] = []

@@ -25,6 +25,25 @@ import Testing
         rig.expectTornDown(watch, reason: .eof, farewell: nil)
     }
 
+    /// A session's timer names its slot and serial: one that outlived its session (a timer kind whose
+    /// cancel was missed, or a payload replayed) finds nothing when the loop has given the slot to another.
+    @Test func aStaleSessionTimerLeavesTheSessionNowInItsSlotAlone() throws {
+        let rig = try Rig()
+        let first = try identified(rig, "gone-1")
+        let slot = first.slot
+        let stale = UInt64(rig.worker.sessions[slot].serial) << 32 | UInt64(slot)
+        let watch = rig.watch(first, id: "gone-1")
+        first.finish()
+        #expect(try rig.turnsUntilReaped(watch))
+        let second = try rig.connect()
+        #expect(second.slot == slot, "the loop hands the freed slot out first")
+        rig.worker.sessionExpired(stale)
+        let isOpen = rig.worker.sessions.isOpen(slot)
+        let hasTimer = isOpen && rig.worker.sessions[slot].timer != nil
+        #expect(isOpen && hasTimer, "the new session keeps its slot and its hello timer")
+        #expect(try rig.identify(second, as: "here-2") == "OK here-2 interval=1000 timeout=2000")
+    }
+
     @Test func reset() throws {
         let rig = try Rig()
         let peer = try rig.connect(over: .tcp)
