@@ -9,7 +9,7 @@ on and off in the same run; Redis CPU per 1000 events; Redis commands during a h
 --churn-only: just churn, cluster on and off interleaved (on, off, on, off, ...), fresh nodes each run,
 so a machine's changing load hits both alike. --port-base: Redis on P, nodes on P+1, P+2, ... instead of
 ports the kernel picks. The probes speak RESP to Redis directly: this is a measuring tool, not the daemon."""
-import argparse, json, os, resource, signal, socket, subprocess, sys, tempfile, time
+import argparse, json, os, signal, socket, subprocess, sys, tempfile, time
 
 PORTS = []
 
@@ -83,12 +83,14 @@ def hello(port, ident):
 def pct(values, p):
     values = sorted(values); return values[min(len(values) - 1, int(len(values) * p / 100))]
 
-def churn(bindir, ports, cycles):
+def churn(bindir, ports, cycles, summaries=None):
+    """The benches' cycles/s, summed; each bench's JSON summary is appended to `summaries` if given."""
     procs = [subprocess.Popen([f"{bindir}/heartbeat-bench", "churn", "-k", str(cycles), "-c", "50", "-m", "clean",
                                "--server", f"127.0.0.1:{p}", "--id-prefix", f"c{i}", "--json"],
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) for i, p in enumerate(ports)]
-    return round(sum(json.loads(p.communicate()[0].decode().strip().splitlines()[-1])["cycles_per_second"]
-                     for p in procs))
+    outs = [json.loads(p.communicate()[0].decode().strip().splitlines()[-1]) for p in procs]
+    if summaries is not None: summaries.extend(outs)
+    return round(sum(o["cycles_per_second"] for o in outs))
 
 def proc_cpu(pid):
     """User + system CPU seconds of a process, all threads (/proc/PID/stat)."""
@@ -106,12 +108,13 @@ def churn_interleaved(a, rport, r):
             nodes = [Node(a.bin, f"{mode}{run}{i}", rport, cluster=(mode == "on")) for i in range(3)]
             out[f"load_{mode}"].append(float(open("/proc/loadavg").read().split()[0]))
             cpu0, rcpu0 = sum(proc_cpu(n.proc.pid) for n in nodes), cpu(r)
-            children = resource.getrusage(resource.RUSAGE_CHILDREN)
-            bench0 = children.ru_utime + children.ru_stime
-            out[mode].append(churn(a.bin, [n.port for n in nodes], a.cycles))
-            children = resource.getrusage(resource.RUSAGE_CHILDREN)
+            summaries = []
+            out[mode].append(churn(a.bin, [n.port for n in nodes], a.cycles, summaries))
+            # The benches' own CPU over their cycles (`cpu_s`): getrusage of the children would add the
+            # settle wait and the count of the port's sockets after them (a /proc/net/tcp full of
+            # TIME_WAIT), several times the cycles' own cost.
             out[f"bench_cpu_us_per_cycle_{mode}"].append(
-                round((children.ru_utime + children.ru_stime - bench0) * 1e6 / (3 * a.cycles), 1))
+                round(sum(o["cpu_s"] for o in summaries) * 1e6 / (3 * a.cycles), 1))
             time.sleep(0.5)
             cycles = 3 * a.cycles
             out[f"node_cpu_us_per_cycle_{mode}"].append(

@@ -65,7 +65,7 @@ extension ClusterLink {
         let record = PresenceRecord(
             node: settings.node, session: session.session, peer: session.peer, sinceMS: session.sinceMS,
             seq: session.seq)
-        run(.claim, keys: [keys.client(id)], record.fields + [settings.prefix, id]) { [unowned self] reply in
+        run(.claim, keys: [keys.client(id)], record.values + [settings.prefix, id]) { [unowned self] reply in
             guard let reply else { return }
             switch reply {
             case .integer(0): break

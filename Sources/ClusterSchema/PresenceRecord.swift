@@ -31,6 +31,9 @@ public struct PresenceRecord: Sendable, Equatable {
         ["v", Self.version, "node", node, "session", session, "peer", peer, "since", "\(sinceMS)", "seq", "\(seq)"]
     }
 
+    /// The values of `fields` without the version and the names, in their order: what `claim` takes.
+    public var values: [String] { [node, session, peer, "\(sinceMS)", "\(seq)"] }
+
     /// Reads HGETALL's fields; a record of another version or with a bad field is an error to log and skip.
     public init(fields: [String: String]) throws(SchemaError) {
         let version = fields["v"] ?? ""

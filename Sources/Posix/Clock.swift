@@ -17,4 +17,12 @@ public enum Clock {
         clock_gettime(CLOCK_REALTIME, &now)
         return UInt64(now.tv_sec) &* 1_000 &+ UInt64(now.tv_nsec) / 1_000_000
     }
+
+    /// CPU time this process has used, all threads, in nanoseconds (CLOCK_PROCESS_CPUTIME_ID): what a
+    /// load generator reports of its own cost over the window it measured.
+    public static func processCPUNanoseconds() -> UInt64 {
+        var used = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &used)
+        return UInt64(used.tv_sec) &* 1_000_000_000 &+ UInt64(used.tv_nsec)
+    }
 }

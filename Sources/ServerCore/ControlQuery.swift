@@ -17,6 +17,8 @@ enum ControlQuery: Sendable {
 
 extension Worker {
     func answer(_ query: ControlQuery) {
+        // An answer never overtakes the events of the turn so far (Presence.swift), nor a kick's offline.
+        postPresence()
         let now = clock()
         let wall = Clock.wallMilliseconds()
         switch query {
@@ -34,6 +36,7 @@ extension Worker {
             guard sessions.holds(Int(slot), serial: serial), let id = sessions[Int(slot)].id else { return reply(nil) }
             let described = describe(sessions[Int(slot)], id: String(id), now: now, wall: wall)
             reap(Int(slot), because: .kicked, note: note)
+            postPresence()
             reply(described)
         }
     }

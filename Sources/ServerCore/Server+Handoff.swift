@@ -172,12 +172,12 @@ extension Server {
     }
 
     /// The one presence event of a takeover: seq continues from the predecessor's, with the counts.
-    func announceTakeover(_ counts: TakeoverCounts, to onPresence: @Sendable (PresenceEvent) -> Void) {
+    func announceTakeover(_ counts: TakeoverCounts, to onPresence: @Sendable ([PresenceEvent]) -> Void) {
         var event = PresenceEvent(
             seq: shared.registry.nextSeq(), kind: .restarted, timeMS: Clock.wallMilliseconds(), id: "", peer: "",
             worker: 0, reason: nil, durationMS: counts.gap / 1_000_000)
         event.restart = PresenceEvent.Restart(
             restored: counts.restored, orphaned: counts.orphaned, lost: counts.lost)
-        onPresence(event)
+        onPresence([event])
     }
 }

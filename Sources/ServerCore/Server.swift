@@ -165,11 +165,12 @@ public final class Server: Sendable {
     }
 
     /// Starts every worker on its own thread. `onStopped` runs on a worker's thread when it has drained;
-    /// `onPresence` runs on a worker's thread for each online, offline and replaced event.
+    /// `onPresence` runs on a worker's thread with a loop turn's online, offline and replaced events, in
+    /// the order of their seq (each worker's; another worker's may interleave).
     public func start(
         onStopped: @escaping @Sendable (_ worker: Int) -> Void,
         onFailure: @escaping @Sendable (_ worker: Int, _ error: SystemError) -> Void,
-        onPresence: @escaping @Sendable (PresenceEvent) -> Void = { _ in }
+        onPresence: @escaping @Sendable ([PresenceEvent]) -> Void = { _ in }
     ) throws(ServerError) {
         let workers = pending.withLock { workers in
             defer { workers = [] }

@@ -87,6 +87,7 @@ extension Worker {
     /// window; then the rest are frozen and `reply` gets their records.
     func beginHandOff(pacing: Pacing, reply: @escaping @Sendable (WorkerHandoff) -> Void) {
         guard !isDraining, handoff.reply == nil else {
+            postPresence()
             return reply(WorkerHandoff(worker: index, nextSerial: nextSerial))
         }
         handoff.reply = reply
@@ -155,6 +156,8 @@ extension Worker {
                 HandoffState.Listener(
                     descriptor: listener.id.rawValue, worker: index, address: HandoffAddress(listener.address)))
         }
+        // The successor's seq starts after the registry's last: every event before the freeze goes first.
+        postPresence()
         reply(part)
     }
 

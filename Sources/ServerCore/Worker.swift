@@ -41,8 +41,10 @@ final class Worker {
     var logBudget = SessionLogBudget()
     var connectRefusals = ConnectRefusalLog()
     var authFailures = AuthFailureLog()
-    /// Where presence events go (Server.start sets it before the thread starts; see Presence.swift).
-    var onPresence: @Sendable (PresenceEvent) -> Void = { _ in }
+    /// Where presence events go, a loop turn's at once (Server.start sets it before the thread starts; see
+    /// Presence.swift), and the events of the turn under way.
+    var onPresence: @Sendable ([PresenceEvent]) -> Void = { _ in }
+    var presenceBatch: [PresenceEvent] = []
     /// Restart and upgrade: sessions waiting to be restored, the pacing of `BYE restart`, frozen sessions.
     var handoff = HandoffWork()
 
@@ -120,6 +122,7 @@ final class Worker {
             restartPace: loop.addTimerHandler { [unowned self] _ in self.paceRestarts() }
         )
         loop.onTurnEnd = { [unowned self] in
+            self.postPresence()
             self.stats.lastTurn.store(self.loop.now, ordering: .relaxed)
             // loop.now was read when epoll_wait returned: this is the turn's work, not its wait.
             self.stats.turns.record(nanoseconds: self.clock() &- self.loop.now)

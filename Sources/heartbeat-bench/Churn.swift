@@ -110,6 +110,10 @@ final class ChurnRun {
     private var slotsToRestart: [Int] = []
     private var started: UInt64 = 0
     private var finished: UInt64 = 0
+    /// This process's CPU time at `started` and `finished`: its cost over the cycles alone, without the
+    /// settle wait and the socket count after them.
+    private var cpuAtStart: UInt64 = 0
+    private var cpuAtFinish: UInt64 = 0
     private var serverStates: [TCPState: Int] = [:]
     private var clientStates: [TCPState: Int] = [:]
     private var countError: String?
@@ -159,6 +163,7 @@ final class ChurnRun {
             }
         }
         started = loop.now
+        cpuAtStart = Clock.processCPUNanoseconds()
         _ = loop.arm(events, Event.timeLimit.rawValue, at: started + options.timeLimit.nanoseconds)
         for slot in 0..<fleet.count { startCycle(slot) }
         try loop.run()
@@ -203,6 +208,7 @@ final class ChurnRun {
     private func finishCycles() {
         guard finished == 0 else { return }
         finished = fleet.loop.now
+        cpuAtFinish = Clock.processCPUNanoseconds()
         let wait = options.settle?.nanoseconds ?? (leavings.contains(.vanish) ? 4_000_000_000 : 1_000_000_000)
         _ = fleet.loop.arm(events, Event.settled.rawValue, at: finished + wait)
     }
@@ -245,6 +251,7 @@ final class ChurnRun {
         let seconds = Double(finished - started) / 1e9
         summary.set("elapsed_s", seconds)
         summary.set("cycles_per_second", seconds > 0 ? Double(total) / seconds : 0)
+        summary.set("cpu_s", Double(cpuAtFinish &- cpuAtStart) / 1e9)
         summary.set("server_sockets", Self.states(serverStates))
         summary.set("client_sockets", Self.states(clientStates))
         if let countError { summary.set("socket_count_error", countError) }

@@ -13,7 +13,8 @@ import ServerCore
 final class ControlServer {
     /// What comes back to this loop from the workers' threads.
     enum Delivery: Sendable {
-        case presence(PresenceEvent)
+        /// A worker's loop turn's events (Presence.swift).
+        case presence([PresenceEvent])
         case clients(ControlConnection.Key, [ClientInfo])
         case client(ControlConnection.Key, id: String, ClientInfo?)
         case kicked(ControlConnection.Key, id: String, ClientInfo?)
@@ -74,8 +75,8 @@ final class ControlServer {
     var clusterReport: (() -> ClusterReport?)?
 
     /// Hands presence events from the workers' threads to this loop. Give it to Server.start.
-    var presenceSink: @Sendable (PresenceEvent) -> Void {
-        { [mailbox] event in mailbox.post(.presence(event)) }
+    var presenceSink: @Sendable ([PresenceEvent]) -> Void {
+        { [mailbox] events in mailbox.post(.presence(events)) }
     }
 
     /// A reload changed `[events] offline_grace`: events from now on are held for the new time.
@@ -85,7 +86,7 @@ final class ControlServer {
 
     /// The cluster link reads every presence event: workers post them whether anyone watches or not
     /// (Server's default), to this server's mailbox only, and `consumer` gets each one here. One post and
-    /// at most one eventfd write per event, as with the cluster off (docs/benchmarks.md, "Cluster").
+    /// at most one eventfd write per worker loop turn that had events (docs/benchmarks.md, "Cluster").
     func feedPresence(to consumer: @escaping (PresenceEvent) -> Void) {
         presenceConsumer = consumer
         watchers.onWatched = nil
@@ -243,9 +244,11 @@ final class ControlServer {
 
     private func receive(_ delivery: Delivery) {
         switch delivery {
-        case .presence(let event):
-            presenceConsumer?(event)
-            watchers.receive(event)
+        case .presence(let events):
+            for event in events {
+                presenceConsumer?(event)
+                watchers.receive(event)
+            }
         case .clients(let key, let clients):
             guard let connection = awaiting(key) else { return }
             connection.queue(clients.sorted { $0.id < $1.id })

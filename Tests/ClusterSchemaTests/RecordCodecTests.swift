@@ -16,6 +16,8 @@ import Testing
             seq: 41)
         #expect(record.session == "1700.41")
         #expect(record.fields.count == 12)
+        // What `claim` takes: the values alone, in the fields' order (the script names them).
+        #expect(record.values == stride(from: 3, to: 12, by: 2).map { record.fields[$0] })
         #expect(try PresenceRecord(fields: map(record.fields)) == record)
     }
 

@@ -70,8 +70,15 @@ struct LogBookHandler: LogHandler {
 
 final class PresenceLog: Sendable {
     private let events = Mutex<[PresenceEvent]>([])
-    func append(_ event: PresenceEvent) { events.withLock { $0.append(event) } }
+    private let sizes = Mutex<[Int]>([])
+    /// One post of a worker: a loop turn's events.
+    func append(_ batch: [PresenceEvent]) {
+        events.withLock { $0 += batch }
+        sizes.withLock { $0.append(batch.count) }
+    }
     var all: [PresenceEvent] { events.withLock { $0 } }
+    /// How many events each post carried, in order.
+    var batches: [Int] { sizes.withLock { $0 } }
 }
 
 extension Rig {

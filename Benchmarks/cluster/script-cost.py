@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Redis's CPU per call of the cluster's per-event commands, before and after the fourth session's script
+changes: a redis-server of its own, 20,000 calls of each kind pipelined 100 at a time (10 for `append`),
+INFO cpu before and after. `claim`/`append` are the scripts as they were (Sources/ClusterSchema/Scripts.swift
+before 5bf84c6), `claim2`/`append2` as they are now; kept here as measured, not as a second definition.
+Usage: Benchmarks/cluster/script-cost.py [PORT]"""
+import sys, subprocess, time
+import os
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import run
+port = int(sys.argv[1]) if len(sys.argv) > 1 else 26600
+redis = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--loglevel", "warning"], stdout=subprocess.DEVNULL)
+time.sleep(0.5); r = run.Redis(port)
+def pipe(cmds):
+    out = b""
+    for words in cmds:
+        out += b"*%d\r\n" % len(words)
+        for w in words:
+            w = w if isinstance(w, bytes) else str(w).encode(); out += b"$%d\r\n%s\r\n" % (len(w), w)
+    r.sock.sendall(out)
+    for _ in cmds: r.read()
+src = {}
+src["claim"] = """local old = redis.pcall('HMGET', KEYS[1], 'node', 'session')
+if old.err then if string.find(old.err, 'WRONGTYPE', 1, true) then return -2 end return old end
+redis.call('HSET', KEYS[1], unpack(ARGV, 1, 12))
+if old[1] and old[1] ~= ARGV[4] then
+  redis.call('PUBLISH', ARGV[13] .. 'node:{' .. old[1] .. '}:takeover', ARGV[14] .. ' ' .. (old[2] or ''))
+  return old[1]
+end
+return 0"""
+src["release"] = """local session = redis.pcall('HGET', KEYS[1], 'session')
+if type(session) == 'table' then
+  if string.find(session.err, 'WRONGTYPE', 1, true) then return -2 end
+  return session
+end
+if session == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
+return 0"""
+src["append"] = """local t = redis.call('TYPE', KEYS[1]).ok
+if t ~= 'stream' and t ~= 'none' then return -2 end
+local n = 0
+for i = 3, #ARGV, 10 do
+  local e = {'v', ARGV[2], 'event', ARGV[i], 'node', ARGV[i + 1], 'seq', ARGV[i + 2],
+    'time_ms', ARGV[i + 3], 'id', ARGV[i + 4], 'peer', ARGV[i + 5], 'reason', ARGV[i + 6],
+    'duration_ms', ARGV[i + 7]}
+  if ARGV[i + 8] ~= '' then e[#e + 1] = 'by' e[#e + 1] = ARGV[i + 8] end
+  if ARGV[i] == 'node-lost' then e[#e + 1] = 'count' e[#e + 1] = ARGV[i + 9] end
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(e))
+  n = n + 1
+end
+return n"""
+src["append2"] = """local t = redis.call('TYPE', KEYS[1]).ok
+if t ~= 'stream' and t ~= 'none' then return -2 end
+local n = 0
+for i = 3, #ARGV, 10 do
+  if ARGV[i + 8] == '' and ARGV[i] ~= 'node-lost' then
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'v', ARGV[2], 'event', ARGV[i], 'node', ARGV[i + 1], 'seq', ARGV[i + 2],
+      'time_ms', ARGV[i + 3], 'id', ARGV[i + 4], 'peer', ARGV[i + 5], 'reason', ARGV[i + 6], 'duration_ms', ARGV[i + 7])
+  end
+  n = n + 1
+end
+return n"""
+src["claim2"] = """local old = redis.pcall('HMGET', KEYS[1], 'node', 'session')
+if old.err then if string.find(old.err, 'WRONGTYPE', 1, true) then return -2 end return old end
+redis.call('HSET', KEYS[1], 'v', '1', 'node', ARGV[1], 'session', ARGV[2], 'peer', ARGV[3], 'since', ARGV[4], 'seq', ARGV[5])
+if old[1] and old[1] ~= ARGV[1] then
+  redis.call('PUBLISH', ARGV[6] .. 'node:{' .. old[1] .. '}:takeover', ARGV[7] .. ' ' .. (old[2] or ''))
+  return old[1]
+end
+return 0"""
+sha = {k: r.cmd("SCRIPT", "LOAD", v) for k, v in src.items()}
+N = 20000
+def measure(name, make, batch=100):
+    c0 = run.cpu(r)
+    for s in range(0, N, batch): pipe([make(i) for i in range(s, s + batch)])
+    c1 = run.cpu(r); print(f"{name:28s} {round((c1 - c0) * 1e6 / N, 2)} us/call")
+rec = lambda i: ["v", "1", "node", "n1", "session", f"1764000000000.{i}", "peer", "127.0.0.1:40000", "since", "1764000000000", "seq", str(i)]
+ent = lambda i, k: [k, "n1", str(i), "1764000000000", f"c0-{i % 50}", "127.0.0.1:40000", "bye" if k == "offline" else "", "0", "", "0"]
+measure("PING", lambda i: ["PING"])
+measure("EVALSHA claim", lambda i: ["EVALSHA", sha["claim"], "1", f"b:client:{{c{i}}}"] + rec(i) + ["b:", f"c{i}"])
+measure("EVALSHA release", lambda i: ["EVALSHA", sha["release"], "1", f"b:client:{{c{i}}}", f"1764000000000.{i}"])
+measure("EVALSHA claim2 (values)", lambda i: ["EVALSHA", sha["claim2"], "1", f"b:client:{{d{i}}}", "n1", f"1764000000000.{i}", "127.0.0.1:40000", "1764000000000", str(i), "b:", f"d{i}"])
+measure("HSET 12 args", lambda i: ["HSET", f"b:client:{{e{i}}}"] + rec(i))
+measure("DEL", lambda i: ["DEL", f"b:client:{{e{i}}}"])
+for name in ("append", "append2", "append", "append2"):
+    r.cmd("DEL", "b:events")  # each from an empty stream: the cap's trimming starts at the same point
+    measure(f"{name} 10 entries", lambda i: ["EVALSHA", sha[name], "1", "b:events", "100000", "1"] + sum((ent(i * 10 + j, "online") for j in range(10)), []), batch=10)
+r.cmd("DEL", "b:events")
+measure("XADD plain", lambda i: ["XADD", "b:events", "MAXLEN", "~", "100000", "*", "v", "1", "event", "online", "node", "n1", "seq", str(i), "time_ms", "1764000000000", "id", f"c0-{i%50}", "peer", "127.0.0.1:40000", "reason", "", "duration_ms", "0"])
+measure("SADD 1", lambda i: ["SADD", "b:node:{n1}:ids", f"c{i}"])
+redis.kill(); redis.wait()
