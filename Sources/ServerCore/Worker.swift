@@ -41,8 +41,7 @@ final class Worker {
     var logBudget = SessionLogBudget()
     var connectRefusals = ConnectRefusalLog()
     var authFailures = AuthFailureLog()
-    /// Where presence events go, a loop turn's at once (Server.start sets it before the thread starts; see
-    /// Presence.swift), and the events of the turn under way.
+    /// Where presence events go, a loop turn's at once (set by Server.start; Presence.swift), and this turn's.
     var onPresence: @Sendable ([PresenceEvent]) -> Void = { _ in }
     var presenceBatch: [PresenceEvent] = []
     /// Restart and upgrade: sessions waiting to be restored, the pacing of `BYE restart`, frozen sessions.
