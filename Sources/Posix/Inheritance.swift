@@ -87,8 +87,44 @@ public enum Descriptors {
         _ = try retrying("fcntl(F_SETFD)") { fcntl(id.rawValue, F_SETFD, 0) }
     }
 
+    /// Sets FD_CLOEXEC (a takeover's sockets, so a child started later does not hold them open).
+    public static func closeOnExec(_ id: DescriptorID) {
+        _ = fcntl(id.rawValue, F_SETFD, FD_CLOEXEC)
+    }
+
     /// Whether `id` is an open descriptor at all (fcntl F_GETFD succeeds).
     public static func isOpen(_ id: DescriptorID) -> Bool { fcntl(id.rawValue, F_GETFD) >= 0 }
+
+    /// The peer and local address of `id` if it is a connected IPv4 or IPv6 socket, else nil: two system
+    /// calls, where `Socket(adoptingConnected:)` checks type, family and state with five. A takeover names
+    /// thousands of sockets this way; a listener (ENOTCONN), a unix socket or no socket (ENOTSOCK) is
+    /// refused. The corresponding C functions are `getpeername(2)` and `getsockname(2)`.
+    public static func connection(_ id: DescriptorID) -> (peer: SocketAddress, local: SocketAddress)? {
+        guard let peer = address(of: id, getpeername), let local = address(of: id, getsockname) else { return nil }
+        return (peer, local)
+    }
+
+    /// Takes back `id` if it is still the connection to `peer` that a record names under this number
+    /// (an `execve` keeps numbers): one `getpeername(2)` is the whole check, then close-on-exec again.
+    /// A socket the previous image accepted is non-blocking already. After `true`, `Socket(reclaiming:)`
+    /// owns it; after `false` it is untouched: another connection, a listener, no socket, or not open.
+    public static func reclaim(_ id: DescriptorID, connectedTo peer: SocketAddress) -> Bool {
+        guard address(of: id, getpeername) == peer else { return false }
+        return fcntl(id.rawValue, F_SETFD, FD_CLOEXEC) == 0
+    }
+
+    /// An inet address from getpeername or getsockname; nil on failure or for another family.
+    private static func address(
+        of id: DescriptorID, _ call: (Int32, UnsafeMutablePointer<sockaddr>?, UnsafeMutablePointer<socklen_t>?) -> Int32
+    ) -> SocketAddress? {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let result = withUnsafeMutablePointer(to: &storage) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { call(id.rawValue, $0, &length) }
+        }
+        guard result == 0, [AF_INET, AF_INET6].contains(Int32(storage.ss_family)) else { return nil }
+        return SocketAddress(storage: storage)
+    }
 }
 
 /// A memfd: anonymous memory with a descriptor, the carrier of state across a restart.
@@ -134,13 +170,17 @@ extension Descriptors {
     /// The sockets this process inherited across `execve` on purpose: open above `from`, without
     /// FD_CLOEXEC (every descriptor heartbeatd makes has it). Anything else it may have inherited from
     /// whoever started it — a pipe, /dev/null — is not ours to close and is left alone.
-    public static func inheritedSockets(from: Int32) -> [DescriptorID] {
-        openNumbers(from: from).filter { id in
-            var status = stat()
-            guard fstat(id.rawValue, &status) == 0, status.st_mode & S_IFMT == S_IFSOCK else { return false }
-            let flags = fcntl(id.rawValue, F_GETFD)
-            return flags >= 0 && flags & FD_CLOEXEC == 0
-        }
+    /// Numbers in `known` (a hand-off state names them) are skipped without a system call each.
+    public static func inheritedSockets(from: Int32, skipping known: Set<Int32> = []) -> [DescriptorID] {
+        openNumbers(from: from).filter { !known.contains($0.rawValue) && isInheritedSocket($0) }
+    }
+
+    /// Whether `id` is a socket left open across `execve` on purpose (FD_CLOEXEC clear).
+    public static func isInheritedSocket(_ id: DescriptorID) -> Bool {
+        var status = stat()
+        guard fstat(id.rawValue, &status) == 0, status.st_mode & S_IFMT == S_IFSOCK else { return false }
+        let flags = fcntl(id.rawValue, F_GETFD)
+        return flags >= 0 && flags & FD_CLOEXEC == 0
     }
 
     /// Every descriptor number this process has open above `from`, from /proc/self/fd (the one the

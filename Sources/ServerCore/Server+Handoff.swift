@@ -14,11 +14,16 @@ public struct Inheritance: Sendable {
     public var state: HandoffState?
     public var problem: HandoffError?
     public var descriptors: [DescriptorID]
+    /// Whether the state's sessions are still under the numbers they were recorded with (an `execve` keeps
+    /// them): then `descriptors` leaves those numbers out, and each is checked where it is. False for
+    /// sockets that came back from systemd under new numbers: those are in `descriptors`.
+    public var numbersKept: Bool
 
-    public init(state: HandoffState?, problem: HandoffError?, descriptors: [DescriptorID]) {
+    public init(state: HandoffState?, problem: HandoffError?, descriptors: [DescriptorID], numbersKept: Bool = false) {
         self.state = state
         self.problem = problem
         self.descriptors = descriptors
+        self.numbersKept = numbersKept
     }
 }
 
@@ -53,9 +58,26 @@ struct Takeover {
         lastSeq = state?.lastSeq ?? 0
         nextSerials = state?.nextSerials ?? []
         counts.gap = state.map { now &- $0.savedAt } ?? 0
+        var unmatched = state?.sessions ?? []
+        var descriptors = inheritance.descriptors
+        if inheritance.numbersKept {
+            // Each record's socket where the record says, one getpeername as the check; a number that is
+            // something else now joins the unnamed descriptors, and its record is looked for among them.
+            unmatched = []
+            for record in state?.sessions ?? [] {
+                let descriptor = DescriptorID(number: record.descriptor)
+                if Descriptors.reclaim(descriptor, connectedTo: SocketAddress(record.peer)) {
+                    counts.restored += 1
+                    sessions[record.worker % workers].append((descriptor, record))
+                    continue
+                }
+                unmatched.append(record)
+                if Descriptors.isInheritedSocket(descriptor) { descriptors.append(descriptor) }
+            }
+        }
         var records: [HandoffConnection: HandoffState.Session] = [:]
-        records.reserveCapacity(state?.sessions.count ?? 0)
-        for record in state?.sessions ?? [] {
+        records.reserveCapacity(unmatched.count)
+        for record in unmatched {
             records[HandoffConnection(peer: record.peer, local: record.local)] = record
         }
         var listenerRecords: [HandoffAddress: HandoffState.Listener] = [:]
@@ -64,19 +86,22 @@ struct Takeover {
             listenerRecords[listener.address] = listener
             listenerOrder[listener.address] = position
         }
-        for descriptor in inheritance.descriptors {
-            // Sessions first: thousands of them against a listener or two.
-            if let socket = try? Socket(adoptingConnected: descriptor.rawValue) {
-                guard let peer = try? socket.peerAddress(), let local = try? socket.localAddress(),
-                    let record = records.removeValue(
-                        forKey: HandoffConnection(peer: HandoffAddress(peer), local: HandoffAddress(local)))
-                else {
-                    counts.orphaned += 1
-                    Self.sendRestart(socket)
-                    continue
-                }
+        for descriptor in descriptors {
+            // Sessions first, thousands of them against a listener or two: two system calls name the
+            // connection, and one more makes a match close-on-exec (carriers deliver them so already).
+            if let connection = Descriptors.connection(descriptor),
+                let record = records.removeValue(
+                    forKey: HandoffConnection(
+                        peer: HandoffAddress(connection.peer), local: HandoffAddress(connection.local)))
+            {
+                Descriptors.closeOnExec(descriptor)
                 counts.restored += 1
-                sessions[record.worker % workers].append((socket.relinquish(), record))
+                sessions[record.worker % workers].append((descriptor, record))
+                continue
+            }
+            if let socket = try? Socket(adoptingConnected: descriptor.rawValue) {
+                counts.orphaned += 1
+                Self.sendRestart(socket)
                 continue
             }
             if let listener = try? Socket(adoptingListener: descriptor.rawValue) {

@@ -25,9 +25,13 @@ enum Succession {
             guard let number = Int32(value) else {
                 return (Inheritance(state: nil, problem: .missing, descriptors: []), [])
             }
-            let memfd = DescriptorID(number: number)
-            let others = Descriptors.inheritedSockets(from: 3)
-            return (decode(memfd, descriptors: others), [])
+            // The state first: the sockets it names are checked where they are (`Takeover`), so the scan
+            // spends no system call on them, only on whatever else was left open.
+            var inheritance = decode(DescriptorID(number: number), descriptors: [])
+            let named = Set((inheritance.state?.sessions ?? []).map(\.descriptor))
+            inheritance.descriptors = Descriptors.inheritedSockets(from: 3, skipping: named)
+            inheritance.numbersKept = inheritance.state != nil
+            return (inheritance, [])
         }
         let passed = try FileDescriptorStore.passed()
         // Ours from here on: the next stop stores what is still open then, and nothing stale stays behind.
