@@ -61,12 +61,14 @@ extension SocketAddress {
         if isIPv6 {
             return withUnsafeBytes(of: (host.high, host.low)) { Array($0) }
         }
-        return withUnsafeBytes(of: UInt32(truncatingIfNeeded: host.low)) { Array($0) }
-            + [UInt8](repeating: 0, count: 12)
+        // One array, not a four-byte one and its padding: a freeze makes one per session.
+        var bytes = [UInt8](repeating: 0, count: 16)
+        withUnsafeBytes(of: UInt32(truncatingIfNeeded: host.low)) { bytes.replaceSubrange(0..<4, with: $0) }
+        return bytes
     }
 
     public init(isIPv6: Bool, rawBytes: [UInt8], port: UInt16) {
-        let bytes = rawBytes + [UInt8](repeating: 0, count: max(0, 16 - rawBytes.count))
+        let bytes = rawBytes.count >= 16 ? rawBytes : rawBytes + [UInt8](repeating: 0, count: 16 - rawBytes.count)
         if isIPv6 {
             let high = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 0, as: UInt64.self) }
             let low = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self) }
