@@ -185,9 +185,30 @@ extension Descriptors {
         return flags >= 0 && flags & FD_CLOEXEC == 0
     }
 
-    /// Every descriptor number this process has open above `from`, from /proc/self/fd (the one the
-    /// listing itself uses is skipped).
+    /// Every descriptor number this process has open at `from` or above. One `poll(2)` with a zero timeout
+    /// over every number below the descriptor table's size (FDSize in /proc/self/status) answers it: a
+    /// closed number comes back POLLNVAL. Listing /proc/self/fd instead builds a dentry per descriptor,
+    /// 20–80 ms at 15,000 while every handed-over session waits; it stays as the fallback.
     public static func openNumbers(from: Int32) -> [DescriptorID] {
+        guard let limit = DescriptorLimit.current, let text = try? readFile("/proc/self/status"),
+            let line = String(decoding: text, as: UTF8.self).split(separator: "\n").first(where: {
+                $0.hasPrefix("FDSize:")
+            }),
+            let size = Int32(line.dropFirst("FDSize:".count).trimmingPrefix { $0 == " " || $0 == "\t" })
+        else { return listedNumbers(from: from) }
+        // poll refuses more entries than RLIMIT_NOFILE; the table never holds a number above that limit
+        // here, since the daemon only ever raises it.
+        let end = Int32(clamping: min(UInt64(size), limit))
+        guard from < end else { return [] }
+        var entries = (from..<end).map { pollfd(fd: $0, events: 0, revents: 0) }
+        guard (try? retrying("poll") { poll(&entries, nfds_t(entries.count), 0) }) != nil else {
+            return listedNumbers(from: from)
+        }
+        return entries.filter { Int32($0.revents) & Int32(POLLNVAL) == 0 }.map { DescriptorID($0.fd) }
+    }
+
+    /// `openNumbers` from /proc/self/fd (the one the listing itself uses is skipped).
+    private static func listedNumbers(from: Int32) -> [DescriptorID] {
         guard let directory = opendir("/proc/self/fd") else { return [] }
         let own = dirfd(directory)
         var found: [DescriptorID] = []
