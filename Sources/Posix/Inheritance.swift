@@ -106,13 +106,12 @@ public enum Descriptors {
         return (peer, local)
     }
 
-    /// Takes back `id` if it is still the connection to `peer` that a record names under this number
-    /// (an `execve` keeps numbers): one `getpeername(2)` is the whole check, then close-on-exec again.
-    /// A socket the previous image accepted is non-blocking already. After `true`, `Socket(reclaiming:)`
-    /// owns it; after `false` it is untouched: another connection, a listener, no socket, or not open.
-    public static func reclaim(_ id: DescriptorID, connectedTo peer: SocketAddress) -> Bool {
-        guard address(of: id, getpeername) == peer else { return false }
-        return fcntl(id.rawValue, F_SETFD, FD_CLOEXEC) == 0
+    /// Whether `id` is a connected socket whose peer is `peer`: one `getpeername(2)`, the whole check a
+    /// takeover makes on a socket it expects to be a given record's (under the record's number after an
+    /// `execve`, at the record's position in a carrier). False for another connection, a listener, no
+    /// socket, or a number not open. A socket the predecessor accepted is non-blocking already.
+    public static func isConnection(_ id: DescriptorID, to peer: SocketAddress) -> Bool {
+        address(of: id, getpeername) == peer
     }
 
     /// An inet address from getpeername or getsockname; nil on failure or for another family.

@@ -18,12 +18,20 @@ public struct Inheritance: Sendable {
     /// them): then `descriptors` leaves those numbers out, and each is checked where it is. False for
     /// sockets that came back from systemd under new numbers: those are in `descriptors`.
     public var numbersKept: Bool
+    /// Sessions' sockets in the order of the state's records (carriers keep the order they were loaded
+    /// in): each is checked against the record at its position first, and matched by its addresses only
+    /// from the first one that is not that record's connection.
+    public var carried: [DescriptorID]
 
-    public init(state: HandoffState?, problem: HandoffError?, descriptors: [DescriptorID], numbersKept: Bool = false) {
+    public init(
+        state: HandoffState?, problem: HandoffError?, descriptors: [DescriptorID], numbersKept: Bool = false,
+        carried: [DescriptorID] = []
+    ) {
         self.state = state
         self.problem = problem
         self.descriptors = descriptors
         self.numbersKept = numbersKept
+        self.carried = carried
     }
 }
 
@@ -66,7 +74,8 @@ struct Takeover {
             unmatched = []
             for record in state?.sessions ?? [] {
                 let descriptor = DescriptorID(number: record.descriptor)
-                if Descriptors.reclaim(descriptor, connectedTo: SocketAddress(record.peer)) {
+                if Descriptors.isConnection(descriptor, to: SocketAddress(record.peer)) {
+                    Descriptors.closeOnExec(descriptor)
                     counts.restored += 1
                     sessions[record.worker % workers].append((descriptor, record))
                     continue
@@ -74,6 +83,19 @@ struct Takeover {
                 unmatched.append(record)
                 if Descriptors.isInheritedSocket(descriptor) { descriptors.append(descriptor) }
             }
+        } else if let records = state?.sessions, !inheritance.carried.isEmpty {
+            // Position by position, one getpeername each (close-on-exec already: MSG_CMSG_CLOEXEC).
+            let carried = inheritance.carried
+            var position = 0
+            while position < min(carried.count, records.count),
+                Descriptors.isConnection(carried[position], to: SocketAddress(records[position].peer))
+            {
+                counts.restored += 1
+                sessions[records[position].worker % workers].append((carried[position], records[position]))
+                position += 1
+            }
+            unmatched = Array(records[position...])
+            descriptors += carried[position...]
         }
         var records: [HandoffConnection: HandoffState.Session] = [:]
         records.reserveCapacity(unmatched.count)

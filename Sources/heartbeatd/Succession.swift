@@ -37,18 +37,25 @@ enum Succession {
         // Ours from here on: the next stop stores what is still open then, and nothing stale stays behind.
         for name in passed.stored.keys { FileDescriptorStore.remove(name: name) }
         let states = passed.stored[FileDescriptorStore.stateName] ?? []
-        var descriptors =
+        let descriptors =
             (passed.stored[FileDescriptorStore.sessionName] ?? [])
             + (passed.stored[FileDescriptorStore.listenerName] ?? [])
-        descriptors += unload(
+        let carried = unload(
             passed.stored[FileDescriptorStore.carrierName] ?? [], descriptorLimit: descriptorLimit, logger: logger)
-        guard !states.isEmpty || !descriptors.isEmpty else { return (nil, passed.listeners) }
+        guard !states.isEmpty || !descriptors.isEmpty || !carried.isEmpty else { return (nil, passed.listeners) }
         // Only one state is ever stored; should several come back, the newest was stored last.
         for stale in states.dropLast() { Descriptors.close(stale) }
         guard let memfd = states.last else {
-            return (Inheritance(state: nil, problem: .missing, descriptors: descriptors), passed.listeners)
+            return (Inheritance(state: nil, problem: .missing, descriptors: descriptors + carried), passed.listeners)
         }
-        return (decode(memfd, descriptors: descriptors), passed.listeners)
+        var inheritance = decode(memfd, descriptors: descriptors)
+        // The carriers were loaded in the state's record order (`Supervisor.store`), and SCM_RIGHTS keeps it.
+        if inheritance.state != nil {
+            inheritance.carried = carried
+        } else {
+            inheritance.descriptors += carried
+        }
+        return (inheritance, passed.listeners)
     }
 
     /// The sessions' sockets out of their carriers, as many as the descriptor limit leaves room for once

@@ -1,7 +1,8 @@
 // A successor sorting out what its predecessor left (`Takeover`): a socket that is the connection its
 // record names is restored; one that is not (the state and the descriptors disagree) is told
 // `BYE restart` and half-closed, and its record counts as lost. After an `execve` the records are checked
-// under their own numbers; sockets from systemd's store are matched by their addresses.
+// under their own numbers, sockets out of a carrier at their record's position, and others (or carried
+// ones out of order) are matched by their addresses.
 import Glibc
 import Handoff
 import Testing
@@ -30,15 +31,21 @@ import Testing
         return false
     }
 
-    @Test(arguments: [true, false])
-    func aSocketThatIsNotItsRecordsConnectionIsToldByeRestart(numbersKept: Bool) throws {
+    /// How the sockets came back: kept under their numbers (an exec), carried in record order, or in a
+    /// list of unknown order (systemd's store).
+    enum Arrival: CaseIterable { case numbersKept, carried, unordered }
+
+    @Test(arguments: Arrival.allCases)
+    func aSocketThatIsNotItsRecordsConnectionIsToldByeRestart(arrival: Arrival) throws {
         let listening = try Listening()
         let local = try listening.socket.localAddress()
         let kept = try listening.connection()
         let stranger = try listening.connection()
-        // As the predecessor's freeze left them: open across exec.
-        try Descriptors.keepAcrossExec(kept.server)
-        try Descriptors.keepAcrossExec(stranger.server)
+        // As the predecessor's freeze left them, open across exec; a carrier's come out close-on-exec.
+        if arrival != .carried {
+            try Descriptors.keepAcrossExec(kept.server)
+            try Descriptors.keepAcrossExec(stranger.server)
+        }
         let elsewhere = try #require(SocketAddress(host: "127.0.0.2", port: 9))
         let state = HandoffState(
             savedAt: Clock.monotonicNanoseconds(), lastSeq: 0, nextSerials: [1],
@@ -47,9 +54,10 @@ import Testing
                 // Names the stranger's number, but another connection.
                 record("gone", at: stranger.server, peer: elsewhere, local: local),
             ])
+        let both = [kept.server, stranger.server]
         let inheritance = Inheritance(
-            state: state, problem: nil, descriptors: numbersKept ? [] : [kept.server, stranger.server],
-            numbersKept: numbersKept)
+            state: state, problem: nil, descriptors: arrival == .unordered ? both : [],
+            numbersKept: arrival == .numbersKept, carried: arrival == .carried ? both : [])
 
         let takeover = Takeover(inheritance, workers: 1, now: Clock.monotonicNanoseconds())
         defer { Descriptors.close(kept.server) }
@@ -63,5 +71,32 @@ import Testing
         #expect(waitFor(stranger.client, lines: ["BYE restart"]))
         kept.client.pump()
         #expect(kept.client.lines.isEmpty && !kept.client.isClosed, "the restored one hears nothing")
+    }
+
+    @Test func carriedSocketsOutOfRecordOrderAreMatchedByTheirAddresses() throws {
+        let listening = try Listening()
+        let local = try listening.socket.localAddress()
+        let first = try listening.connection()
+        let second = try listening.connection()
+        defer {
+            Descriptors.close(first.server)
+            Descriptors.close(second.server)
+        }
+        let state = HandoffState(
+            savedAt: Clock.monotonicNanoseconds(), lastSeq: 0, nextSerials: [1],
+            sessions: [
+                record("first", at: first.server, peer: first.peer, local: local),
+                record("second", at: second.server, peer: second.peer, local: local),
+            ])
+        let inheritance = Inheritance(
+            state: state, problem: nil, descriptors: [], carried: [second.server, first.server])
+
+        let takeover = Takeover(inheritance, workers: 1, now: Clock.monotonicNanoseconds())
+
+        #expect(takeover.counts.restored == 2)
+        #expect(takeover.counts.orphaned == 0 && takeover.counts.lost == 0)
+        let restored = takeover.sessions[0].map { ($0.descriptor, $0.record.id) }
+        #expect(restored.contains { $0 == (first.server, "first") })
+        #expect(restored.contains { $0 == (second.server, "second") })
     }
 }
