@@ -1,41 +1,47 @@
 // HandoffState to bytes and back (the layout is in HandoffState.swift). Decoding checks everything it
 // can before it trusts a byte: magic, version, length, checksum, then every count and field against
-// the bytes left and the limits, and the records against each other.
+// the bytes left and the limits, and the records against each other. Both run while every session
+// waits (15,000 records, about 1.3 MB): integers go in and out whole, and the buffer is sized once.
 
 extension HandoffState {
     public func encoded() -> [UInt8] {
-        var body = Writer()
-        body.u64(savedAt)
-        body.u64(lastSeq)
-        body.u16(UInt16(truncatingIfNeeded: nextSerials.count))
-        for serial in nextSerials { body.u32(serial) }
-        body.u32(UInt32(truncatingIfNeeded: listeners.count))
-        for listener in listeners {
-            body.i32(listener.descriptor)
-            body.u16(listener.worker.map { UInt16(truncatingIfNeeded: $0) } ?? Self.sharedWorker)
-            body.address(listener.address)
-        }
-        body.u32(UInt32(truncatingIfNeeded: sessions.count))
-        for session in sessions {
-            body.i32(session.descriptor)
-            body.u16(UInt16(truncatingIfNeeded: session.worker))
-            body.u32(session.serial)
-            body.u32(session.intervalMilliseconds)
-            body.u8(session.timeoutFactor)
-            body.u64(session.lastHeard)
-            body.u64(session.connectedAt)
-            body.address(session.peer)
-            body.address(session.local)
-            body.field(Array(session.id.utf8))
-            body.field(session.unsent)
-            body.field(session.partial)
-        }
-        var out = Writer()
+        // Sized once: header, counts and trailer, 25 bytes a listener, 81 a session plus its fields.
+        let headerSize = Self.magic.count + 8
+        let fields = sessions.reduce(0) { $0 + $1.id.utf8.count + $1.unsent.count + $1.partial.count }
+        var out = Writer(
+            capacity: headerSize + 26 + 4 * nextSerials.count + 25 * listeners.count + 81 * sessions.count + fields
+                + 8)
         out.bytes += Self.magic
         out.u16(Self.version)
         out.u16(0)
-        out.u32(UInt32(truncatingIfNeeded: body.bytes.count))
-        out.bytes += body.bytes
+        out.u32(0) // the body's length, set below
+        out.u64(savedAt)
+        out.u64(lastSeq)
+        out.u16(UInt16(truncatingIfNeeded: nextSerials.count))
+        for serial in nextSerials { out.u32(serial) }
+        out.u32(UInt32(truncatingIfNeeded: listeners.count))
+        for listener in listeners {
+            out.i32(listener.descriptor)
+            out.u16(listener.worker.map { UInt16(truncatingIfNeeded: $0) } ?? Self.sharedWorker)
+            out.address(listener.address)
+        }
+        out.u32(UInt32(truncatingIfNeeded: sessions.count))
+        for session in sessions {
+            out.i32(session.descriptor)
+            out.u16(UInt16(truncatingIfNeeded: session.worker))
+            out.u32(session.serial)
+            out.u32(session.intervalMilliseconds)
+            out.u8(session.timeoutFactor)
+            out.u64(session.lastHeard)
+            out.u64(session.connectedAt)
+            out.address(session.peer)
+            out.address(session.local)
+            out.field(session.id.utf8)
+            out.field(session.unsent)
+            out.field(session.partial)
+        }
+        let length = UInt32(truncatingIfNeeded: out.bytes.count - headerSize)
+        for shift in 0..<4 { out.bytes[headerSize - 4 + shift] = UInt8(truncatingIfNeeded: length >> (8 * shift)) }
         out.u64(fnv1a(out.bytes[...]))
         return out.bytes
     }
@@ -104,9 +110,9 @@ extension HandoffState {
 
     /// Two records naming one descriptor, one connection or one id cannot both be true.
     private func checkUnique() throws(HandoffError) {
-        var descriptors = Set<Int32>()
-        var connections = Set<HandoffConnection>()
-        var ids = Set<String>()
+        var descriptors = Set<Int32>(minimumCapacity: listeners.count + sessions.count)
+        var connections = Set<HandoffConnection>(minimumCapacity: sessions.count)
+        var ids = Set<String>(minimumCapacity: sessions.count)
         for listener in listeners {
             guard descriptors.insert(listener.descriptor).inserted else { throw .inconsistent("descriptor twice") }
         }
@@ -123,22 +129,25 @@ extension HandoffState {
 /// FNV-1a, 64 bits: catches a torn or truncated write; not a defence against a forger (the memfd
 /// comes from our own process or from systemd on our behalf).
 func fnv1a(_ bytes: ArraySlice<UInt8>) -> UInt64 {
-    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    for byte in bytes {
-        hash ^= UInt64(byte)
-        hash = hash &* 0x100_0000_01b3
+    bytes.withUnsafeBufferPointer { buffer in
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in buffer {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        return hash
     }
-    return hash
 }
 
 private struct Writer {
     var bytes: [UInt8] = []
+    init(capacity: Int) { bytes.reserveCapacity(capacity) }
     mutating func u8(_ value: UInt8) { bytes.append(value) }
-    mutating func u16(_ value: UInt16) { little(UInt64(value), 2) }
-    mutating func u32(_ value: UInt32) { little(UInt64(value), 4) }
-    mutating func i32(_ value: Int32) { little(UInt64(UInt32(bitPattern: value)), 4) }
-    mutating func u64(_ value: UInt64) { little(value, 8) }
-    mutating func field(_ value: [UInt8]) {
+    mutating func u16(_ value: UInt16) { little(value) }
+    mutating func u32(_ value: UInt32) { little(value) }
+    mutating func i32(_ value: Int32) { little(UInt32(bitPattern: value)) }
+    mutating func u64(_ value: UInt64) { little(value) }
+    mutating func field(_ value: some Collection<UInt8>) {
         u32(UInt32(truncatingIfNeeded: value.count))
         bytes += value
     }
@@ -147,8 +156,8 @@ private struct Writer {
         bytes += value.bytes.prefix(16)
         u16(value.port)
     }
-    private mutating func little(_ value: UInt64, _ count: Int) {
-        for shift in 0..<count { bytes.append(UInt8(truncatingIfNeeded: value >> (8 * UInt64(shift)))) }
+    private mutating func little(_ value: some FixedWidthInteger) {
+        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
     }
 }
 
@@ -166,11 +175,11 @@ private struct Reader {
         defer { at += count }
         return bytes[at..<(at + count)]
     }
-    mutating func u8() throws(HandoffError) -> UInt8 { try take(1).first! }
-    mutating func u16() throws(HandoffError) -> UInt16 { UInt16(try little(2)) }
-    mutating func u32() throws(HandoffError) -> UInt32 { UInt32(try little(4)) }
-    mutating func i32() throws(HandoffError) -> Int32 { Int32(bitPattern: UInt32(try little(4))) }
-    mutating func u64() throws(HandoffError) -> UInt64 { try little(8) }
+    mutating func u8() throws(HandoffError) -> UInt8 { try little() }
+    mutating func u16() throws(HandoffError) -> UInt16 { try little() }
+    mutating func u32() throws(HandoffError) -> UInt32 { try little() }
+    mutating func i32() throws(HandoffError) -> Int32 { Int32(bitPattern: try little()) }
+    mutating func u64() throws(HandoffError) -> UInt64 { try little() }
     mutating func count() throws(HandoffError) -> Int {
         let count = Int(try u32())
         guard count <= HandoffState.maxRecords else { throw .inconsistent("\(count) records") }
@@ -187,9 +196,11 @@ private struct Reader {
         let raw = Array(try take(16))
         return HandoffAddress(family: family, bytes: raw, port: try u16())
     }
-    private mutating func little(_ count: Int) throws(HandoffError) -> UInt64 {
-        var value: UInt64 = 0
-        for (shift, byte) in try take(count).enumerated() { value |= UInt64(byte) << (8 * UInt64(shift)) }
-        return value
+    private mutating func little<Value: FixedWidthInteger>() throws(HandoffError) -> Value {
+        let size = MemoryLayout<Value>.size
+        guard bytes.endIndex - at >= size else { throw .inconsistent("a record runs past the end") }
+        let offset = at - bytes.startIndex
+        at += size
+        return Value(littleEndian: bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: Value.self) })
     }
 }

@@ -20,7 +20,8 @@ public struct HandoffAddress: Equatable, Hashable, Sendable {
 
     public init(family: UInt8, bytes: [UInt8], port: UInt16) {
         self.family = family
-        self.bytes = bytes + [UInt8](repeating: 0, count: max(0, 16 - bytes.count))
+        // Padded only when short: a takeover makes two of these per session, and a copy each showed.
+        self.bytes = bytes.count >= 16 ? bytes : bytes + [UInt8](repeating: 0, count: 16 - bytes.count)
         self.port = port
     }
 

@@ -13,4 +13,10 @@ public enum DescriptorLimit {
         }
         return UInt64(limit.rlim_cur)
     }
+
+    /// The soft limit in force, or nil if it cannot be read.
+    public static var current: UInt64? {
+        var limit = rlimit()
+        return getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 ? UInt64(limit.rlim_cur) : nil
+    }
 }

@@ -14,11 +14,24 @@ public struct Inheritance: Sendable {
     public var state: HandoffState?
     public var problem: HandoffError?
     public var descriptors: [DescriptorID]
+    /// Whether the state's sessions are still under the numbers they were recorded with (an `execve` keeps
+    /// them): then `descriptors` leaves those numbers out, and each is checked where it is. False for
+    /// sockets that came back from systemd under new numbers: those are in `descriptors`.
+    public var numbersKept: Bool
+    /// Sessions' sockets in the order of the state's records (carriers keep the order they were loaded
+    /// in): each is checked against the record at its position first, and matched by its addresses only
+    /// from the first one that is not that record's connection.
+    public var carried: [DescriptorID]
 
-    public init(state: HandoffState?, problem: HandoffError?, descriptors: [DescriptorID]) {
+    public init(
+        state: HandoffState?, problem: HandoffError?, descriptors: [DescriptorID], numbersKept: Bool = false,
+        carried: [DescriptorID] = []
+    ) {
         self.state = state
         self.problem = problem
         self.descriptors = descriptors
+        self.numbersKept = numbersKept
+        self.carried = carried
     }
 }
 
@@ -53,9 +66,40 @@ struct Takeover {
         lastSeq = state?.lastSeq ?? 0
         nextSerials = state?.nextSerials ?? []
         counts.gap = state.map { now &- $0.savedAt } ?? 0
+        var unmatched = state?.sessions ?? []
+        var descriptors = inheritance.descriptors
+        if inheritance.numbersKept {
+            // Each record's socket where the record says, one getpeername as the check; a number that is
+            // something else now joins the unnamed descriptors, and its record is looked for among them.
+            unmatched = []
+            for record in state?.sessions ?? [] {
+                let descriptor = DescriptorID(number: record.descriptor)
+                if Descriptors.isConnection(descriptor, to: SocketAddress(record.peer)) {
+                    Descriptors.closeOnExec(descriptor)
+                    counts.restored += 1
+                    sessions[record.worker % workers].append((descriptor, record))
+                    continue
+                }
+                unmatched.append(record)
+                if Descriptors.isInheritedSocket(descriptor) { descriptors.append(descriptor) }
+            }
+        } else if let records = state?.sessions, !inheritance.carried.isEmpty {
+            // Position by position, one getpeername each (close-on-exec already: MSG_CMSG_CLOEXEC).
+            let carried = inheritance.carried
+            var position = 0
+            while position < min(carried.count, records.count),
+                Descriptors.isConnection(carried[position], to: SocketAddress(records[position].peer))
+            {
+                counts.restored += 1
+                sessions[records[position].worker % workers].append((carried[position], records[position]))
+                position += 1
+            }
+            unmatched = Array(records[position...])
+            descriptors += carried[position...]
+        }
         var records: [HandoffConnection: HandoffState.Session] = [:]
-        records.reserveCapacity(state?.sessions.count ?? 0)
-        for record in state?.sessions ?? [] {
+        records.reserveCapacity(unmatched.count)
+        for record in unmatched {
             records[HandoffConnection(peer: record.peer, local: record.local)] = record
         }
         var listenerRecords: [HandoffAddress: HandoffState.Listener] = [:]
@@ -64,19 +108,22 @@ struct Takeover {
             listenerRecords[listener.address] = listener
             listenerOrder[listener.address] = position
         }
-        for descriptor in inheritance.descriptors {
-            // Sessions first: thousands of them against a listener or two.
-            if let socket = try? Socket(adoptingConnected: descriptor.rawValue) {
-                guard let peer = try? socket.peerAddress(), let local = try? socket.localAddress(),
-                    let record = records.removeValue(
-                        forKey: HandoffConnection(peer: HandoffAddress(peer), local: HandoffAddress(local)))
-                else {
-                    counts.orphaned += 1
-                    Self.sendRestart(socket)
-                    continue
-                }
+        for descriptor in descriptors {
+            // Sessions first, thousands of them against a listener or two: two system calls name the
+            // connection, and one more makes a match close-on-exec (carriers deliver them so already).
+            if let connection = Descriptors.connection(descriptor),
+                let record = records.removeValue(
+                    forKey: HandoffConnection(
+                        peer: HandoffAddress(connection.peer), local: HandoffAddress(connection.local)))
+            {
+                Descriptors.closeOnExec(descriptor)
                 counts.restored += 1
-                sessions[record.worker % workers].append((socket.relinquish(), record))
+                sessions[record.worker % workers].append((descriptor, record))
+                continue
+            }
+            if let socket = try? Socket(adoptingConnected: descriptor.rawValue) {
+                counts.orphaned += 1
+                Self.sendRestart(socket)
                 continue
             }
             if let listener = try? Socket(adoptingListener: descriptor.rawValue) {

@@ -25,26 +25,37 @@ enum Succession {
             guard let number = Int32(value) else {
                 return (Inheritance(state: nil, problem: .missing, descriptors: []), [])
             }
-            let memfd = DescriptorID(number: number)
-            let others = Descriptors.inheritedSockets(from: 3)
-            return (decode(memfd, descriptors: others), [])
+            // The state first: the sockets it names are checked where they are (`Takeover`), so the scan
+            // spends no system call on them, only on whatever else was left open.
+            var inheritance = decode(DescriptorID(number: number), descriptors: [])
+            let named = Set((inheritance.state?.sessions ?? []).map(\.descriptor))
+            inheritance.descriptors = Descriptors.inheritedSockets(from: 3, skipping: named)
+            inheritance.numbersKept = inheritance.state != nil
+            return (inheritance, [])
         }
         let passed = try FileDescriptorStore.passed()
         // Ours from here on: the next stop stores what is still open then, and nothing stale stays behind.
         for name in passed.stored.keys { FileDescriptorStore.remove(name: name) }
         let states = passed.stored[FileDescriptorStore.stateName] ?? []
-        var descriptors =
+        let descriptors =
             (passed.stored[FileDescriptorStore.sessionName] ?? [])
             + (passed.stored[FileDescriptorStore.listenerName] ?? [])
-        descriptors += unload(
+        let carried = unload(
             passed.stored[FileDescriptorStore.carrierName] ?? [], descriptorLimit: descriptorLimit, logger: logger)
-        guard !states.isEmpty || !descriptors.isEmpty else { return (nil, passed.listeners) }
+        guard !states.isEmpty || !descriptors.isEmpty || !carried.isEmpty else { return (nil, passed.listeners) }
         // Only one state is ever stored; should several come back, the newest was stored last.
         for stale in states.dropLast() { Descriptors.close(stale) }
         guard let memfd = states.last else {
-            return (Inheritance(state: nil, problem: .missing, descriptors: descriptors), passed.listeners)
+            return (Inheritance(state: nil, problem: .missing, descriptors: descriptors + carried), passed.listeners)
         }
-        return (decode(memfd, descriptors: descriptors), passed.listeners)
+        var inheritance = decode(memfd, descriptors: descriptors)
+        // The carriers were loaded in the state's record order (`Supervisor.store`), and SCM_RIGHTS keeps it.
+        if inheritance.state != nil {
+            inheritance.carried = carried
+        } else {
+            inheritance.descriptors += carried
+        }
+        return (inheritance, passed.listeners)
     }
 
     /// The sessions' sockets out of their carriers, as many as the descriptor limit leaves room for once

@@ -189,6 +189,21 @@ final class Listening {
         // What the daemon sets on its listeners, so accepted sockets inherit it as theirs do.
         try socket.setSendBufferSize(Worker.sendBufferBytes)
     }
+
+    /// A loopback TCP connection: the client end, and the server end as a descriptor to hand over.
+    func connection() throws -> (client: Peer, server: DescriptorID, peer: SocketAddress) {
+        let bound = try socket.localAddress()
+        let client = try Socket.connecting(to: bound, from: nil)
+        var address = bound
+        for _ in 0..<500 {
+            if let server = try socket.accept(peer: &address) {
+                // The slot is the worker's to give at `restore`: tests find it through the registry.
+                return (Peer(client, address: address, slot: -1), server.relinquish(), address)
+            }
+            usleep(10_000)
+        }
+        throw SystemError(call: "accept4", errno: .wouldBlock)
+    }
 }
 
 /// The client end of a session, read and written without blocking.

@@ -12,22 +12,6 @@ import Testing
 @testable import ServerCore
 
 @Suite struct WorkerHandoffTests {
-    /// A loopback TCP connection: the client end, and the server end as a socket to hand to `restore`.
-    private func connection(_ listening: Listening) throws -> (client: Peer, server: DescriptorID, peer: SocketAddress)
-    {
-        let bound = try listening.socket.localAddress()
-        let client = try Socket.connecting(to: bound, from: nil)
-        var address = bound
-        for _ in 0..<500 {
-            if let server = try listening.socket.accept(peer: &address) {
-                // The slot is the worker's to give at `restore`: these tests find it through the registry.
-                return (Peer(client, address: address, slot: -1), server.relinquish(), address)
-            }
-            usleep(10_000)
-        }
-        throw SystemError(call: "accept4", errno: .wouldBlock)
-    }
-
     private func record(
         _ id: String, peer: SocketAddress, server: DescriptorID, lastHeard: UInt64, connectedAt: UInt64
     ) throws -> HandoffState.Session {
@@ -41,7 +25,7 @@ import Testing
     @Test func aRestoredSessionKeepsItsDeadlineAndSaysNothing() throws {
         let rig = try Rig()
         let listening = try Listening()
-        let (client, server, address) = try connection(listening)
+        let (client, server, address) = try listening.connection()
         let heard = rig.clock.now - 500_000_000
         let kept = try record(
             "kept-1", peer: address, server: server, lastHeard: heard, connectedAt: heard - 60_000_000_000)
@@ -72,7 +56,7 @@ import Testing
     @Test func aDeadlinePassedDuringTheGapIsReapedWithTheGapInLateMS() throws {
         let rig = try Rig()
         let listening = try Listening()
-        let (client, server, address) = try connection(listening)
+        let (client, server, address) = try listening.connection()
         // Deadline = heard + 2 s; the successor starts 3 s after it.
         let heard = rig.clock.now - 5_000_000_000
         rig.worker.restore(
@@ -101,7 +85,7 @@ import Testing
         var clients: [Peer] = []
         var kept: [(DescriptorID, HandoffState.Session)] = []
         for number in 0..<600 {
-            let (client, server, address) = try connection(listening)
+            let (client, server, address) = try listening.connection()
             if number.isMultiple(of: 2) { client.send("PING \(number)\n") } else { client.finish() }
             clients.append(client)
             kept.append(
@@ -128,7 +112,7 @@ import Testing
     @Test func overTheLimitARestoredSessionIsEndedWithAReason() throws {
         let rig = try Rig(settings: testSettings(maxClients: 0))
         let listening = try Listening()
-        let (client, server, address) = try connection(listening)
+        let (client, server, address) = try listening.connection()
         let heard = rig.clock.now
         rig.worker.restore(
             try Socket(adoptingConnected: server.rawValue),
@@ -190,7 +174,7 @@ import Testing
     private func inherit(_ count: Int, rig: Rig, listening: Listening) throws -> [Peer] {
         var clients: [Peer] = []
         for number in 0..<count {
-            let (client, server, address) = try connection(listening)
+            let (client, server, address) = try listening.connection()
             let heard = rig.clock.now - 100_000_000 - UInt64(number) * 1_000_000
             client.send("PING \(number)\n")
             clients.append(client)

@@ -46,11 +46,13 @@ for switch in "${switches[@]}"; do
     fi
     X systemctl daemon-reload
     X systemctl restart heartbeatd.service || { echo "$switch: start failed"; exit 1; }
-    X systemd-run -q --unit=hb-watch --collect -p StandardOutput=truncate:/run/hb-watch.log heartbeatctl --json watch --reconnect
     X systemd-run -q --unit=hb-hold --collect -p LimitNOFILE=20000 -p StandardOutput=truncate:/run/hb-hold.json \
         -p StandardError=truncate:/run/hb-hold.err /opt/heartbeatd-test/heartbeat-bench hold -n "$clients" -i 1s -d 40s \
         --ramp-timeout 120s --reconnect --reconnect-spread 1s --slow 250ms --server "127.0.0.1:$PORT" --json
     wait_clients "$clients" 150 || { echo "$switch: only $(status_field clients) connected; $(X cat /run/hb-hold.err)"; exit 1; }
+    # The watcher starts after the ramp: the ramp's N `online` events at once put it more than the control
+    # socket's backlog behind, the daemon cut it off, and its unit was gone before the switch.
+    X systemd-run -q --unit=hb-watch --collect -p StandardOutput=truncate:/run/hb-watch.log heartbeatctl --json watch --reconnect
     sleep 5
     before=$(X sh -c 'wc -l < /run/hb-watch.log')
     pid=$(X systemctl show -p MainPID --value heartbeatd.service)
