@@ -31,10 +31,10 @@ extension Worker {
             reply(found)
         case .client(let slot, let serial, let reply):
             guard sessions.holds(Int(slot), serial: serial), let id = sessions[Int(slot)].id else { return reply(nil) }
-            reply(describe(sessions[Int(slot)], id: String(id), now: now, wall: wall))
+            reply(describe(sessions[Int(slot)], id: id.description, now: now, wall: wall))
         case .kick(let slot, let serial, let note, let reply):
             guard sessions.holds(Int(slot), serial: serial), let id = sessions[Int(slot)].id else { return reply(nil) }
-            let described = describe(sessions[Int(slot)], id: String(id), now: now, wall: wall)
+            let described = describe(sessions[Int(slot)], id: id.description, now: now, wall: wall)
             reap(Int(slot), because: .kicked, note: note)
             postPresence()
             reply(described)

@@ -15,7 +15,7 @@ extension Worker {
         let duration = kind == .online ? 0 : (loop.now &- session.connectedAt) / 1_000_000
         presenceBatch.append(
             PresenceEvent(
-                seq: seq, kind: kind, timeMS: Clock.wallMilliseconds(), id: String(id), peer: "\(session.peer)",
+                seq: seq, kind: kind, timeMS: Clock.wallMilliseconds(), id: id.description, peer: "\(session.peer)",
                 worker: index, reason: reason?.rawValue, durationMS: duration, note: note
             ))
     }

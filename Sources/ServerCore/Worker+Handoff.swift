@@ -143,7 +143,7 @@ extension Worker {
             handoff.frozen.append(slot)
             part.sessions.append(
                 HandoffState.Session(
-                    descriptor: loop.descriptor(slot: slot).rawValue, worker: index, id: String(id),
+                    descriptor: loop.descriptor(slot: slot).rawValue, worker: index, id: id.description,
                     serial: sessions[slot].serial,
                     intervalMilliseconds: sessions[slot].intervalMilliseconds,
                     timeoutFactor: sessions[slot].timeoutFactor, lastHeard: sessions[slot].lastHeard,

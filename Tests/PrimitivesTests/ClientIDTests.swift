@@ -32,7 +32,7 @@ func idsRoundTripThroughText(count: Int) throws {
     let id = try #require(ClientID(text))
     #expect(id.count == count)
     #expect(id.isInline == (count <= ClientID.inlineCapacity))
-    #expect(String(id) == text)
+    #expect(id.description == text)
     #expect("\(id)" == text)
     #expect(id.withBytes { Array($0) } == Array(text.utf8))
     #expect(ClientID(bytes: Array(text.utf8)) == id)

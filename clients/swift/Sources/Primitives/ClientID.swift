@@ -83,6 +83,7 @@ public struct ClientID: Hashable, @unchecked Sendable, CustomStringConvertible {
     }
 
     /// The id as text, for logs, control answers, events and Redis: the edges, where a String is wanted.
+    /// The one spelling of that conversion (`"\(id)"` in log metadata comes to the same).
     public var description: String {
         withBytes { String(decoding: $0, as: UTF8.self) }
     }
@@ -114,13 +115,6 @@ extension ClientID: ExpressibleByStringLiteral {
     public init(stringLiteral text: String) {
         guard let id = ClientID(text) else { preconditionFailure("'\(text)' is no client id: \(ClientID.rule)") }
         self = id
-    }
-}
-
-extension String {
-    /// The id as text (see `ClientID.description`).
-    public init(_ id: ClientID) {
-        self = id.description
     }
 }
 
