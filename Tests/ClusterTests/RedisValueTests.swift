@@ -43,4 +43,16 @@ import Testing
         let port = try freePort()
         #expect(throws: HiredisError.self) { try BlockingRedis(.tcp(host: "127.0.0.1", port: port)) }
     }
+
+    /// Words empty, short, multi-byte and past a stack allocation's size come back byte for byte.
+    @Test func argvHoldsEveryWordsBytes() {
+        let words = ["EVALSHA", "", "héllo", String(repeating: "x", count: 5_000), "1"]
+        let back = withArgv(words) { count, argv, lengths in
+            (0..<Int(count)).map { index in
+                let bytes = UnsafeRawBufferPointer(start: argv[index], count: lengths[index])
+                return String(decoding: bytes, as: UTF8.self)
+            }
+        }
+        #expect(back == words)
+    }
 }
