@@ -73,6 +73,7 @@ public final class ClusterLink {
         )
         commands.onConnected = { [unowned self] in self.commandsConnected() }
         commands.onClosed = { [unowned self] why in self.commandsClosed(why) }
+        commands.onAnswer = { [unowned self] in self.answered() }
         subscriber.onConnected = { [unowned self] in self.subscriberConnected() }
         subscriber.onClosed = { [unowned self] why in self.subscriberClosed(why) }
         // Commands queued during a turn go out in one write at its end (RedisConnection.flush), the
@@ -198,21 +199,20 @@ public final class ClusterLink {
 
     // MARK: Sending
 
-    /// Sends one command on the command connection, timing it for `lag` and the stall check.
+    /// Sends one command on the command connection, timing it for `lag` and the stall check (`answered`).
     func send(_ words: [String], reply: RedisConnection.Reply? = nil) {
-        let now = loop.now
-        let isSent = commands.send(words) { [unowned self] value in
-            if sentHead < sentAt.count {
-                status.lagMS = (loop.now &- sentAt[sentHead]) / 1_000_000
-                sentHead += 1
-                if sentHead > 1024, sentHead * 2 > sentAt.count {
-                    sentAt.removeFirst(sentHead)
-                    sentHead = 0
-                }
-            }
-            reply?(value)
+        if commands.send(words, reply: reply) { sentAt.append(loop.now) } else { reply?(nil) }
+    }
+
+    /// The oldest command in flight got its answer (RedisConnection.onAnswer, before its reply closure).
+    func answered() {
+        guard sentHead < sentAt.count else { return }
+        status.lagMS = (loop.now &- sentAt[sentHead]) / 1_000_000
+        sentHead += 1
+        if sentHead > 1024, sentHead * 2 > sentAt.count {
+            sentAt.removeFirst(sentHead)
+            sentHead = 0
         }
-        if isSent { sentAt.append(now) } else { reply?(nil) }
     }
 
     /// EVALSHA, or EVAL with the source when Redis does not know the script (it restarted, or the

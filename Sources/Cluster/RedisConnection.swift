@@ -33,6 +33,9 @@ final class RedisConnection {
     var onConnected: () -> Void = {}
     /// Connecting failed or the connection closed (hiredis's reason); it may be opened again.
     var onClosed: (String) -> Void = { _ in }
+    /// Before each command's reply closure (also when it gets nil), not a subscription's: the owner's
+    /// in-flight bookkeeping, set once rather than wrapped around every command's closure.
+    var onAnswer: () -> Void = {}
 
     init(loop: EventLoop, name: String) {
         self.loop = loop
@@ -146,13 +149,14 @@ final class RedisConnection {
     private static let callback:
         @convention(c) (
             UnsafeMutablePointer<redisAsyncContext>?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?
-        ) -> Void = { _, reply, privdata in
+        ) -> Void = { context, reply, privdata in
             guard let privdata else { return }
             let unmanaged = Unmanaged<ReplyBox>.fromOpaque(privdata)
             let box = unmanaged.takeUnretainedValue()
             let value = reply.map { RedisValue(reply: $0.assumingMemoryBound(to: redisReply.self)) }
             // A one-shot callback is released now; a subscription's when hiredis says it is over (nil).
             if !box.isPersistent || value == nil { unmanaged.release() }
+            if !box.isPersistent, let owner = context?.pointee.data { from(owner).onAnswer() }
             box.reply?(value)
         }
 

@@ -67,5 +67,11 @@ import Testing
         _ = try await rig.start("n1")
         let status = try rig.heartbeatctl(["--socket", rig.socket("n1"), "status", "--json"])
         #expect(status.output.contains("\"cluster\":{\"node\":\"n1\",\"state\":\"up\""))
+        // Every command sent so far (AUTH, the scripts, the reconcile, the lease) was answered and counted.
+        let settled = await eventually {
+            let output = (try? rig.heartbeatctl(["--socket", rig.socket("n1"), "status", "--json"]))?.output ?? ""
+            return output.contains("\"state\":\"up\"") && output.contains("\"in_flight\":0,")
+        }
+        #expect(settled, "the link's in-flight count goes back to 0 once Redis has answered")
     }
 }
