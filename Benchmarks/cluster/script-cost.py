@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Redis's CPU per call of the cluster's per-event commands, before and after the fourth session's script
 changes: a redis-server of its own, 20,000 calls of each kind pipelined 100 at a time (10 for `append`),
-INFO cpu before and after. `claim`/`append` are the scripts as they were (Sources/ClusterSchema/Scripts.swift
-before 5bf84c6), `claim2`/`append2` as they are now; kept here as measured, not as a second definition.
+INFO cpu before and after. `claim`/`append` are the scripts as they were before 5bf84c6 (read from git),
+`claim2`/`append2` and `release` as they are now (read from Sources/ClusterSchema/Scripts.swift).
 Usage: Benchmarks/cluster/script-cost.py [PORT]"""
 import sys, subprocess, time
 import os
@@ -19,54 +19,22 @@ def pipe(cmds):
             w = w if isinstance(w, bytes) else str(w).encode(); out += b"$%d\r\n%s\r\n" % (len(w), w)
     r.sock.sendall(out)
     for _ in cmds: r.read()
-src = {}
-src["claim"] = """local old = redis.pcall('HMGET', KEYS[1], 'node', 'session')
-if old.err then if string.find(old.err, 'WRONGTYPE', 1, true) then return -2 end return old end
-redis.call('HSET', KEYS[1], unpack(ARGV, 1, 12))
-if old[1] and old[1] ~= ARGV[4] then
-  redis.call('PUBLISH', ARGV[13] .. 'node:{' .. old[1] .. '}:takeover', ARGV[14] .. ' ' .. (old[2] or ''))
-  return old[1]
-end
-return 0"""
-src["release"] = """local session = redis.pcall('HGET', KEYS[1], 'session')
-if type(session) == 'table' then
-  if string.find(session.err, 'WRONGTYPE', 1, true) then return -2 end
-  return session
-end
-if session == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
-return 0"""
-src["append"] = """local t = redis.call('TYPE', KEYS[1]).ok
-if t ~= 'stream' and t ~= 'none' then return -2 end
-local n = 0
-for i = 3, #ARGV, 10 do
-  local e = {'v', ARGV[2], 'event', ARGV[i], 'node', ARGV[i + 1], 'seq', ARGV[i + 2],
-    'time_ms', ARGV[i + 3], 'id', ARGV[i + 4], 'peer', ARGV[i + 5], 'reason', ARGV[i + 6],
-    'duration_ms', ARGV[i + 7]}
-  if ARGV[i + 8] ~= '' then e[#e + 1] = 'by' e[#e + 1] = ARGV[i + 8] end
-  if ARGV[i] == 'node-lost' then e[#e + 1] = 'count' e[#e + 1] = ARGV[i + 9] end
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(e))
-  n = n + 1
-end
-return n"""
-src["append2"] = """local t = redis.call('TYPE', KEYS[1]).ok
-if t ~= 'stream' and t ~= 'none' then return -2 end
-local n = 0
-for i = 3, #ARGV, 10 do
-  if ARGV[i + 8] == '' and ARGV[i] ~= 'node-lost' then
-    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'v', ARGV[2], 'event', ARGV[i], 'node', ARGV[i + 1], 'seq', ARGV[i + 2],
-      'time_ms', ARGV[i + 3], 'id', ARGV[i + 4], 'peer', ARGV[i + 5], 'reason', ARGV[i + 6], 'duration_ms', ARGV[i + 7])
-  end
-  n = n + 1
-end
-return n"""
-src["claim2"] = """local old = redis.pcall('HMGET', KEYS[1], 'node', 'session')
-if old.err then if string.find(old.err, 'WRONGTYPE', 1, true) then return -2 end return old end
-redis.call('HSET', KEYS[1], 'v', '1', 'node', ARGV[1], 'session', ARGV[2], 'peer', ARGV[3], 'since', ARGV[4], 'seq', ARGV[5])
-if old[1] and old[1] ~= ARGV[1] then
-  redis.call('PUBLISH', ARGV[6] .. 'node:{' .. old[1] .. '}:takeover', ARGV[7] .. ' ' .. (old[2] or ''))
-  return old[1]
-end
-return 0"""
+SCHEMA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../Sources/ClusterSchema")
+
+def script(case, revision=None):
+    """The Lua text of `case` in Scripts.swift, as the daemon loads it: from the working tree, or from
+    git at `revision`."""
+    def source(name):
+        if revision is None: return open(os.path.join(SCHEMA, name)).read()
+        return subprocess.run(["git", "-C", SCHEMA, "show", f"{revision}:./{name}"], capture_output=True, text=True, check=True).stdout
+    body = source("Scripts.swift").split(f"case .{case}:", 1)[1].split('"""', 2)[1]
+    lines = body.strip("\n").split("\n")
+    indent = min(len(l) - len(l.lstrip()) for l in lines if l.strip())
+    version = source("PresenceRecord.swift").split('static let version = "', 1)[1].split('"', 1)[0]
+    return "\n".join(l[indent:] for l in lines).replace("\\(PresenceRecord.version)", version)
+
+src = {"claim": script("claim", "5bf84c6^"), "append": script("append", "5bf84c6^"),
+       "claim2": script("claim"), "append2": script("append"), "release": script("release")}
 sha = {k: r.cmd("SCRIPT", "LOAD", v) for k, v in src.items()}
 N = 20000
 def measure(name, make, batch=100):
