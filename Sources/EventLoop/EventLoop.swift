@@ -11,12 +11,12 @@
 //   2. epoll_wait                                 → EINTR is a non-event
 //   3. update `now` once for the whole turn
 //   4. dispatch readiness to handlers             → stale events (old generation) are dropped
+//   5. advance the wheel to `now`, collect expiries, then hand each to its timer handler
 //
 // A registration lives in a slot of this loop's own (Registrations.swift), and the epoll token names the
 // slot, not the descriptor number. Most users register by descriptor and change or end the registration
 // by descriptor (`register`, `modify`, `unregister`, `forget`). A user holding thousands, the worker's
 // sessions, keeps the slot instead: `reserve` + `watch`, then the `slot:` calls, and a slot handler.
-//   5. advance the wheel to `now`, collect expiries, then hand each to its timer handler
 import Posix
 import TimerWheel
 

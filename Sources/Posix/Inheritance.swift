@@ -28,14 +28,7 @@ extension Socket {
 
     /// The connected peer's address. The corresponding C function is `getpeername(2)`.
     public func peerAddress() throws(SystemError) -> SocketAddress {
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        _ = try withUnsafeMutablePointer(to: &storage) { pointer throws(SystemError) in
-            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address throws(SystemError) in
-                try retrying("getpeername") { getpeername(fd, address, &length) }
-            }
-        }
-        return SocketAddress(storage: storage)
+        SocketAddress(storage: try Descriptors.storage(of: id, "getpeername", getpeername))
     }
 
     /// Clears FD_CLOEXEC, so the socket stays open in the program `execve` starts next.
@@ -102,7 +95,9 @@ public enum Descriptors {
     /// thousands of sockets this way; a listener (ENOTCONN), a unix socket or no socket (ENOTSOCK) is
     /// refused. The corresponding C functions are `getpeername(2)` and `getsockname(2)`.
     public static func connection(_ id: DescriptorID) -> (peer: SocketAddress, local: SocketAddress)? {
-        guard let peer = address(of: id, getpeername), let local = address(of: id, getsockname) else { return nil }
+        guard let peer = address(of: id, "getpeername", getpeername),
+            let local = address(of: id, "getsockname", getsockname)
+        else { return nil }
         return (peer, local)
     }
 
@@ -111,20 +106,33 @@ public enum Descriptors {
     /// `execve`, at the record's position in a carrier). False for another connection, a listener, no
     /// socket, or a number not open. A socket the predecessor accepted is non-blocking already.
     public static func isConnection(_ id: DescriptorID, to peer: SocketAddress) -> Bool {
-        address(of: id, getpeername) == peer
+        address(of: id, "getpeername", getpeername) == peer
     }
 
     /// An inet address from getpeername or getsockname; nil on failure or for another family.
     private static func address(
-        of id: DescriptorID, _ call: (Int32, UnsafeMutablePointer<sockaddr>?, UnsafeMutablePointer<socklen_t>?) -> Int32
+        of id: DescriptorID, _ name: StaticString,
+        _ call: (Int32, UnsafeMutablePointer<sockaddr>?, UnsafeMutablePointer<socklen_t>?) -> Int32
     ) -> SocketAddress? {
+        guard let storage = try? storage(of: id, name, call), [AF_INET, AF_INET6].contains(Int32(storage.ss_family))
+        else { return nil }
+        return SocketAddress(storage: storage)
+    }
+
+    /// What getpeername or getsockname (`call`, named `name` in the error) fills in for `id`: the one place
+    /// a socket's address is read into a `sockaddr_storage`.
+    static func storage(
+        of id: DescriptorID, _ name: StaticString,
+        _ call: (Int32, UnsafeMutablePointer<sockaddr>?, UnsafeMutablePointer<socklen_t>?) -> Int32
+    ) throws(SystemError) -> sockaddr_storage {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let result = withUnsafeMutablePointer(to: &storage) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { call(id.rawValue, $0, &length) }
+        _ = try withUnsafeMutablePointer(to: &storage) { pointer throws(SystemError) in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address throws(SystemError) in
+                try retrying(name) { call(id.rawValue, address, &length) }
+            }
         }
-        guard result == 0, [AF_INET, AF_INET6].contains(Int32(storage.ss_family)) else { return nil }
-        return SocketAddress(storage: storage)
+        return storage
     }
 }
 

@@ -126,14 +126,7 @@ public struct Socket: ~Copyable {
 
     /// The address this socket is bound to (the real port when bound to port 0).
     public func localAddress() throws(SystemError) -> SocketAddress {
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        _ = try withUnsafeMutablePointer(to: &storage) { pointer throws(SystemError) in
-            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address throws(SystemError) in
-                try retrying("getsockname") { getsockname(fd, address, &length) }
-            }
-        }
-        return SocketAddress(storage: storage)
+        SocketAddress(storage: try Descriptors.storage(of: id, "getsockname", getsockname))
     }
 
     // MARK: Data

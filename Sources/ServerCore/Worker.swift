@@ -176,8 +176,8 @@ final class Worker {
     }
 
     /// The steps every new session takes, accepted or handed over (`restore`), once `slot` is reserved for
-    /// it: into the table, counted, admitted against the limits, watched by epoll. False when it was reaped instead (over the limits,
-    /// or epoll refused it).
+    /// it: into the table, counted, admitted against the limits, watched by epoll. False when it was reaped
+    /// instead (over the limits, or epoll refused it).
     func enroll(
         _ session: consuming Session, at slot: Int, interest: Readiness = [.readable, .peerClosed],
         kind: Listener.Kind = .plain, expectsProxyHeader: Bool = false
