@@ -46,19 +46,23 @@ extension ClusterLink {
         }
         for start in stride(from: 0, to: entries.count, by: Self.entriesPerAppend) {
             let chunk = entries[start..<min(start + Self.entriesPerAppend, entries.count)]
-            var arguments = ["\(settings.streamMaxLength)", StreamEntry.version]
-            arguments.reserveCapacity(2 + 10 * chunk.count)
-            for entry in chunk { entry.appendArguments(to: &arguments) }
-            run(.append, keys: [keys.events], arguments) { [unowned self] reply in
-                guard let reply else { return }
-                switch reply {
-                case .integer(-2):
-                    status.badReplies += 1
-                    logger.warning("cluster: \(keys.events) is not a stream; \(chunk.count) events skipped")
-                case .integer(let count) where count == Int64(chunk.count): break
-                default: unexpected("append to \(keys.events)", reply)
-                }
-            }
+            var words = call(.append, keyCount: 1, capacity: 3 + 10 * chunk.count)
+            words.append(keys.events)
+            words.append(String(settings.streamMaxLength))
+            words.append(StreamEntry.version)
+            for entry in chunk { entry.appendArguments(to: &words) }
+            send(words, then: .append(chunk.count), script: .append)
+        }
+    }
+
+    func appended(_ count: Int, _ reply: RedisValue?) {
+        guard let reply else { return }
+        switch reply {
+        case .integer(-2):
+            status.badReplies += 1
+            logger.warning("cluster: \(keys.events) is not a stream; \(count) events skipped")
+        case .integer(let added) where added == Int64(count): break
+        default: unexpected("append to \(keys.events)", reply)
         }
     }
 }

@@ -56,7 +56,17 @@ public struct StreamEntry: Sendable, Equatable {
     /// peer, reason, duration_ms, by, count. The script makes `fields` of them (names, `v`, `by` only when
     /// set, `count` only on node-lost), so the names do not cross the wire once per entry.
     public func appendArguments(to arguments: inout [String]) {
-        arguments += [event, node, "\(seq)", "\(timeMS)", id, peer, reason, "\(durationMS)", by, "\(count)"]
+        // One by one: a literal array here would be an allocation per entry.
+        arguments.append(event)
+        arguments.append(node)
+        arguments.append(String(seq))
+        arguments.append(String(timeMS))
+        arguments.append(id)
+        arguments.append(peer)
+        arguments.append(reason)
+        arguments.append(String(durationMS))
+        arguments.append(by)
+        arguments.append(String(count))
     }
 
     public init(fields: [String: String]) throws(SchemaError) {
