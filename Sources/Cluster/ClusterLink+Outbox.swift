@@ -44,14 +44,29 @@ extension ClusterLink {
                 send([verb, keys.ids(settings.node)] + ids[start..<min(start + Self.idsPerCommand, ids.count)])
             }
         }
-        for start in stride(from: 0, to: entries.count, by: Self.entriesPerAppend) {
-            let chunk = entries[start..<min(start + Self.entriesPerAppend, entries.count)]
-            var words = call(.append, keyCount: 1, capacity: 3 + 10 * chunk.count)
+        // Runs of this node's own entries go as seven values each, with the node once (nearly every
+        // entry); another node's (a survivor's node-lost clean-up) or one with `by`/`count` as ten.
+        // Calls go out in order, so the stream keeps the entries' order.
+        var start = 0
+        while start < entries.count {
+            let isShort = entries[start].isShort(for: settings.node)
+            var end = start + 1
+            while end < entries.count, end - start < Self.entriesPerAppend,
+                entries[end].isShort(for: settings.node) == isShort
+            {
+                end += 1
+            }
+            let chunk = entries[start..<end]
+            var words = call(.append, keyCount: 1, capacity: 4 + (isShort ? 7 : 10) * chunk.count)
             words.append(keys.events)
             words.append(String(settings.streamMaxLength))
             words.append(StreamEntry.version)
-            for entry in chunk { entry.appendArguments(to: &words) }
+            words.append(isShort ? settings.node : "")
+            for entry in chunk {
+                if isShort { entry.appendShortArguments(to: &words) } else { entry.appendArguments(to: &words) }
+            }
             send(words, then: .append(chunk.count), script: .append)
+            start = end
         }
     }
 
