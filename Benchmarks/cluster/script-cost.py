@@ -2,7 +2,8 @@
 """Redis's CPU per call of the cluster's per-event commands, before and after the fourth session's script
 changes: a redis-server of its own, 20,000 calls of each kind pipelined 100 at a time (10 for `append`),
 INFO cpu before and after. `claim`/`append` are the scripts as they were before 5bf84c6 (read from git),
-`claim2`/`append2` and `release` as they are now (read from Sources/ClusterSchema/Scripts.swift).
+`claim2`/`append2` and `release` as they are now (read from Sources/ClusterSchema/Scripts.swift);
+`append2 short` is its layout for a node's own entries (seven values each, the node once per call).
 Usage: Benchmarks/cluster/script-cost.py [PORT]"""
 import sys, subprocess, time
 import os
@@ -51,7 +52,12 @@ measure("HSET 12 args", lambda i: ["HSET", f"b:client:{{e{i}}}"] + rec(i))
 measure("DEL", lambda i: ["DEL", f"b:client:{{e{i}}}"])
 for name in ("append", "append2", "append", "append2"):
     r.cmd("DEL", "b:events")  # each from an empty stream: the cap's trimming starts at the same point
-    measure(f"{name} 10 entries", lambda i: ["EVALSHA", sha[name], "1", "b:events", "100000", "1"] + sum((ent(i * 10 + j, "online") for j in range(10)), []), batch=10)
+    # append2 (this tree) takes a node name or "" before the entries: "" = ten values each, as append did.
+    header = ["1", ""] if name == "append2" else ["1"]
+    measure(f"{name} 10 entries", lambda i: ["EVALSHA", sha[name], "1", "b:events", "100000"] + header + sum((ent(i * 10 + j, "online") for j in range(10)), []), batch=10)
+    r.cmd("DEL", "b:events")
+    if name == "append2":  # a node's own entries: seven values each, the node once
+        measure("append2 short 10 entries", lambda i: ["EVALSHA", sha[name], "1", "b:events", "100000", "1", "n1"] + sum((ent(i * 10 + j, "online")[:1] + ent(i * 10 + j, "online")[2:8] for j in range(10)), []), batch=10)
 r.cmd("DEL", "b:events")
 measure("XADD plain", lambda i: ["XADD", "b:events", "MAXLEN", "~", "100000", "*", "v", "1", "event", "online", "node", "n1", "seq", str(i), "time_ms", "1764000000000", "id", f"c0-{i%50}", "peer", "127.0.0.1:40000", "reason", "", "duration_ms", "0"])
 measure("SADD 1", lambda i: ["SADD", "b:node:{n1}:ids", f"c{i}"])

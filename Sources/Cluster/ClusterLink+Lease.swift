@@ -9,9 +9,9 @@ extension ClusterLink {
         _ = loop.arm(timers.tick, at: loop.now + 1_000_000_000)
         guard !isStopped else { return }
         // hiredis 0.14 has no timeouts: a command unanswered for a whole lease means Redis is stuck.
-        if sentHead < sentAt.count, loop.now &- sentAt[sentHead] > settings.lease {
+        if awaitingHead < awaiting.count, loop.now &- awaiting[awaitingHead].sentAt > settings.lease {
             logger.warning(
-                "cluster: Redis has not answered for \((loop.now &- sentAt[sentHead]) / 1_000_000) ms; reconnecting",
+                "cluster: Redis has not answered for \((loop.now &- awaiting[awaitingHead].sentAt) / 1_000_000) ms; reconnecting",
                 metadata: ["event": "cluster-down"])
             commands.close()
             return

@@ -44,21 +44,40 @@ extension ClusterLink {
                 send([verb, keys.ids(settings.node)] + ids[start..<min(start + Self.idsPerCommand, ids.count)])
             }
         }
-        for start in stride(from: 0, to: entries.count, by: Self.entriesPerAppend) {
-            let chunk = entries[start..<min(start + Self.entriesPerAppend, entries.count)]
-            var arguments = ["\(settings.streamMaxLength)", StreamEntry.version]
-            arguments.reserveCapacity(2 + 10 * chunk.count)
-            for entry in chunk { entry.appendArguments(to: &arguments) }
-            run(.append, keys: [keys.events], arguments) { [unowned self] reply in
-                guard let reply else { return }
-                switch reply {
-                case .integer(-2):
-                    status.badReplies += 1
-                    logger.warning("cluster: \(keys.events) is not a stream; \(chunk.count) events skipped")
-                case .integer(let count) where count == Int64(chunk.count): break
-                default: unexpected("append to \(keys.events)", reply)
-                }
+        // Runs of this node's own entries go as seven values each, with the node once (nearly every
+        // entry); another node's (a survivor's node-lost clean-up) or one with `by`/`count` as ten.
+        // Calls go out in order, so the stream keeps the entries' order.
+        var start = 0
+        while start < entries.count {
+            let isShort = entries[start].isShort(for: settings.node)
+            var end = start + 1
+            while end < entries.count, end - start < Self.entriesPerAppend,
+                entries[end].isShort(for: settings.node) == isShort
+            {
+                end += 1
             }
+            let chunk = entries[start..<end]
+            var words = call(.append, keyCount: 1, capacity: 4 + (isShort ? 7 : 10) * chunk.count)
+            words.append(keys.events)
+            words.append(String(settings.streamMaxLength))
+            words.append(StreamEntry.version)
+            words.append(isShort ? settings.node : "")
+            for entry in chunk {
+                if isShort { entry.appendShortArguments(to: &words) } else { entry.appendArguments(to: &words) }
+            }
+            send(words, then: .append(chunk.count), script: .append)
+            start = end
+        }
+    }
+
+    func appended(_ count: Int, _ reply: RedisValue?) {
+        guard let reply else { return }
+        switch reply {
+        case .integer(-2):
+            status.badReplies += 1
+            logger.warning("cluster: \(keys.events) is not a stream; \(count) events skipped")
+        case .integer(let added) where added == Int64(count): break
+        default: unexpected("append to \(keys.events)", reply)
         }
     }
 }

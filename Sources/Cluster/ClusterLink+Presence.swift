@@ -12,6 +12,8 @@ extension ClusterLink {
     /// A presence event, on the loop's thread (the supervisor drained it from the workers' mailbox).
     /// Events arrive from several workers out of order; the feed (no grace) puts them back in seq order.
     public func receive(_ event: PresenceEvent) {
+        // The usual event comes in order: no array of one to make.
+        if feed.takeInOrder(event) { return apply(event) }
         for ordered in feed.receive(event, now: loop.now) { apply(ordered) }
         rearmFeed()
     }
@@ -60,41 +62,56 @@ extension ClusterLink {
         append(entry(event))
     }
 
-    /// Writes the record; when another node held the id, the script has told it to let go.
+    /// Writes the record; when another node held the id, the script has told it to let go. The words
+    /// are built in one array (this runs for every online): the key, the record's values (as
+    /// `PresenceRecord.values` orders them), the prefix and the id.
     func claim(_ id: String, _ session: Held) {
-        let record = PresenceRecord(
-            node: settings.node, session: session.session, peer: session.peer, sinceMS: session.sinceMS,
-            seq: session.seq)
-        run(.claim, keys: [keys.client(id)], record.values + [settings.prefix, id]) { [unowned self] reply in
-            guard let reply else { return }
-            switch reply {
-            case .integer(0): break
-            case .integer(-2): wrongType(id)
-            case .string, .status:
-                logger.info(
-                    "cluster: took \(id) over from node \(reply.text ?? "")",
-                    metadata: ["event": "takeover", "client.id": "\(id)"])
-            default: unexpected("claim \(id)", reply)
-            }
-        }
+        var words = call(.claim, keyCount: 1, capacity: 8)
+        words.append(keys.client(id))
+        words.append(settings.node)
+        words.append(session.session)
+        words.append(session.peer)
+        words.append(String(session.sinceMS))
+        words.append(String(session.seq))
+        words.append(settings.prefix)
+        words.append(id)
+        send(words, then: .claim(id), script: .claim)
         join(id)
+    }
+
+    func claimed(_ id: String, _ reply: RedisValue?) {
+        guard let reply else { return }
+        switch reply {
+        case .integer(0): break
+        case .integer(-2): wrongType(id)
+        case .string, .status:
+            logger.info(
+                "cluster: took \(id) over from node \(reply.text ?? "")",
+                metadata: ["event": "takeover", "client.id": "\(id)"])
+        default: unexpected("claim \(id)", reply)
+        }
     }
 
     /// Compare-and-delete; the stream then says `offline` only if the id is really gone from the
     /// cluster, and `replaced` if another node's session holds it.
     private func release(_ event: PresenceEvent, session: String) {
-        run(.release, keys: [keys.client(event.id)], [session]) { [unowned self] reply in
-            guard let reply else { return keep(entry(event)) }
-            var told = entry(event)
-            switch reply {
-            case .integer(1): break
-            case .integer(0): told.event = "replaced"
-            case .integer(-2): wrongType(event.id)
-            default: unexpected("release \(event.id)", reply)
-            }
-            append(told)
-        }
+        var words = call(.release, keyCount: 1, capacity: 2)
+        words.append(keys.client(event.id))
+        words.append(session)
+        send(words, then: .release(entry(event)), script: .release)
         leave(event.id)
+    }
+
+    func released(_ entry: StreamEntry, _ reply: RedisValue?) {
+        guard let reply else { return keep(entry) }
+        var told = entry
+        switch reply {
+        case .integer(1): break
+        case .integer(0): told.event = "replaced"
+        case .integer(-2): wrongType(entry.id)
+        default: unexpected("release \(entry.id)", reply)
+        }
+        append(told)
     }
 
     /// A message on this node's takeover channel: "<id> <session>". Ends that session if it is still

@@ -44,9 +44,9 @@ public final class ClusterLink {
     var shas: [Script: String] = [:]
     var hasLease = false
     var isStopped = false
-    /// When each command in flight was sent (replies come back in order).
-    var sentAt: [UInt64] = []
-    var sentHead = 0
+    /// The commands in flight, oldest first from `awaitingHead` (replies come back in order).
+    var awaiting: [Awaiting] = []
+    var awaitingHead = 0
     var retryDelay: UInt64 = 100_000_000
 
     var timers: (tick: EventLoop.TimerHandlerID, retry: EventLoop.TimerHandlerID, feed: EventLoop.TimerHandlerID)!
@@ -73,7 +73,7 @@ public final class ClusterLink {
         )
         commands.onConnected = { [unowned self] in self.commandsConnected() }
         commands.onClosed = { [unowned self] why in self.commandsClosed(why) }
-        commands.onAnswer = { [unowned self] in self.answered() }
+        commands.onReply = { [unowned self] reply in self.answered(reply) }
         subscriber.onConnected = { [unowned self] in self.subscriberConnected() }
         subscriber.onClosed = { [unowned self] why in self.subscriberClosed(why) }
         // Commands queued during a turn go out in one write at its end (RedisConnection.flush), the
@@ -115,7 +115,7 @@ public final class ClusterLink {
 
     public var snapshot: ClusterStatus {
         var snapshot = status
-        snapshot.inFlight = sentAt.count - sentHead
+        snapshot.inFlight = awaiting.count - awaitingHead
         snapshot.buffered = pending.count
         snapshot.heldSessions = held.count
         return snapshot
@@ -154,8 +154,8 @@ public final class ClusterLink {
         let wasUp = status.state == .up || status.state == .reconciling
         status.state = .down
         hasLease = false
-        sentAt.removeAll()
-        sentHead = 0
+        awaiting.removeAll(keepingCapacity: true)
+        awaitingHead = 0
         if wasUp {
             logger.warning(
                 "cluster: lost Redis at \(settings.endpoint) (\(why)); serving on, buffering up to \(settings.buffer) events",
@@ -181,12 +181,20 @@ public final class ClusterLink {
         retryLater()
     }
 
+    /// AUTH first. The subscriber's only other command is SUBSCRIBE (its messages have their own
+    /// closure), so every answer it gets otherwise is AUTH's.
     private func authenticate(_ connection: RedisConnection) {
         guard let password = settings.password else { return }
-        connection.send(["AUTH", password]) { [unowned self] reply in
+        let refused: RedisConnection.Reply = { [unowned self] reply in
             if let error = reply?.errorText {
                 logger.error("cluster: Redis refused the password: \(error)", metadata: ["event": "cluster-down"])
             }
+        }
+        if connection === commands {
+            send(["AUTH", password], reply: refused)
+        } else {
+            connection.onReply = refused
+            connection.send(["AUTH", password])
         }
     }
 
@@ -195,45 +203,6 @@ public final class ClusterLink {
         guard !isStopped else { return }
         _ = loop.arm(timers.retry, at: loop.now + retryDelay)
         retryDelay = min(retryDelay * 2, 2_000_000_000)
-    }
-
-    // MARK: Sending
-
-    /// Sends one command on the command connection, timing it for `lag` and the stall check (`answered`).
-    func send(_ words: [String], reply: RedisConnection.Reply? = nil) {
-        if commands.send(words, reply: reply) { sentAt.append(loop.now) } else { reply?(nil) }
-    }
-
-    /// The oldest command in flight got its answer (RedisConnection.onAnswer, before its reply closure).
-    func answered() {
-        guard sentHead < sentAt.count else { return }
-        status.lagMS = (loop.now &- sentAt[sentHead]) / 1_000_000
-        sentHead += 1
-        if sentHead > 1024, sentHead * 2 > sentAt.count {
-            sentAt.removeFirst(sentHead)
-            sentHead = 0
-        }
-    }
-
-    /// EVALSHA, or EVAL with the source when Redis does not know the script (it restarted, or the
-    /// SCRIPT LOAD is still in flight); Redis caches it again either way.
-    func run(_ script: Script, keys scriptKeys: [String], _ arguments: [String], reply: @escaping RedisConnection.Reply)
-    {
-        // One array per call, built in place: this runs for every presence event.
-        let sha = shas[script]
-        var words: [String] = []
-        words.reserveCapacity(3 + scriptKeys.count + arguments.count)
-        words.append(sha == nil ? "EVAL" : "EVALSHA")
-        words.append(sha ?? script.source)
-        words.append("\(scriptKeys.count)")
-        words += scriptKeys
-        words += arguments
-        guard sha != nil else { return send(words, reply: reply) }
-        send(words) { [unowned self] value in
-            guard let error = value?.errorText, error.hasPrefix("NOSCRIPT") else { return reply(value) }
-            shas[script] = nil
-            run(script, keys: scriptKeys, arguments, reply: reply)
-        }
     }
 
     /// A reply of a type the caller did not expect: counted, logged, skipped.
@@ -250,7 +219,7 @@ extension ClusterLink {
         let deadline = loop.now + 2_000_000_000
         while loop.now < deadline, !held.isEmpty || feed.nextDeadline != nil { try loop.runTurn() }
         stop()
-        while loop.now < deadline, isSending, sentHead < sentAt.count { try loop.runTurn() }
+        while loop.now < deadline, isSending, awaitingHead < awaiting.count { try loop.runTurn() }
         close()
     }
 }

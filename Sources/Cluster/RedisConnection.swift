@@ -5,8 +5,12 @@
 // the socket did not take then waits for EPOLLOUT.
 //
 // hiredis 0.14 has no timeouts of its own: the owner watches the oldest unanswered command and
-// calls `close()` (redisAsyncFree) when Redis is too slow. Every pending reply closure is then
-// called with nil, once.
+// calls `close()` (redisAsyncFree) when Redis is too slow. `onReply` then gets nil once for every
+// command still unanswered.
+//
+// Replies come back in the order the commands went out (one connection), so a command carries no
+// closure: `onReply` gets each answer and the owner pops what it was waiting for from a queue of its
+// own (ClusterLink's `awaiting`). Only the subscription keeps a closure of its own.
 import CHiredis
 import EventLoop
 import Hiredis
@@ -33,9 +37,9 @@ final class RedisConnection {
     var onConnected: () -> Void = {}
     /// Connecting failed or the connection closed (hiredis's reason); it may be opened again.
     var onClosed: (String) -> Void = { _ in }
-    /// Before each command's reply closure (also when it gets nil), not a subscription's: the owner's
-    /// in-flight bookkeeping, set once rather than wrapped around every command's closure.
-    var onAnswer: () -> Void = {}
+    /// Each command's answer in order, or nil for each one unanswered when the connection ends; not
+    /// the subscription's messages.
+    var onReply: (RedisValue?) -> Void = { _ in }
 
     init(loop: EventLoop, name: String) {
         self.loop = loop
@@ -94,19 +98,15 @@ final class RedisConnection {
         return .success(())
     }
 
-    /// Queues one command; `reply` gets its answer (or nil if the connection ends first). False when closed.
+    /// Queues one command; `onReply` gets its answer (or nil if the connection ends first). False when
+    /// closed (or closing): then `onReply` will not hear of it.
     @discardableResult
-    func send(_ words: [String], reply: Reply? = nil) -> Bool {
+    func send(_ words: [String]) -> Bool {
         guard let context else { return false }
-        let box = Unmanaged.passRetained(ReplyBox(reply, isPersistent: false)).toOpaque()
         let status = withArgv(words) { count, argv, lengths in
-            redisAsyncCommandArgv(context, Self.callback, box, count, argv, lengths)
+            redisAsyncCommandArgv(context, Self.answer, nil, count, argv, lengths)
         }
-        if status != REDIS_OK {
-            Unmanaged<ReplyBox>.fromOpaque(box).release()
-            return false
-        }
-        return true
+        return status == REDIS_OK
     }
 
     /// Writes the commands queued since the last call; the owner calls it at the end of each loop turn.
@@ -125,7 +125,7 @@ final class RedisConnection {
     @discardableResult
     func subscribe(_ channel: String, message: @escaping Reply) -> Bool {
         guard let context else { return false }
-        let box = Unmanaged.passRetained(ReplyBox(message, isPersistent: true)).toOpaque()
+        let box = Unmanaged.passRetained(ReplyBox(message)).toOpaque()
         let status = withArgv(["SUBSCRIBE", channel]) { count, argv, lengths in
             redisAsyncCommandArgv(context, Self.callback, box, count, argv, lengths)
         }
@@ -146,18 +146,27 @@ final class RedisConnection {
 
     // MARK: hiredis's hooks
 
+    /// A command's answer (hiredis needs a callback to call at all; the owner's queue says what it was for).
+    private static let answer:
+        @convention(c) (
+            UnsafeMutablePointer<redisAsyncContext>?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?
+        ) -> Void = { context, reply, _ in
+            guard let owner = context?.pointee.data else { return }
+            from(owner).onReply(reply.map { RedisValue(reply: $0.assumingMemoryBound(to: redisReply.self)) })
+        }
+
+    /// The subscription's messages, through its box in hiredis's privdata.
     private static let callback:
         @convention(c) (
             UnsafeMutablePointer<redisAsyncContext>?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?
-        ) -> Void = { context, reply, privdata in
+        ) -> Void = { _, reply, privdata in
             guard let privdata else { return }
             let unmanaged = Unmanaged<ReplyBox>.fromOpaque(privdata)
             let box = unmanaged.takeUnretainedValue()
             let value = reply.map { RedisValue(reply: $0.assumingMemoryBound(to: redisReply.self)) }
-            // A one-shot callback is released now; a subscription's when hiredis says it is over (nil).
-            if !box.isPersistent || value == nil { unmanaged.release() }
-            if !box.isPersistent, let owner = context?.pointee.data { from(owner).onAnswer() }
-            box.reply?(value)
+            // Released when hiredis says the subscription is over (nil).
+            if value == nil { unmanaged.release() }
+            box.reply(value)
         }
 
     private static func from(_ data: UnsafeMutableRawPointer?) -> RedisConnection {
@@ -220,12 +229,8 @@ final class RedisConnection {
     }
 }
 
-/// A reply closure passed through hiredis's privdata.
+/// The subscription's closure, passed through hiredis's privdata.
 private final class ReplyBox {
-    let reply: RedisConnection.Reply?
-    let isPersistent: Bool
-    init(_ reply: RedisConnection.Reply?, isPersistent: Bool) {
-        self.reply = reply
-        self.isPersistent = isPersistent
-    }
+    let reply: RedisConnection.Reply
+    init(_ reply: @escaping RedisConnection.Reply) { self.reply = reply }
 }

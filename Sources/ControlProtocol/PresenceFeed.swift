@@ -54,6 +54,16 @@ public struct PresenceFeed: Sendable {
         return shown
     }
 
+    /// The usual case of `receive` without its array: true when `event` is the next in order, nothing
+    /// waits behind a gap and nothing is held back (no grace), so it is shown as it is — the caller
+    /// shows it. False changes nothing: pass the event to `receive`. The cluster link runs this for
+    /// every event.
+    public mutating func takeInOrder(_ event: PresenceEvent) -> Bool {
+        guard grace == 0, event.seq == expected, early.isEmpty, held.isEmpty else { return false }
+        expected += 1
+        return true
+    }
+
     /// The next instant `expire` has something to do, if any.
     public var nextDeadline: UInt64? {
         // Asked after every event; usually nothing is held or early.

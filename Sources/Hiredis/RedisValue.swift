@@ -3,7 +3,9 @@
 // of another type is input to log and skip, never a crash (docs/design.md, "Cluster").
 import CHiredis
 
-public indirect enum RedisValue: Sendable, Equatable {
+// Not `indirect`: that boxed every reply on the heap, an integer's too (the cluster link reads one for
+// every presence event); the array case's elements are on the heap already.
+public enum RedisValue: Sendable, Equatable {
     /// A bulk string (binary-safe).
     case string([UInt8])
     /// A status line: `OK`, `PONG`, `QUEUED`.

@@ -87,6 +87,9 @@ final class ControlWatchers {
 
     /// An event from a worker: shown now, or held by the feed until its grace or gap runs out.
     func receive(_ event: PresenceEvent) {
+        // A cluster node posts every event, watched or not: the usual one (in order, nobody watching,
+        // nothing held back) is only counted, without the feed's array of one.
+        if watchers.isEmpty, event.kind != .restarted, feed.takeInOrder(event) { return }
         publish(feed.receive(event, now: loop.now))
         rearm()
     }

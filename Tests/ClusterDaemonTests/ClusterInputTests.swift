@@ -1,5 +1,5 @@
-// Bad input from Redis is input too (logged, skipped, never a crash), and the bounded event buffer
-// while Redis is away (dropped events counted, one log line).
+// Bad input from Redis is input too (logged, skipped, never a crash), a Redis that forgot the scripts
+// (NOSCRIPT), and the bounded event buffer while Redis is away (dropped events counted, one log line).
 import ClusterSchema
 import Foundation
 import TestSupport
@@ -26,6 +26,20 @@ import Testing
         let status = try rig.heartbeatctl(["--socket", rig.socket("a"), "status", "--json"])
         #expect(!status.output.contains("\"bad_replies\":0"))
         _ = (odd, fine)
+    }
+
+    @Test func scriptsFlushedWhileConnectedAreRunFromTheirSource() async throws {
+        let rig = try await ClusterRig()
+        let node = try await rig.start("a")
+        _ = try rig.client().command(["SCRIPT", "FLUSH"])
+        // claim, release and append each get NOSCRIPT once and go again as EVAL.
+        let client = try await identifiedClient("flushed", port: node.port)
+        #expect(await eventually { (try? rig.records()) == ["flushed": "a"] })
+        client.closeSocket()
+        #expect(await eventually { (try? rig.records()) == [:] })
+        #expect(await eventually { (try? rig.events().map(\.event)) == ["online", "offline"] })
+        let status = try rig.heartbeatctl(["--socket", rig.socket("a"), "status", "--json"])
+        #expect(status.output.contains("\"bad_replies\":0"), "\(status.output)")
     }
 
     @Test func eventsBeyondTheBufferAreDroppedAndCounted() async throws {

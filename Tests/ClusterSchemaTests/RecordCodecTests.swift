@@ -47,6 +47,18 @@ import Testing
         #expect(throws: SchemaError.otherVersion("0")) { try StreamEntry(fields: ["v": "0"]) }
     }
 
+    @Test func onlyANodesOwnPlainEntryIsShort() {
+        let own = StreamEntry(event: "offline", node: "n1", seq: 9, timeMS: 77, id: "d", peer: "p", reason: "eof")
+        #expect(own.isShort(for: "n1") && !own.isShort(for: "n2"))
+        var short: [String] = []
+        own.appendShortArguments(to: &short)
+        #expect(short == ["offline", "9", "77", "d", "p", "eof", "0"])
+        var cleanedUp = own
+        cleanedUp.by = "n2"
+        #expect(!cleanedUp.isShort(for: "n1"))
+        #expect(!StreamEntry(event: "node-lost", node: "n1", seq: 0, timeMS: 1).isShort(for: "n1"))
+    }
+
     @Test func everyScriptTouchesOnlyItsKeys() {
         // Redis Cluster refuses a script that names keys it was not given: none builds a key from
         // anything but KEYS, except claim's PUBLISH channel (channels are not keys).

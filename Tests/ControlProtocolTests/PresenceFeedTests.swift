@@ -154,4 +154,24 @@ private func run(grace: Double, _ steps: [Step]) -> [[UInt64]] {
         let gap = run(grace: 5, [.arrive(2, .offline, "b", at: 0), .arrive(4, .online, "c", at: 0), .flush])
         #expect(gap == [[], [], [2, 4]])
     }
+
+    @Test func takeInOrderTakesOnlyTheNextEventWithNothingWaiting() {
+        func event(_ seq: UInt64, _ kind: PresenceEvent.Kind = .online) -> PresenceEvent {
+            PresenceEvent(seq: seq, kind: kind, timeMS: 0, id: "a", peer: "p", worker: 0)
+        }
+        var feed = PresenceFeed(grace: 0, gapTimeout: nanoseconds(1))
+        let first = feed.takeInOrder(event(1))
+        let ahead = feed.takeInOrder(event(3)) // ahead of a gap: left to receive, which keeps it
+        let kept = feed.receive(event(3), now: 0)
+        let behind = feed.takeInOrder(event(2)) // 3 waits behind it
+        let filled = feed.receive(event(2), now: 0)
+        let next = feed.takeInOrder(event(4))
+        let after = feed.receive(event(5), now: 0) // 4 counted as shown
+        #expect(first && !ahead && kept.isEmpty && !behind && next)
+        #expect(filled.map(\.seq) == [2, 3])
+        #expect(after.map(\.seq) == [5])
+        var held = PresenceFeed(grace: nanoseconds(5))
+        let offline = held.takeInOrder(event(1, .offline)) // with a grace, receive decides
+        #expect(!offline)
+    }
 }
