@@ -49,6 +49,20 @@ public struct TakeoverCounts: Sendable, Equatable {
     public var listeners = 0
     /// How long the switch took: from the predecessor's save to now, in nanoseconds.
     public var gap: UInt64 = 0
+    /// How long sorting the inherited descriptors against the state took, in nanoseconds.
+    public var matching: UInt64 = 0
+}
+
+/// How the workers' restore went, reported once the last worker has every handed-over session back.
+public struct RestoreTiming: Sendable {
+    /// When the last worker finished (CLOCK_MONOTONIC nanoseconds).
+    public var finishedAt: UInt64 = 0
+    /// Time spent registering sessions (epoll, wheel, registry), summed over the workers.
+    public var registering: UInt64 = 0
+    /// The most rounds one worker took; between two, its loop turned and answered what had come in.
+    public var rounds = 0
+    /// Workers that have not finished yet.
+    var pending: Int
 }
 
 /// The inherited descriptors sorted out: sockets per worker with their records, listeners by worker.
@@ -62,6 +76,7 @@ struct Takeover {
     init(_ inheritance: Inheritance?, workers: Int, now: UInt64) {
         sessions = Array(repeating: [], count: workers)
         guard let inheritance else { return }
+        defer { counts.matching = Clock.monotonicNanoseconds() &- now }
         let state = inheritance.state
         lastSeq = state?.lastSeq ?? 0
         nextSerials = state?.nextSerials ?? []
@@ -226,5 +241,21 @@ extension Server {
         event.restart = PresenceEvent.Restart(
             restored: counts.restored, orphaned: counts.orphaned, lost: counts.lost)
         onPresence([event])
+    }
+}
+
+extension Shared {
+    /// A worker has every handed-over session back after `rounds` rounds and `registering` nanoseconds in
+    /// them; the last one to say so gives `onRestored` the whole.
+    func restored(rounds: Int, registering: UInt64, report: @Sendable (RestoreTiming) -> Void) {
+        let whole = restoring.withLock { timing -> RestoreTiming? in
+            timing.rounds = max(timing.rounds, rounds)
+            timing.registering += registering
+            timing.pending -= 1
+            guard timing.pending == 0 else { return nil }
+            timing.finishedAt = Clock.monotonicNanoseconds()
+            return timing
+        }
+        if let whole { report(whole) }
     }
 }

@@ -42,6 +42,11 @@ struct HandoffWork {
     var next = 0
     var reply: (@Sendable (WorkerHandoff) -> Void)?
     var frozen: [Int] = []
+    /// After a takeover: told once every inherited session is back (`Shared.restored`), with the rounds
+    /// it took and the time spent in them.
+    var onRestored: (@Sendable (RestoreTiming) -> Void)?
+    var rounds = 0
+    var registering: UInt64 = 0
 }
 
 extension Session {
@@ -200,7 +205,8 @@ extension Worker {
             for listener in listeners { try? loop.modify(listener.id, interest: []) }
             handoff.isAcceptingHeld = true
         }
-        restoreNext()
+        guard handoff.inherited.isEmpty else { return restoreNext() }
+        reportRestored()
     }
 
     /// One round of the restore: the next `restoresPerTurn` inherited sessions (all of them when
@@ -210,14 +216,25 @@ extension Worker {
     func restoreNext(everything: Bool = false) {
         guard !handoff.inherited.isEmpty else { return }
         let count = everything ? handoff.inherited.count : min(Self.restoresPerTurn, handoff.inherited.count)
+        let start = clock()
         for _ in 0..<count {
             let (descriptor, record) = handoff.inherited.removeLast()
             restore(Socket(reclaiming: descriptor), record)
         }
+        handoff.rounds += 1
+        handoff.registering += clock() &- start
         guard handoff.inherited.isEmpty else { return mailbox.post(.restoreMore) }
+        reportRestored()
         guard handoff.isAcceptingHeld else { return }
         handoff.isAcceptingHeld = false
         for position in listeners.indices { resumeAccepting(position) }
+    }
+
+    /// This worker's part of the takeover's log line (Server.start's `onRestored`), once.
+    private func reportRestored() {
+        guard let report = handoff.onRestored else { return }
+        handoff.onRestored = nil
+        shared.restored(rounds: handoff.rounds, registering: handoff.registering, report: report)
     }
 
     /// Every message but the restore's own sees every handed-over session.

@@ -18,9 +18,12 @@ enum Succession {
     static let reserve = 256
 
     /// The predecessor's state and descriptors (nil on a clean start), and a socket unit's listeners.
-    static func inherit(descriptorLimit: Int, logger: Logger) throws -> (inheritance: Inheritance?, activated: [Int32])
-    {
+    static func inherit(
+        descriptorLimit: Int, timeline: inout StartTimeline, logger: Logger
+    ) throws -> (inheritance: Inheritance?, activated: [Int32]) {
+        defer { timeline.decoded = StartTimeline.now() }
         if let value = environment(environmentKey) {
+            timeline.passed = StartTimeline.now()
             Program.unsetEnvironment(environmentKey)
             guard let number = Int32(value) else {
                 return (Inheritance(state: nil, problem: .missing, descriptors: []), [])
@@ -33,6 +36,8 @@ enum Succession {
             inheritance.numbersKept = inheritance.state != nil
             return (inheritance, [])
         }
+        // The fork is systemd's (an exec keeps the old process's, so an upgrade's line starts at the exec).
+        timeline.forked = Clock.forkedNanoseconds()
         let passed = try FileDescriptorStore.passed()
         // Ours from here on: the next stop stores what is still open then, and nothing stale stays behind.
         for name in passed.stored.keys { FileDescriptorStore.remove(name: name) }
@@ -42,6 +47,7 @@ enum Succession {
             + (passed.stored[FileDescriptorStore.listenerName] ?? [])
         let carried = unload(
             passed.stored[FileDescriptorStore.carrierName] ?? [], descriptorLimit: descriptorLimit, logger: logger)
+        timeline.passed = StartTimeline.now()
         guard !states.isEmpty || !descriptors.isEmpty || !carried.isEmpty else { return (nil, passed.listeners) }
         // Only one state is ever stored; should several come back, the newest was stored last.
         for stale in states.dropLast() { Descriptors.close(stale) }
@@ -97,13 +103,18 @@ enum Succession {
         }
     }
 
-    /// The one log line of a takeover (and, when the state was refused, why).
-    static func report(_ inheritance: Inheritance, _ counts: TakeoverCounts, logger: Logger) {
-        let metadata: Logger.Metadata = [
+    /// The one log line of a takeover (and, when the state was refused, why), once every worker has its
+    /// sessions back: `timing` says where the time from this process's fork (or exec) went.
+    static func report(
+        _ inheritance: Inheritance, _ counts: TakeoverCounts, _ timing: (text: String, metadata: [String: String]),
+        logger: Logger
+    ) {
+        var metadata: Logger.Metadata = [
             "event": "taken-over", "restored": "\(counts.restored)", "orphaned": "\(counts.orphaned)",
             "lost": "\(counts.lost)", "foreign": "\(counts.foreign)", "listeners": "\(counts.listeners)",
             "gap_ms": "\(counts.gap / 1_000_000)",
         ]
+        for (key, value) in timing.metadata { metadata[key] = "\(value)" }
         if let problem = inheritance.problem {
             logger.error(
                 "hand-off state refused (\(problem)): started clean; \(counts.orphaned) handed-over connections told BYE restart, \(counts.foreign) other descriptors closed",
@@ -111,7 +122,7 @@ enum Succession {
             return
         }
         logger.notice(
-            "took over \(counts.restored) sessions and \(counts.listeners) listeners from the previous process after \(counts.gap / 1_000_000) ms (\(counts.orphaned) without state ended, \(counts.lost) did not come back, \(counts.foreign) foreign descriptors closed)",
+            "took over \(counts.restored) sessions and \(counts.listeners) listeners from the previous process after \(counts.gap / 1_000_000) ms (\(counts.orphaned) without state ended, \(counts.lost) did not come back, \(counts.foreign) foreign descriptors closed); started \(timing.text)",
             metadata: metadata)
     }
 }

@@ -14,7 +14,8 @@ extension Supervisor {
     /// Why the workers are freezing their sessions.
     enum HandoffPurpose {
         case upgrade(path: String, reply: (ControlError) -> Void)
-        case stop
+        /// Since when (CLOCK_MONOTONIC): the `stopped:` line says how long the freeze and the store took.
+        case stop(since: UInt64)
     }
 
     /// How long the new binary gets to pass `--check-config` before the upgrade is called off.
@@ -57,7 +58,7 @@ extension Supervisor {
         guard config.restart.keepSessions, FileDescriptorStore.isAvailable, let capacity = FileDescriptorStore.capacity,
             capacity > 1
         else { return false }
-        handoffPurpose = .stop
+        handoffPurpose = .stop(since: Clock.monotonicNanoseconds())
         notifier?.stopping(status: "stopping: handing \(server.snapshot().identified) sessions to the fd store")
         server.handOff(pacing: pacing) { [mailbox] state in mailbox?.post(.handedOff(state)) }
         return true
@@ -68,8 +69,8 @@ extension Supervisor {
         switch handoffPurpose {
         case .upgrade(let path, let reply)?:
             exec(path, state, server: server, reply: reply)
-        case .stop?:
-            store(state)
+        case .stop(let since)?:
+            store(state, since: since)
         case nil:
             break
         }
@@ -102,8 +103,9 @@ extension Supervisor {
     /// (its store is quadratic in entries on systemd 252). Sessions that cannot be put in flight (the
     /// kernel refused: memory, or the in-flight limit) are told `BYE restart` and left out of the state:
     /// storing them one by one is the quadratic path, and the store is sized for carriers, not sessions.
-    private func store(_ state: HandoffState) {
+    private func store(_ state: HandoffState, since: UInt64) {
         var state = state
+        var instants = [since, Clock.monotonicNanoseconds()]
         let loaded = DescriptorCarrier.load(state.sessions.map { DescriptorID(number: $0.descriptor) })
         if let failure = loaded.failure {
             let left = state.sessions.count - loaded.sent
@@ -122,14 +124,25 @@ extension Supervisor {
                 "the fd store has room for \(room) carriers, not \(loaded.carriers.count): the sessions in the others will see their connection close (raise FileDescriptorStoreMax=)"
             )
         }
+        instants.append(Clock.monotonicNanoseconds())
         do {
             let memfd = try MemoryFile.create(name: "heartbeatd-state", bytes: state.encoded(), keepAcrossExec: false)
+            instants.append(Clock.monotonicNanoseconds())
             let stored = FileDescriptorStore.store([memfd], name: FileDescriptorStore.stateName)
             _ = FileDescriptorStore.store(listeners, name: FileDescriptorStore.listenerName)
             let carriers = FileDescriptorStore.store(loaded.carriers, name: FileDescriptorStore.carrierName)
+            instants.append(Clock.monotonicNanoseconds())
+            // From SIGTERM: the workers' freeze, loading the carriers, encoding the state, systemd's store.
+            let parts = zip(["freeze", "carriers", "state", "store"], zip(instants, instants.dropFirst())).map {
+                ($0, StartTimeline.milliseconds($1.1 &- $1.0))
+            }
+            var metadata: Logger.Metadata = [
+                "event": "stopped", "handed_over": "\(loaded.sent)", "carriers": "\(carriers)",
+            ]
+            for (name, value) in parts { metadata["\(name)_ms"] = "\(value)" }
             logger.notice(
-                "stopped: \(loaded.sent) sessions in \(carriers) carriers and \(listeners.count) listeners handed to systemd's fd store\(stored == 1 ? "" : " (the state was not stored)"); a restart takes them back",
-                metadata: ["event": "stopped", "handed_over": "\(loaded.sent)", "carriers": "\(carriers)"])
+                "stopped: \(loaded.sent) sessions in \(carriers) carriers and \(listeners.count) listeners handed to systemd's fd store\(stored == 1 ? "" : " (the state was not stored)") in \(StartTimeline.milliseconds(instants[instants.count - 1] &- since)) ms (\(parts.map { "\($0.0) \($0.1)" }.joined(separator: ", ")) ms); a restart takes them back",
+                metadata: metadata)
         } catch {
             logger.error("cannot write the hand-off state: \(error); clients will reconnect")
         }
