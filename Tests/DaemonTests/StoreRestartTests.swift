@@ -105,6 +105,8 @@ final class FakeStore {
         // The last line may still be in the pipe when the exit is seen.
         let stopped = await first.waitForLog("stopped: 300 sessions in 1 carriers and 1 listeners")
         #expect(stopped != nil, "\(first.log)")
+        // Where our stop's time went: the freeze, the carriers, the state, the store.
+        #expect(stopped?.contains(" ms (freeze ") == true && stopped?.contains(", store ") == true, "\(first.log)")
         store.drain()
         #expect(store.stored.map(\.name).sorted() == ["hb-in-flight", "hb-listener", "hb-state"], "\(store.stored)")
 
@@ -119,6 +121,9 @@ final class FakeStore {
         store.discard()
         let took = try #require(await second.waitForLog("took over"), "\(second.log)")
         #expect(took.contains("took over 300 sessions and 1 listeners"), "\(took)")
+        // Logged once every session is back, with where the start's time went from the fork on.
+        #expect(took.contains("; started in ") && took.contains(" ms from fork: exec "), "\(took)")
+        #expect(took.contains(", restore ") && took.contains(" restore rounds"), "\(took)")
         #expect(second.port == first.port)
         for (number, client) in clients.enumerated() {
             #expect(client.send("PING \(number)\n"))
