@@ -237,10 +237,15 @@ extension Worker {
         shared.restored(rounds: handoff.rounds, registering: handoff.registering, report: report)
     }
 
-    /// Every message but the restore's own sees every handed-over session.
+    /// Every message but the restore's own and the watchdog's probe sees every handed-over session. The
+    /// probe comes right after a start under a watchdog: had it finished the restore, the sessions after
+    /// the first round would all be registered in one go, their waiting beats unanswered meanwhile.
     func take(_ message: WorkerMessage) {
-        if case .restoreMore = message { return restoreNext() }
-        restoreNext(everything: true)
+        switch message {
+        case .restoreMore: return restoreNext()
+        case .ping: break
+        default: restoreNext(everything: true)
+        }
         receive(message)
     }
 

@@ -197,7 +197,7 @@ import Testing
         #expect(Set(left) == Set((0..<88).map { "round-\($0)" }))
         #expect(ClientID("round-\(Worker.restoresPerTurn + 87)").flatMap(rig.shared.registry.owner(of:)) != nil)
         #expect(rig.shared.registry.owner(of: "round-0") == nil)
-        // Turns of the loop alone (no ping: any other message finishes the restore at once).
+        // Turns of the loop alone (any message but the watchdog's probe finishes the restore at once).
         for _ in 0..<50 where !rig.worker.handoff.inherited.isEmpty { try rig.worker.loop.runTurn() }
         #expect(rig.worker.handoff.inherited.isEmpty)
         #expect(
@@ -224,6 +224,17 @@ import Testing
         rig.worker.take(.handOff(Pacing(window: 0, jitter: 0), reply: { part in result.withLock { $0 = part } }))
         let part = try #require(result.withLock { $0 })
         #expect(part.sessions.count == count, "the ones not restored yet are handed on too")
+        #expect(rig.worker.handoff.inherited.isEmpty)
+    }
+
+    @Test func theWatchdogProbeLeavesTheRestoreToItsRounds() throws {
+        let rig = try Rig()
+        let listening = try Listening()
+        _ = try inherit(Worker.restoresPerTurn + 40, rig: rig, listening: listening)
+        rig.worker.restoreInherited()
+        rig.worker.take(.ping)
+        #expect(rig.worker.handoff.inherited.count == 40, "the probe registered no session")
+        for _ in 0..<50 where !rig.worker.handoff.inherited.isEmpty { try rig.worker.loop.runTurn() }
         #expect(rig.worker.handoff.inherited.isEmpty)
     }
 }
