@@ -184,6 +184,12 @@ extension Descriptors {
         openNumbers(from: from).filter { !known.contains($0.rawValue) && isInheritedSocket($0) }
     }
 
+    /// Whether `id` is a socket at all (one `fstat`).
+    public static func isSocket(_ id: DescriptorID) -> Bool {
+        var status = stat()
+        return fstat(id.rawValue, &status) == 0 && status.st_mode & S_IFMT == S_IFSOCK
+    }
+
     /// Whether `id` is a socket left open across `execve` on purpose (FD_CLOEXEC clear).
     public static func isInheritedSocket(_ id: DescriptorID) -> Bool {
         var status = stat()

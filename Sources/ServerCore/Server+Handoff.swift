@@ -22,6 +22,9 @@ public struct Inheritance: Sendable {
     /// in): each is checked against the record at its position first, and matched by its addresses only
     /// from the first one that is not that record's connection.
     public var carried: [DescriptorID]
+    /// The predecessor's old epolls (still holding the sessions' sockets), closed in the background once
+    /// the takeover is done.
+    public var retired: [DescriptorID] = []
 
     public init(
         state: HandoffState?, problem: HandoffError?, descriptors: [DescriptorID], numbersKept: Bool = false,
@@ -195,8 +198,9 @@ struct Takeover {
 
 extension Server {
     /// Restart or upgrade: every worker stops accepting, ends (paced) what cannot be handed over, and
-    /// freezes the rest; `completion` gets the whole state, on the thread of the worker that finished last.
-    public func handOff(pacing: Pacing, completion: @escaping @Sendable (HandoffState) -> Void) {
+    /// freezes the rest; `completion` gets the whole state and the workers' old epolls (still holding the
+    /// frozen sessions, for the caller to carry or close), on the thread of the worker that finished last.
+    public func handOff(pacing: Pacing, completion: @escaping @Sendable (HandoffState, [DescriptorID]) -> Void) {
         let parts = Mutex<[WorkerHandoff]>([])
         let count = shared.mailboxes.count
         let registry = shared.registry
@@ -215,7 +219,7 @@ extension Server {
                             HandoffState(
                                 savedAt: Clock.monotonicNanoseconds(), lastSeq: registry.lastSeq,
                                 nextSerials: all.map(\.nextSerial), listeners: all.flatMap(\.listeners) + shared,
-                                sessions: all.flatMap(\.sessions)))
+                                sessions: all.flatMap(\.sessions)), all.compactMap(\.retired))
                     }))
         }
     }

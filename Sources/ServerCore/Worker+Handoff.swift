@@ -24,6 +24,9 @@ struct WorkerHandoff: Sendable {
     var nextSerial: UInt32
     var sessions: [HandoffState.Session] = []
     var listeners: [HandoffState.Listener] = []
+    /// The worker's old epoll, still holding the frozen sessions (`EventLoop.setAside`): whoever runs the
+    /// sessions next closes it, off their critical path. Nil if none was set aside.
+    var retired: DescriptorID?
 }
 
 /// A worker's hand-off bookkeeping, in one stored property.
@@ -144,7 +147,6 @@ extension Worker {
             }
             if let timer = sessions[slot].timer { loop.cancel(timer) }
             sessions[slot].timer = nil
-            loop.unwatch(slot: slot)
             handoff.frozen.append(slot)
             part.sessions.append(
                 HandoffState.Session(
@@ -154,6 +156,13 @@ extension Worker {
                     timeoutFactor: sessions[slot].timeoutFactor, lastHeard: sessions[slot].lastHeard,
                     connectedAt: sessions[slot].connectedAt, peer: HandoffAddress(sessions[slot].peer),
                     local: HandoffAddress(local), unsent: unsent[slot] ?? [], partial: partials[slot] ?? []))
+        }
+        // One fresh epoll for what the worker still serves instead of an EPOLL_CTL_DEL per session; the old
+        // one goes with the state. Should the kernel refuse a new epoll, each session is taken out.
+        if let retired = try? loop.setAside() {
+            part.retired = retired
+        } else {
+            for slot in handoff.frozen { loop.unwatch(slot: slot) }
         }
         for listener in listeners where !listener.isShared {
             guard (try? listener.socket?.keepAcrossExec()) != nil else { continue }

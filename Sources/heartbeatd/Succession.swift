@@ -11,6 +11,8 @@ import SystemdEdge
 enum Succession {
     /// The environment variable an upgrading process sets for its successor: the state memfd's number.
     static let environmentKey = "HEARTBEATD_HANDOFF"
+    /// The predecessor's old epolls, comma-separated numbers: closed in the background after the takeover.
+    static let retiredKey = "HEARTBEATD_RETIRED"
     /// The largest state a successor reads: ~100 B per session, so far beyond any descriptor limit.
     static let stateLimit = 1 << 30
     /// Descriptors kept free for this process's own use when sessions come in flight: per worker an
@@ -31,6 +33,7 @@ enum Succession {
             // The state first: the sockets it names are checked where they are (`Takeover`), so the scan
             // spends no system call on them, only on whatever else was left open.
             var inheritance = decode(DescriptorID(number: number), descriptors: [])
+            inheritance.retired = retired()
             let named = Set((inheritance.state?.sessions ?? []).map(\.descriptor))
             inheritance.descriptors = Descriptors.inheritedSockets(from: 3, skipping: named)
             inheritance.numbersKept = inheritance.state != nil
@@ -41,20 +44,27 @@ enum Succession {
         let passed = try FileDescriptorStore.passed()
         // Ours from here on: the next stop stores what is still open then, and nothing stale stays behind.
         for name in passed.stored.keys { FileDescriptorStore.remove(name: name) }
+        // What comes back under `hb-session` that is no socket is a predecessor's old epoll (`Supervisor.store`).
+        let stored = passed.stored[FileDescriptorStore.sessionName] ?? []
+        let retired = stored.filter { !Descriptors.isSocket($0) }
         let states = passed.stored[FileDescriptorStore.stateName] ?? []
         let descriptors =
-            (passed.stored[FileDescriptorStore.sessionName] ?? [])
-            + (passed.stored[FileDescriptorStore.listenerName] ?? [])
+            stored.filter { Descriptors.isSocket($0) } + (passed.stored[FileDescriptorStore.listenerName] ?? [])
         let carried = unload(
             passed.stored[FileDescriptorStore.carrierName] ?? [], descriptorLimit: descriptorLimit, logger: logger)
         timeline.passed = StartTimeline.now()
-        guard !states.isEmpty || !descriptors.isEmpty || !carried.isEmpty else { return (nil, passed.listeners) }
+        guard !states.isEmpty || !descriptors.isEmpty || !carried.isEmpty else {
+            closeInBackground(retired)
+            return (nil, passed.listeners)
+        }
         // Only one state is ever stored; should several come back, the newest was stored last.
         for stale in states.dropLast() { Descriptors.close(stale) }
         guard let memfd = states.last else {
+            closeInBackground(retired)
             return (Inheritance(state: nil, problem: .missing, descriptors: descriptors + carried), passed.listeners)
         }
         var inheritance = decode(memfd, descriptors: descriptors)
+        inheritance.retired = retired
         // The carriers were loaded in the state's record order (`Supervisor.store`), and SCM_RIGHTS keeps it.
         if inheritance.state != nil {
             inheritance.carried = carried
@@ -62,6 +72,26 @@ enum Succession {
             inheritance.descriptors += carried
         }
         return (inheritance, passed.listeners)
+    }
+
+    /// The predecessor's old epolls named in the environment (an upgrade), if they are still open.
+    private static func retired() -> [DescriptorID] {
+        guard let value = environment(retiredKey) else { return [] }
+        Program.unsetEnvironment(retiredKey)
+        return value.split(separator: ",").compactMap { Int32($0) }.map { DescriptorID(number: $0) }
+            .filter { $0.rawValue > 2 && Descriptors.isOpen($0) }
+    }
+
+    /// Closes `descriptors` on a thread of their own: a predecessor's old epoll takes ~5 µs per socket it
+    /// still holds to close, which would otherwise keep handed-over sessions waiting. Closed in place
+    /// if no thread can be started.
+    static func closeInBackground(_ descriptors: [DescriptorID]) {
+        guard !descriptors.isEmpty else { return }
+        let numbers = descriptors.map(\.rawValue)
+        for number in numbers { Descriptors.closeOnExec(DescriptorID(number: number)) }
+        let close: @Sendable () -> Void = { for number in numbers { Descriptors.close(DescriptorID(number: number)) } }
+        guard let thread = try? Thread.start(name: "hb-retire", close) else { return close() }
+        thread.detach()
     }
 
     /// The sessions' sockets out of their carriers, as many as the descriptor limit leaves room for once

@@ -45,7 +45,7 @@ final class Supervisor {
     enum Message: Sendable {
         case workerStopped(Int)
         case workerFailed(Int, SystemError)
-        case handedOff(HandoffState)
+        case handedOff(HandoffState, retired: [DescriptorID])
         case restored(RestoreTiming)
     }
 
@@ -89,6 +89,8 @@ final class Supervisor {
                 metadata: ["event": "backlog", "backlog": "\(inForce)"])
         }
         timeline.built = StartTimeline.now()
+        // The sessions are in the workers' epolls now: the predecessor's can go, off their way.
+        Succession.closeInBackground(inheritance?.retired ?? [])
 
         let loop = try EventLoop(tick: 10_000_000, slots: 256)
         let mailbox = try Mailbox<Message>()
@@ -102,8 +104,8 @@ final class Supervisor {
                 logger.critical("worker \(worker) failed: \(error)")
                 exitStatus = 1
                 if !isStopping { stop(server, loop: loop, signal: "worker failure") }
-            case .handedOff(let state):
-                handedOff(state, server: server)
+            case .handedOff(let state, let retired):
+                handedOff(state, retired: retired, server: server)
             case .restored(let restore):
                 guard let inheritance, let takeover = server.takeover else { return }
                 Succession.report(inheritance, takeover, timeline.split(takeover, restore), logger: logger)

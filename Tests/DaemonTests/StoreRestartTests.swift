@@ -169,6 +169,7 @@ final class FakeStore {
         #expect(await stop(daemon, storingWith: store) == 0)
         store.drain()
         #expect(store.stored.contains { $0.name == "hb-in-flight" })
+        #expect(store.stored.contains { $0.name == "hb-session" }, "the workers' old epolls")
         // Nobody takes the store: systemd closes it, and with the carrier the sockets in it. Each client
         // sees its connection end (no BYE: the daemon said nothing and is gone).
         store.discard()

@@ -157,6 +157,8 @@ import Testing
         #expect(endedAt.allSatisfy { $0 <= start + 1_000_000_000 + Rig.tick })
         let part = try #require(result.withLock { $0 })
         #expect(part.sessions.map(\.id) == ["plain-1"])
+        let retired = try #require(part.retired, "the epoll holding the frozen session is set aside")
+        Descriptors.close(retired)
         plain.pump()
         #expect(plain.lines.count == 1 && !plain.isClosed, "the plain session heard nothing")
         // The exec failed: it is served again.
@@ -224,6 +226,7 @@ import Testing
         rig.worker.take(.handOff(Pacing(window: 0, jitter: 0), reply: { part in result.withLock { $0 = part } }))
         let part = try #require(result.withLock { $0 })
         #expect(part.sessions.count == count, "the ones not restored yet are handed on too")
+        if let retired = part.retired { Descriptors.close(retired) }
         #expect(rig.worker.handoff.inherited.isEmpty)
     }
 
