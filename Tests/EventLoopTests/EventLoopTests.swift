@@ -149,11 +149,13 @@ import Testing
         var named = 0
         let handler = loop.addSlotHandler { slot, _ in delivered.append(slot) }
         let backstop = loop.addTimerHandler { _ in }
-        let sessions = try (0..<3).map { _ in try EventFD() }
-        let slots = try sessions.map { session in
-            let slot = loop.reserve(session.id, handler: handler)
-            try loop.watch(slot: slot, interest: .readable)
-            return slot
+        // EventFD is not copyable: two sessions, by name.
+        let first = try EventFD()
+        let second = try EventFD()
+        var slots: [Int] = []
+        for id in [first.id, second.id] {
+            slots.append(loop.reserve(id, handler: handler))
+            try loop.watch(slot: slots[slots.count - 1], interest: .readable)
         }
         let mailbox = try EventFD()
         var retired: DescriptorID?
@@ -180,7 +182,8 @@ import Testing
         try loop.runTurn()
         #expect(named == 1 && others == 0 && delivered.isEmpty)
         let old = try #require(retired)
-        for session in sessions { session.signal() }
+        first.signal()
+        second.signal()
         paused.signal()
         _ = loop.arm(backstop, at: loop.now + 5_000_000)
         try loop.runTurn()
