@@ -129,10 +129,13 @@ struct Takeover {
         for descriptor in descriptors {
             // Sessions first, thousands of them against a listener or two: two system calls name the
             // connection, and one more makes a match close-on-exec (carriers deliver them so already).
+            // A record without a local address is the only one with its peer (`Server.recordingLocals`).
             if let connection = Descriptors.connection(descriptor),
                 let record = records.removeValue(
-                    forKey: HandoffConnection(
-                        peer: HandoffAddress(connection.peer), local: HandoffAddress(connection.local)))
+                    forKey: HandoffConnection(peer: HandoffAddress(connection.peer), local: .unrecorded))
+                    ?? records.removeValue(
+                        forKey: HandoffConnection(
+                            peer: HandoffAddress(connection.peer), local: HandoffAddress(connection.local)))
             {
                 Descriptors.closeOnExec(descriptor)
                 counts.restored += 1
@@ -219,9 +222,36 @@ extension Server {
                             HandoffState(
                                 savedAt: Clock.monotonicNanoseconds(), lastSeq: registry.lastSeq,
                                 nextSerials: all.map(\.nextSerial), listeners: all.flatMap(\.listeners) + shared,
-                                sessions: all.flatMap(\.sessions)), all.compactMap(\.retired))
+                                sessions: Self.recordingLocals(all.flatMap(\.sessions))), all.compactMap(\.retired))
                     }))
         }
+    }
+
+    /// The workers record no local address (a `getsockname` each); only records whose peer another
+    /// record has need one, for the successor to tell the connections apart (a client that reached two of
+    /// our addresses from one port: rare). One whose socket cannot say is left out: the successor tells
+    /// that connection `BYE restart`.
+    static func recordingLocals(_ sessions: [HandoffState.Session]) -> [HandoffState.Session] {
+        var first: [HandoffAddress: Int] = [:]
+        first.reserveCapacity(sessions.count)
+        var shared: Set<Int> = []
+        for (position, record) in sessions.enumerated() {
+            if let earlier = first.updateValue(position, forKey: record.peer) {
+                shared.insert(earlier)
+                shared.insert(position)
+            }
+        }
+        guard !shared.isEmpty else { return sessions }
+        var recorded = sessions
+        var unknown: Set<Int> = []
+        for position in shared {
+            if let connection = Descriptors.connection(DescriptorID(number: sessions[position].descriptor)) {
+                recorded[position].local = HandoffAddress(connection.local)
+            } else {
+                unknown.insert(position)
+            }
+        }
+        return unknown.isEmpty ? recorded : recorded.enumerated().filter { !unknown.contains($0.offset) }.map(\.element)
     }
 
     /// A frozen session that cannot go to the successor after all: `BYE restart`, our FIN, close.

@@ -132,14 +132,14 @@ extension Worker {
         }
     }
 
-    /// Every session left becomes a record, its socket kept open across exec and no longer watched;
+    /// Every session left becomes a record, its socket kept open across exec and no longer watched (its
+    /// local address is looked up only if another record has its peer: `Server.handOff`);
     /// one not yet identified (or draining) is told `BYE restart` instead: it has nothing to keep.
     private func freeze() {
         guard let reply = handoff.reply else { return }
         var part = WorkerHandoff(worker: index, nextSerial: nextSerial)
         for slot in sessions.slots where sessions.isOpen(slot) {
             guard let id = sessions[slot].id, !sessions[slot].isDraining, isHandoverable(slot),
-                let local = try? sessions[slot].socket?.localAddress(),
                 (try? sessions[slot].socket?.keepAcrossExec()) != nil
             else {
                 reap(slot, because: .restart)
@@ -155,7 +155,7 @@ extension Worker {
                     intervalMilliseconds: sessions[slot].intervalMilliseconds,
                     timeoutFactor: sessions[slot].timeoutFactor, lastHeard: sessions[slot].lastHeard,
                     connectedAt: sessions[slot].connectedAt, peer: HandoffAddress(sessions[slot].peer),
-                    local: HandoffAddress(local), unsent: unsent[slot] ?? [], partial: partials[slot] ?? []))
+                    local: .unrecorded, unsent: unsent[slot] ?? [], partial: partials[slot] ?? []))
         }
         // One fresh epoll for what the worker still serves instead of an EPOLL_CTL_DEL per session; the old
         // one goes with the state. Should the kernel refuse a new epoll, each session is taken out.

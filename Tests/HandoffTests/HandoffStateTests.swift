@@ -55,9 +55,22 @@ import Testing
 
     @Test func anotherVersionIsRefusedByName() {
         var bytes = Self.sample().encoded()
-        bytes[4] = 2
-        #expect(throws: HandoffError.otherVersion(found: 2, expected: 1)) {
+        bytes[4] = 1
+        #expect(throws: HandoffError.otherVersion(found: 1, expected: 2)) {
             try HandoffState.decode(bytes, now: Self.now)
+        }
+    }
+
+    /// A local address left out (family 0) names the connection by its peer alone: it round-trips, and a
+    /// second record with that peer makes the state inconsistent.
+    @Test func aLocalAddressLeftOutNeedsAPeerOfItsOwn() throws {
+        var state = Self.sample()
+        state.sessions[0].local = .unrecorded
+        #expect(try HandoffState.decode(state.encoded(), now: Self.now) == state)
+        var twice = state
+        twice.sessions[1].peer = state.sessions[0].peer
+        #expect(throws: HandoffError.inconsistent("peer twice, one without local")) {
+            try HandoffState.decode(twice.encoded(), now: Self.now)
         }
     }
 
