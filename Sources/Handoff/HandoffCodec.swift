@@ -54,7 +54,11 @@ extension HandoffState {
         guard Array(bytes[0..<magic.count]) == magic else { throw .notState }
         var header = Reader(bytes[magic.count..<headerSize])
         let version = try header.u16()
-        guard version == Self.version else { throw .otherVersion(found: version, expected: Self.version) }
+        // Version 1 is version 2 with every local address recorded: still read, so an upgrade from it keeps
+        // the sessions (family 0 in one is refused as in any address).
+        guard version == Self.version || version == 1 else {
+            throw .otherVersion(found: version, expected: Self.version)
+        }
         _ = try header.u16()
         let length = Int(try header.u32())
         guard bytes.count == headerSize + length + 8 else { throw .truncated(size: bytes.count) }
@@ -90,7 +94,7 @@ extension HandoffState {
             let connectedAt = try body.u64()
             guard connectedAt <= lastHeard, lastHeard <= savedAt else { throw .inconsistent("session instants") }
             let peer = try body.address()
-            let local = try body.address(unrecorded: true)
+            let local = try body.address(unrecorded: version >= 2)
             let id = try body.field()
             guard !id.isEmpty, let text = String(validating: id, as: UTF8.self) else {
                 throw .inconsistent("session id")

@@ -10,9 +10,9 @@
 // Integers are little-endian. Instants are CLOCK_MONOTONIC nanoseconds, which run on across a restart
 // (same boot; a saved_at ahead of the reader's clock means another boot, and the blob is refused).
 // A session's local address may be family 0 (not recorded): then no other record has its peer.
-// Version 2 (1 had every local address).
+// Version 2; version 1 (every local address recorded) is still read.
 // A session's deadline is not stored: it is last_heard + interval × timeout factor, as in `Session`.
-// A reader takes exactly its own version; anything else is `HandoffError.otherVersion`.
+// A reader takes its own version and 1; anything else is `HandoffError.otherVersion`.
 
 /// An address as the kernel keeps it: family 4 or 6, 16 bytes (IPv4 in the first four), a port.
 public struct HandoffAddress: Equatable, Hashable, Sendable {
