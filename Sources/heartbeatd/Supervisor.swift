@@ -90,7 +90,7 @@ final class Supervisor {
         }
         timeline.built = StartTimeline.now()
         // The sessions are in the workers' epolls now: the predecessor's can go, off their way.
-        Succession.closeInBackground(inheritance?.retired ?? [])
+        Succession.closeInBackground(inheritance?.retired ?? [], afterMilliseconds: Succession.retiredDelayMilliseconds)
 
         let loop = try EventLoop(tick: 10_000_000, slots: 256)
         let mailbox = try Mailbox<Message>()
