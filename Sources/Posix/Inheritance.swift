@@ -106,7 +106,12 @@ public enum Descriptors {
     /// `execve`, at the record's position in a carrier). False for another connection, a listener, no
     /// socket, or a number not open. A socket the predecessor accepted is non-blocking already.
     public static func isConnection(_ id: DescriptorID, to peer: SocketAddress) -> Bool {
-        address(of: id, "getpeername", getpeername) == peer
+        self.peer(id) == peer
+    }
+
+    /// The peer of `id` if it is a connected IPv4 or IPv6 socket, else nil: one `getpeername(2)`.
+    public static func peer(_ id: DescriptorID) -> SocketAddress? {
+        address(of: id, "getpeername", getpeername)
     }
 
     /// An inet address from getpeername or getsockname; nil on failure or for another family.

@@ -22,6 +22,9 @@ public struct Inheritance: Sendable {
     /// in): each is checked against the record at its position first, and matched by its addresses only
     /// from the first one that is not that record's connection.
     public var carried: [DescriptorID]
+    /// The peer of each `carried` socket, read while the state was decoded (nil: not a connected socket);
+    /// empty when not read, and then `Takeover` asks each socket itself.
+    public var carriedPeers: [SocketAddress?] = []
     /// The predecessor's old epolls (still holding the sessions' sockets), closed in the background once
     /// the takeover is done.
     public var retired: [DescriptorID] = []
@@ -102,11 +105,14 @@ struct Takeover {
                 if Descriptors.isInheritedSocket(descriptor) { descriptors.append(descriptor) }
             }
         } else if let records = state?.sessions, !inheritance.carried.isEmpty {
-            // Position by position, one getpeername each (close-on-exec already: MSG_CMSG_CLOEXEC).
+            // Position by position, one getpeername each (close-on-exec already: MSG_CMSG_CLOEXEC), or the
+            // peers read meanwhile.
             let carried = inheritance.carried
+            let peers = inheritance.carriedPeers.count == carried.count ? inheritance.carriedPeers : nil
             var position = 0
             while position < min(carried.count, records.count),
-                Descriptors.isConnection(carried[position], to: SocketAddress(records[position].peer))
+                peers.map({ $0[position] == SocketAddress(records[position].peer) })
+                    ?? Descriptors.isConnection(carried[position], to: SocketAddress(records[position].peer))
             {
                 counts.restored += 1
                 sessions[records[position].worker % workers].append((carried[position], records[position]))
