@@ -197,7 +197,12 @@ extension Server {
     /// Restart or upgrade: every worker stops accepting, ends (paced) what cannot be handed over, and
     /// freezes the rest; `completion` gets the whole state and the workers' old epolls (still holding the
     /// frozen sessions, for the caller to carry or close), on the thread of the worker that finished last.
-    public func handOff(pacing: Pacing, completion: @escaping @Sendable (HandoffState, [DescriptorID]) -> Void) {
+    /// `acrossExec`: the frozen sockets are made to stay open across an `execve` (an upgrade); a stop
+    /// puts them in flight instead, which needs no `fcntl` per session.
+    public func handOff(
+        pacing: Pacing, acrossExec: Bool = true,
+        completion: @escaping @Sendable (HandoffState, [DescriptorID]) -> Void
+    ) {
         let parts = Mutex<[WorkerHandoff]>([])
         let count = shared.mailboxes.count
         let registry = shared.registry
@@ -205,7 +210,7 @@ extension Server {
         for mailbox in self.shared.mailboxes {
             mailbox.post(
                 .handOff(
-                    pacing,
+                    pacing, acrossExec: acrossExec,
                     reply: { part in
                         let all = parts.withLock { parts in
                             parts.append(part)

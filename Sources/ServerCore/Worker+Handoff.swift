@@ -44,6 +44,9 @@ struct HandoffWork {
     var schedule: [(at: UInt64, slot: Int, serial: UInt32)] = []
     var next = 0
     var reply: (@Sendable (WorkerHandoff) -> Void)?
+    /// Whether the frozen sockets must stay open across an `execve` (an upgrade): FD_CLOEXEC cleared on
+    /// each, one `fcntl` per session that a stop, whose sockets go in flight, does without.
+    var acrossExec = true
     var frozen: [Int] = []
     /// After a takeover: told once every inherited session is back (`Shared.restored`), with the rounds
     /// it took and the time spent in them.
@@ -93,12 +96,13 @@ extension Worker {
 
     /// Stops accepting; sessions that cannot be handed over get `BYE restart` spread over the pacing
     /// window; then the rest are frozen and `reply` gets their records.
-    func beginHandOff(pacing: Pacing, reply: @escaping @Sendable (WorkerHandoff) -> Void) {
+    func beginHandOff(pacing: Pacing, acrossExec: Bool = true, reply: @escaping @Sendable (WorkerHandoff) -> Void) {
         guard !isDraining, handoff.reply == nil else {
             postPresence()
             return reply(WorkerHandoff(worker: index, nextSerial: nextSerial))
         }
         handoff.reply = reply
+        handoff.acrossExec = acrossExec
         for listener in listeners { try? loop.modify(listener.id, interest: []) }
         var due: [(slot: Int, serial: UInt32)] = []
         for slot in sessions.slots where sessions.isOpen(slot) && !isHandoverable(slot) {
@@ -132,15 +136,15 @@ extension Worker {
         }
     }
 
-    /// Every session left becomes a record, its socket kept open across exec and no longer watched (its
-    /// local address is looked up only if another record has its peer: `Server.handOff`);
+    /// Every session left becomes a record, its socket no longer watched and, for an upgrade, kept open
+    /// across exec (its local address is looked up only if another record has its peer: `Server.handOff`);
     /// one not yet identified (or draining) is told `BYE restart` instead: it has nothing to keep.
     private func freeze() {
         guard let reply = handoff.reply else { return }
         var part = WorkerHandoff(worker: index, nextSerial: nextSerial)
         for slot in sessions.slots where sessions.isOpen(slot) {
             guard let id = sessions[slot].id, !sessions[slot].isDraining, isHandoverable(slot),
-                (try? sessions[slot].socket?.keepAcrossExec()) != nil
+                !handoff.acrossExec || (try? sessions[slot].socket?.keepAcrossExec()) != nil
             else {
                 reap(slot, because: .restart)
                 continue

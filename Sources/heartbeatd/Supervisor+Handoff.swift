@@ -60,7 +60,7 @@ extension Supervisor {
         else { return false }
         handoffPurpose = .stop(since: Clock.monotonicNanoseconds())
         notifier?.stopping(status: "stopping: handing \(server.snapshot().identified) sessions to the fd store")
-        server.handOff(pacing: pacing) { [mailbox] in mailbox?.post(.handedOff($0, retired: $1)) }
+        server.handOff(pacing: pacing, acrossExec: false) { [mailbox] in mailbox?.post(.handedOff($0, retired: $1)) }
         return true
     }
 

@@ -223,7 +223,8 @@ import Testing
         rig.worker.restoreInherited()
         #expect(rig.worker.handoff.inherited.count == 40)
         let result = Mutex<WorkerHandoff?>(nil)
-        rig.worker.take(.handOff(Pacing(window: 0, jitter: 0), reply: { part in result.withLock { $0 = part } }))
+        rig.worker.take(
+            .handOff(Pacing(window: 0, jitter: 0), acrossExec: true, reply: { part in result.withLock { $0 = part } }))
         let part = try #require(result.withLock { $0 })
         #expect(part.sessions.count == count, "the ones not restored yet are handed on too")
         if let retired = part.retired { Descriptors.close(retired) }
@@ -239,5 +240,22 @@ import Testing
         #expect(rig.worker.handoff.inherited.count == 40, "the probe registered no session")
         for _ in 0..<50 where !rig.worker.handoff.inherited.isEmpty { try rig.worker.loop.runTurn() }
         #expect(rig.worker.handoff.inherited.isEmpty)
+    }
+
+    @Test func onlyAnUpgradesFreezeKeepsTheSocketsOpenAcrossExec() throws {
+        for acrossExec in [true, false] {
+            let rig = try Rig()
+            let peer = try rig.connect(over: .tcp)
+            #expect(try rig.identify(peer, as: "exec-\(acrossExec)") != nil)
+            let result = Mutex<WorkerHandoff?>(nil)
+            rig.worker.beginHandOff(pacing: Pacing(window: 0, jitter: 0), acrossExec: acrossExec) { part in
+                result.withLock { $0 = part }
+            }
+            let part = try #require(result.withLock { $0 })
+            let descriptor = try #require(part.sessions.first?.descriptor)
+            // A stop puts the sockets in flight (the receiver sets close-on-exec): no fcntl per session.
+            #expect((fcntl(descriptor, F_GETFD) & FD_CLOEXEC == 0) == acrossExec, "across exec: \(acrossExec)")
+            if let retired = part.retired { Descriptors.close(retired) }
+        }
     }
 }
