@@ -52,12 +52,13 @@ enum Succession {
             stored.filter { Descriptors.isSocket($0) } + (passed.stored[FileDescriptorStore.listenerName] ?? [])
         // Only one state is ever stored; should several come back, the newest was stored last.
         for stale in states.dropLast() { Descriptors.close(stale) }
-        // The state is decoded on a thread of its own while this one takes the sockets out of their carriers
-        // and reads each one's peer for the takeover's check: neither needs the other, so two cores do both
-        // at once (at 15,000 sessions each took 10-30 ms of the restart, one after the other).
-        let decoding = states.last.map { memfd in Decoding(memfd, descriptors: descriptors) }
+        // The carriers first, while this process has one thread: the descriptor table grows as the sockets
+        // come in, and once another thread shares it every growth waits for an RCU grace period (measured:
+        // 8 ms alone, 46 ms beside the decoding thread at 15,000). Then the state is decoded on a thread of
+        // its own while this one reads each socket's peer for the takeover's check: neither needs the other.
         let carried = unload(
             passed.stored[FileDescriptorStore.carrierName] ?? [], descriptorLimit: descriptorLimit, logger: logger)
+        let decoding = states.last.map { memfd in Decoding(memfd, descriptors: descriptors) }
         let peers = decoding == nil ? [] : carried.map { Descriptors.peer($0) }
         timeline.passed = StartTimeline.now()
         guard var inheritance = decoding?.result() else {
