@@ -30,12 +30,30 @@ extension EventLoop {
         try? epoll.remove(descriptor(slot: slot))
     }
 
+    /// Sets every slot registration aside at once, without a system call per slot (a hand-off's freeze): a
+    /// fresh epoll takes the registrations by descriptor (the wake-up timerfd, a mailbox, listeners), and
+    /// the old one, still holding the slots' descriptors, goes to the caller — to carry to a successor or
+    /// close, either way off this loop (closing an epoll that holds 15,000 sockets takes ~75 ms). The slots stay taken, their queued events go stale, and `watch` adds them anew.
+    public func setAside() throws(SystemError) -> DescriptorID {
+        var fresh = try Epoll(capacity: eventsPerWait)
+        for (slot, interest) in interests {
+            try fresh.add(descriptor(slot: slot), interest: interest, data: token(slot))
+        }
+        for slot in 0..<registrations.count where registrations.isTaken(slot) && interests[slot] == nil {
+            registrations.renew(slot)
+        }
+        swap(&epoll, &fresh)
+        epochs += 1
+        return fresh.relinquish()
+    }
+
     /// Watches the slot's descriptor for `interest` from now on. The kernel refuses EPOLL_CTL_MOD with EINVAL
     /// on a registration made with `.exclusive` (a listener shared by every worker) and when asking for
     /// `.exclusive`; such a change takes the registration out and adds it anew, under the same token.
     public func modify(slot: Int, interest: Readiness) throws(SystemError) {
         let descriptor = descriptor(slot: slot)
         let data = token(slot)
+        if interests[slot] != nil { interests[slot] = interest }
         do {
             try epoll.modify(descriptor, interest: interest, data: data)
         } catch  where error.errno == .invalidArgument {
@@ -49,11 +67,13 @@ extension EventLoop {
     public func unregister(slot: Int) {
         // Fails only if the descriptor was never added or is already closed: nothing left to undo.
         try? epoll.remove(descriptor(slot: slot))
+        interests[slot] = nil
         registrations.release(slot)
     }
 
     /// Frees the slot without asking the kernel, because the caller closes its descriptor next (`forget`).
     public func forget(slot: Int) {
+        interests[slot] = nil
         registrations.release(slot)
     }
 

@@ -52,8 +52,12 @@ public final class EventLoop {
     /// Runs at the end of every turn (the worker publishes "I turned" for the watchdog here).
     public var onTurnEnd: () -> Void = {}
 
-    let epoll: Epoll
-    private let eventsPerWait: Int
+    var epoll: Epoll
+    /// Bumped when `setAside` swaps the epoll: the rest of the batch being dispatched is the old one's.
+    var epochs = 0
+    /// What each registration by descriptor watches for, by slot, so `setAside` can add it to a fresh epoll.
+    var interests: [Int: Readiness] = [:]
+    let eventsPerWait: Int
     var wheel: TimerWheel
     // Wakes epoll_wait at the wheel's next expiry on time (see `scheduleWake`); `wakeAt` is what it is set to.
     private let wake: TimerFD
@@ -113,6 +117,7 @@ public final class EventLoop {
             throw error
         }
         registrations.named[descriptor.rawValue] = UInt32(slot)
+        interests[slot] = interest
         return slot
     }
 
@@ -214,7 +219,10 @@ public final class EventLoop {
     }
 
     func dispatch(_ count: Int) {
-        for index in 0..<count {
+        let epoch = epochs
+        // A handler that sets the epoll aside ends the batch: the rest came from the old one, and
+        // level-triggered readiness of what is still watched comes back in the next wait.
+        for index in 0..<count where epochs == epoch {
             let (data, readiness) = epoll.event(at: index)
             deliver(data: data, readiness: readiness)
         }

@@ -54,7 +54,11 @@ extension HandoffState {
         guard Array(bytes[0..<magic.count]) == magic else { throw .notState }
         var header = Reader(bytes[magic.count..<headerSize])
         let version = try header.u16()
-        guard version == Self.version else { throw .otherVersion(found: version, expected: Self.version) }
+        // Version 1 is version 2 with every local address recorded: still read, so an upgrade from it keeps
+        // the sessions (family 0 in one is refused as in any address).
+        guard version == Self.version || version == 1 else {
+            throw .otherVersion(found: version, expected: Self.version)
+        }
         _ = try header.u16()
         let length = Int(try header.u32())
         guard bytes.count == headerSize + length + 8 else { throw .truncated(size: bytes.count) }
@@ -90,7 +94,7 @@ extension HandoffState {
             let connectedAt = try body.u64()
             guard connectedAt <= lastHeard, lastHeard <= savedAt else { throw .inconsistent("session instants") }
             let peer = try body.address()
-            let local = try body.address()
+            let local = try body.address(unrecorded: version >= 2)
             let id = try body.field()
             guard !id.isEmpty, let text = String(validating: id, as: UTF8.self) else {
                 throw .inconsistent("session id")
@@ -113,6 +117,10 @@ extension HandoffState {
         var descriptors = Set<Int32>(minimumCapacity: listeners.count + sessions.count)
         var connections = Set<HandoffConnection>(minimumCapacity: sessions.count)
         var ids = Set<String>(minimumCapacity: sessions.count)
+        // Peers of records without a local address, and of those with one: the first kind names its
+        // connection by the peer alone, so no other record may have that peer.
+        var peersAlone = Set<HandoffAddress>()
+        var peersWithLocal = Set<HandoffAddress>()
         for listener in listeners {
             guard descriptors.insert(listener.descriptor).inserted else { throw .inconsistent("descriptor twice") }
         }
@@ -122,6 +130,15 @@ extension HandoffState {
                 throw .inconsistent("connection twice")
             }
             guard ids.insert(session.id).inserted else { throw .inconsistent("id \(session.id) twice") }
+            if session.local.isUnrecorded {
+                guard !peersWithLocal.contains(session.peer) else {
+                    throw .inconsistent("peer twice, one without local")
+                }
+                peersAlone.insert(session.peer)
+            } else {
+                guard !peersAlone.contains(session.peer) else { throw .inconsistent("peer twice, one without local") }
+                peersWithLocal.insert(session.peer)
+            }
         }
     }
 }
@@ -190,11 +207,19 @@ private struct Reader {
         guard count <= HandoffState.maxField else { throw .inconsistent("a \(count)-byte field") }
         return Array(try take(count))
     }
-    mutating func address() throws(HandoffError) -> HandoffAddress {
+    /// `unrecorded`: family 0 (a session's local address left out) is allowed, with nothing else set.
+    mutating func address(unrecorded: Bool = false) throws(HandoffError) -> HandoffAddress {
         let family = try u8()
-        guard family == 4 || family == 6 else { throw .inconsistent("address family \(family)") }
         let raw = Array(try take(16))
-        return HandoffAddress(family: family, bytes: raw, port: try u16())
+        let port = try u16()
+        if unrecorded, family == 0 {
+            guard port == 0, raw.allSatisfy({ $0 == 0 }) else {
+                throw .inconsistent("an unrecorded address with bytes")
+            }
+            return .unrecorded
+        }
+        guard family == 4 || family == 6 else { throw .inconsistent("address family \(family)") }
+        return HandoffAddress(family: family, bytes: raw, port: port)
     }
     private mutating func little<Value: FixedWidthInteger>() throws(HandoffError) -> Value {
         let size = MemoryLayout<Value>.size

@@ -9,8 +9,10 @@
 //
 // Integers are little-endian. Instants are CLOCK_MONOTONIC nanoseconds, which run on across a restart
 // (same boot; a saved_at ahead of the reader's clock means another boot, and the blob is refused).
+// A session's local address may be family 0 (not recorded): then no other record has its peer.
+// Version 2; version 1 (every local address recorded) is still read.
 // A session's deadline is not stored: it is last_heard + interval × timeout factor, as in `Session`.
-// A reader takes exactly its own version; anything else is `HandoffError.otherVersion`.
+// A reader takes its own version and 1; anything else is `HandoffError.otherVersion`.
 
 /// An address as the kernel keeps it: family 4 or 6, 16 bytes (IPv4 in the first four), a port.
 public struct HandoffAddress: Equatable, Hashable, Sendable {
@@ -24,6 +26,11 @@ public struct HandoffAddress: Equatable, Hashable, Sendable {
         self.bytes = bytes.count >= 16 ? bytes : bytes + [UInt8](repeating: 0, count: 16 - bytes.count)
         self.port = port
     }
+
+    /// A session's local address left out: its peer is unique in the state, and names the connection alone.
+    public static let unrecorded = HandoffAddress(family: 0, bytes: [], port: 0)
+
+    public var isUnrecorded: Bool { family == 0 }
 
     /// The 16 address bytes in one go: a takeover hashes two addresses per session, and `Hasher` fed
     /// byte by byte was a visible share of it at 15,000 sessions.
@@ -47,7 +54,7 @@ public struct HandoffConnection: Hashable, Sendable {
 
 public struct HandoffState: Equatable, Sendable {
     public static let magic: [UInt8] = Array("HBST".utf8)
-    public static let version: UInt16 = 1
+    public static let version: UInt16 = 2
     /// The most sessions and listeners a blob may describe: more than any descriptor limit allows.
     public static let maxRecords = 1 << 22
     /// Bytes an id, a partial line or unsent replies may take in a record (the daemon caps them far lower).
@@ -78,7 +85,8 @@ public struct HandoffState: Equatable, Sendable {
         public var connectedAt: UInt64
         public var peer: HandoffAddress
         /// The local end: with `peer` it names the TCP connection, which is how a socket that comes back
-        /// from the fd store (under another number) finds its record.
+        /// from the fd store (under another number) finds its record. `unrecorded` when no other record
+        /// has the same peer (`getsockname` per session cost 2–3 µs at the freeze, on every beat's path).
         public var local: HandoffAddress
         /// Replies the kernel had not taken yet, and an incomplete line read so far.
         public var unsent: [UInt8]

@@ -32,6 +32,15 @@ public struct Epoll: ~Copyable {
         events.deallocate()
     }
 
+    /// The instance's descriptor, no longer closed here: what it still watches stays watched until the
+    /// caller closes it (a hand-off carries it to the successor, which closes it off the critical path).
+    public consuming func relinquish() -> DescriptorID {
+        let number = fd
+        events.deallocate()
+        discard self
+        return DescriptorID(number: number)
+    }
+
     public func add(_ descriptor: DescriptorID, interest: Readiness, data: UInt64) throws(SystemError) {
         try control(EPOLL_CTL_ADD, descriptor, interest, data, "epoll_ctl(ADD)")
     }

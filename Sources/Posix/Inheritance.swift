@@ -106,7 +106,12 @@ public enum Descriptors {
     /// `execve`, at the record's position in a carrier). False for another connection, a listener, no
     /// socket, or a number not open. A socket the predecessor accepted is non-blocking already.
     public static func isConnection(_ id: DescriptorID, to peer: SocketAddress) -> Bool {
-        address(of: id, "getpeername", getpeername) == peer
+        self.peer(id) == peer
+    }
+
+    /// The peer of `id` if it is a connected IPv4 or IPv6 socket, else nil: one `getpeername(2)`.
+    public static func peer(_ id: DescriptorID) -> SocketAddress? {
+        address(of: id, "getpeername", getpeername)
     }
 
     /// An inet address from getpeername or getsockname; nil on failure or for another family.
@@ -182,6 +187,12 @@ extension Descriptors {
     /// Numbers in `known` (a hand-off state names them) are skipped without a system call each.
     public static func inheritedSockets(from: Int32, skipping known: Set<Int32> = []) -> [DescriptorID] {
         openNumbers(from: from).filter { !known.contains($0.rawValue) && isInheritedSocket($0) }
+    }
+
+    /// Whether `id` is a socket at all (one `fstat`).
+    public static func isSocket(_ id: DescriptorID) -> Bool {
+        var status = stat()
+        return fstat(id.rawValue, &status) == 0 && status.st_mode & S_IFMT == S_IFSOCK
     }
 
     /// Whether `id` is a socket left open across `execve` on purpose (FD_CLOEXEC clear).

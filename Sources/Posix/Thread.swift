@@ -26,6 +26,8 @@ public enum Thread {
         // @unchecked: a pthread_t is an opaque id; joining it once is the caller's contract.
         let thread: pthread_t
         public func join() { pthread_join(thread, nil) }
+        /// For a thread nobody waits for: its resources go when it ends.
+        public func detach() { pthread_detach(thread) }
     }
 
     private final class Body {

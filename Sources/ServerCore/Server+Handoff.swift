@@ -22,6 +22,12 @@ public struct Inheritance: Sendable {
     /// in): each is checked against the record at its position first, and matched by its addresses only
     /// from the first one that is not that record's connection.
     public var carried: [DescriptorID]
+    /// The peer of each `carried` socket, read while the state was decoded (nil: not a connected socket);
+    /// empty when not read, and then `Takeover` asks each socket itself.
+    public var carriedPeers: [SocketAddress?] = []
+    /// The predecessor's old epolls (still holding the sessions' sockets), closed in the background once
+    /// the takeover is done.
+    public var retired: [DescriptorID] = []
 
     public init(
         state: HandoffState?, problem: HandoffError?, descriptors: [DescriptorID], numbersKept: Bool = false,
@@ -49,6 +55,8 @@ public struct TakeoverCounts: Sendable, Equatable {
     public var listeners = 0
     /// How long the switch took: from the predecessor's save to now, in nanoseconds.
     public var gap: UInt64 = 0
+    /// How long sorting the inherited descriptors against the state took, in nanoseconds.
+    public var matching: UInt64 = 0
 }
 
 /// The inherited descriptors sorted out: sockets per worker with their records, listeners by worker.
@@ -62,6 +70,7 @@ struct Takeover {
     init(_ inheritance: Inheritance?, workers: Int, now: UInt64) {
         sessions = Array(repeating: [], count: workers)
         guard let inheritance else { return }
+        defer { counts.matching = Clock.monotonicNanoseconds() &- now }
         let state = inheritance.state
         lastSeq = state?.lastSeq ?? 0
         nextSerials = state?.nextSerials ?? []
@@ -84,11 +93,14 @@ struct Takeover {
                 if Descriptors.isInheritedSocket(descriptor) { descriptors.append(descriptor) }
             }
         } else if let records = state?.sessions, !inheritance.carried.isEmpty {
-            // Position by position, one getpeername each (close-on-exec already: MSG_CMSG_CLOEXEC).
+            // Position by position, one getpeername each (close-on-exec already: MSG_CMSG_CLOEXEC), or the
+            // peers read meanwhile.
             let carried = inheritance.carried
+            let peers = inheritance.carriedPeers.count == carried.count ? inheritance.carriedPeers : nil
             var position = 0
             while position < min(carried.count, records.count),
-                Descriptors.isConnection(carried[position], to: SocketAddress(records[position].peer))
+                peers.map({ $0[position] == SocketAddress(records[position].peer) })
+                    ?? Descriptors.isConnection(carried[position], to: SocketAddress(records[position].peer))
             {
                 counts.restored += 1
                 sessions[records[position].worker % workers].append((carried[position], records[position]))
@@ -111,10 +123,13 @@ struct Takeover {
         for descriptor in descriptors {
             // Sessions first, thousands of them against a listener or two: two system calls name the
             // connection, and one more makes a match close-on-exec (carriers deliver them so already).
+            // A record without a local address is the only one with its peer (`Server.recordingLocals`).
             if let connection = Descriptors.connection(descriptor),
                 let record = records.removeValue(
-                    forKey: HandoffConnection(
-                        peer: HandoffAddress(connection.peer), local: HandoffAddress(connection.local)))
+                    forKey: HandoffConnection(peer: HandoffAddress(connection.peer), local: .unrecorded))
+                    ?? records.removeValue(
+                        forKey: HandoffConnection(
+                            peer: HandoffAddress(connection.peer), local: HandoffAddress(connection.local)))
             {
                 Descriptors.closeOnExec(descriptor)
                 counts.restored += 1
@@ -180,8 +195,14 @@ struct Takeover {
 
 extension Server {
     /// Restart or upgrade: every worker stops accepting, ends (paced) what cannot be handed over, and
-    /// freezes the rest; `completion` gets the whole state, on the thread of the worker that finished last.
-    public func handOff(pacing: Pacing, completion: @escaping @Sendable (HandoffState) -> Void) {
+    /// freezes the rest; `completion` gets the whole state and the workers' old epolls (still holding the
+    /// frozen sessions, for the caller to carry or close), on the thread of the worker that finished last.
+    /// `acrossExec`: the frozen sockets are made to stay open across an `execve` (an upgrade); a stop
+    /// puts them in flight instead, which needs no `fcntl` per session.
+    public func handOff(
+        pacing: Pacing, acrossExec: Bool = true,
+        completion: @escaping @Sendable (HandoffState, [DescriptorID]) -> Void
+    ) {
         let parts = Mutex<[WorkerHandoff]>([])
         let count = shared.mailboxes.count
         let registry = shared.registry
@@ -189,7 +210,7 @@ extension Server {
         for mailbox in self.shared.mailboxes {
             mailbox.post(
                 .handOff(
-                    pacing,
+                    pacing, acrossExec: acrossExec,
                     reply: { part in
                         let all = parts.withLock { parts in
                             parts.append(part)
@@ -200,9 +221,36 @@ extension Server {
                             HandoffState(
                                 savedAt: Clock.monotonicNanoseconds(), lastSeq: registry.lastSeq,
                                 nextSerials: all.map(\.nextSerial), listeners: all.flatMap(\.listeners) + shared,
-                                sessions: all.flatMap(\.sessions)))
+                                sessions: Self.recordingLocals(all.flatMap(\.sessions))), all.compactMap(\.retired))
                     }))
         }
+    }
+
+    /// The workers record no local address (a `getsockname` each); only records whose peer another
+    /// record has need one, for the successor to tell the connections apart (a client that reached two of
+    /// our addresses from one port: rare). One whose socket cannot say is left out: the successor tells
+    /// that connection `BYE restart`.
+    static func recordingLocals(_ sessions: [HandoffState.Session]) -> [HandoffState.Session] {
+        var first: [HandoffAddress: Int] = [:]
+        first.reserveCapacity(sessions.count)
+        var shared: Set<Int> = []
+        for (position, record) in sessions.enumerated() {
+            if let earlier = first.updateValue(position, forKey: record.peer) {
+                shared.insert(earlier)
+                shared.insert(position)
+            }
+        }
+        guard !shared.isEmpty else { return sessions }
+        var recorded = sessions
+        var unknown: Set<Int> = []
+        for position in shared {
+            if let connection = Descriptors.connection(DescriptorID(number: sessions[position].descriptor)) {
+                recorded[position].local = HandoffAddress(connection.local)
+            } else {
+                unknown.insert(position)
+            }
+        }
+        return unknown.isEmpty ? recorded : recorded.enumerated().filter { !unknown.contains($0.offset) }.map(\.element)
     }
 
     /// A frozen session that cannot go to the successor after all: `BYE restart`, our FIN, close.

@@ -18,7 +18,12 @@ final class Shared: Sendable {
     /// per worker would let each network in `workers` times over (docs/design.md, "Connect rate").
     let connectBuckets = Mutex(ConnectBuckets(capacity: ConnectBuckets.serverCapacity))
     let mailboxes: [Mailbox<WorkerMessage>]
-    init(mailboxes: [Mailbox<WorkerMessage>]) { self.mailboxes = mailboxes }
+    /// A takeover's restore, worker by worker (`restored`).
+    let restoring: Mutex<RestoreTiming>
+    init(mailboxes: [Mailbox<WorkerMessage>]) {
+        self.mailboxes = mailboxes
+        restoring = Mutex(RestoreTiming(pending: mailboxes.count))
+    }
 }
 
 public enum ServerError: Error, CustomStringConvertible {
@@ -166,11 +171,13 @@ public final class Server: Sendable {
 
     /// Starts every worker on its own thread. `onStopped` runs on a worker's thread when it has drained;
     /// `onPresence` runs on a worker's thread with a loop turn's online, offline and replaced events, in
-    /// the order of their seq (each worker's; another worker's may interleave).
+    /// the order of their seq (each worker's; another worker's may interleave). After a takeover,
+    /// `onRestored` runs once, on the thread of the worker that restored its handed-over sessions last.
     public func start(
         onStopped: @escaping @Sendable (_ worker: Int) -> Void,
         onFailure: @escaping @Sendable (_ worker: Int, _ error: SystemError) -> Void,
-        onPresence: @escaping @Sendable ([PresenceEvent]) -> Void = { _ in }
+        onPresence: @escaping @Sendable ([PresenceEvent]) -> Void = { _ in },
+        onRestored: @escaping @Sendable (RestoreTiming) -> Void = { _ in }
     ) throws(ServerError) {
         let workers = pending.withLock { workers in
             defer { workers = [] }
@@ -179,6 +186,7 @@ public final class Server: Sendable {
         if let takeover { announceTakeover(takeover, to: onPresence) }
         for worker in workers {
             worker.onPresence = onPresence
+            if takeover != nil { worker.handoff.onRestored = onRestored }
             let handOver = HandOver(worker)
             do {
                 let thread = try Thread.start(name: "hb-worker-\(worker.index)") {

@@ -24,6 +24,9 @@ struct WorkerHandoff: Sendable {
     var nextSerial: UInt32
     var sessions: [HandoffState.Session] = []
     var listeners: [HandoffState.Listener] = []
+    /// The worker's old epoll, still holding the frozen sessions (`EventLoop.setAside`): whoever runs the
+    /// sessions next closes it, off their critical path. Nil if none was set aside.
+    var retired: DescriptorID?
 }
 
 /// A worker's hand-off bookkeeping, in one stored property.
@@ -41,7 +44,15 @@ struct HandoffWork {
     var schedule: [(at: UInt64, slot: Int, serial: UInt32)] = []
     var next = 0
     var reply: (@Sendable (WorkerHandoff) -> Void)?
+    /// Whether the frozen sockets must stay open across an `execve` (an upgrade): FD_CLOEXEC cleared on
+    /// each, one `fcntl` per session that a stop, whose sockets go in flight, does without.
+    var acrossExec = true
     var frozen: [Int] = []
+    /// After a takeover: told once every inherited session is back (`Shared.restored`), with the rounds
+    /// it took and the time spent in them.
+    var onRestored: (@Sendable (RestoreTiming) -> Void)?
+    var rounds = 0
+    var registering: UInt64 = 0
 }
 
 extension Session {
@@ -85,12 +96,13 @@ extension Worker {
 
     /// Stops accepting; sessions that cannot be handed over get `BYE restart` spread over the pacing
     /// window; then the rest are frozen and `reply` gets their records.
-    func beginHandOff(pacing: Pacing, reply: @escaping @Sendable (WorkerHandoff) -> Void) {
+    func beginHandOff(pacing: Pacing, acrossExec: Bool = true, reply: @escaping @Sendable (WorkerHandoff) -> Void) {
         guard !isDraining, handoff.reply == nil else {
             postPresence()
             return reply(WorkerHandoff(worker: index, nextSerial: nextSerial))
         }
         handoff.reply = reply
+        handoff.acrossExec = acrossExec
         for listener in listeners { try? loop.modify(listener.id, interest: []) }
         var due: [(slot: Int, serial: UInt32)] = []
         for slot in sessions.slots where sessions.isOpen(slot) && !isHandoverable(slot) {
@@ -124,22 +136,21 @@ extension Worker {
         }
     }
 
-    /// Every session left becomes a record, its socket kept open across exec and no longer watched;
+    /// Every session left becomes a record, its socket no longer watched and, for an upgrade, kept open
+    /// across exec (its local address is looked up only if another record has its peer: `Server.handOff`);
     /// one not yet identified (or draining) is told `BYE restart` instead: it has nothing to keep.
     private func freeze() {
         guard let reply = handoff.reply else { return }
         var part = WorkerHandoff(worker: index, nextSerial: nextSerial)
         for slot in sessions.slots where sessions.isOpen(slot) {
             guard let id = sessions[slot].id, !sessions[slot].isDraining, isHandoverable(slot),
-                let local = try? sessions[slot].socket?.localAddress(),
-                (try? sessions[slot].socket?.keepAcrossExec()) != nil
+                !handoff.acrossExec || (try? sessions[slot].socket?.keepAcrossExec()) != nil
             else {
                 reap(slot, because: .restart)
                 continue
             }
             if let timer = sessions[slot].timer { loop.cancel(timer) }
             sessions[slot].timer = nil
-            loop.unwatch(slot: slot)
             handoff.frozen.append(slot)
             part.sessions.append(
                 HandoffState.Session(
@@ -148,7 +159,14 @@ extension Worker {
                     intervalMilliseconds: sessions[slot].intervalMilliseconds,
                     timeoutFactor: sessions[slot].timeoutFactor, lastHeard: sessions[slot].lastHeard,
                     connectedAt: sessions[slot].connectedAt, peer: HandoffAddress(sessions[slot].peer),
-                    local: HandoffAddress(local), unsent: unsent[slot] ?? [], partial: partials[slot] ?? []))
+                    local: .unrecorded, unsent: unsent[slot] ?? [], partial: partials[slot] ?? []))
+        }
+        // One fresh epoll for what the worker still serves instead of an EPOLL_CTL_DEL per session; the old
+        // one goes with the state. Should the kernel refuse a new epoll, each session is taken out.
+        if let retired = try? loop.setAside() {
+            part.retired = retired
+        } else {
+            for slot in handoff.frozen { loop.unwatch(slot: slot) }
         }
         for listener in listeners where !listener.isShared {
             guard (try? listener.socket?.keepAcrossExec()) != nil else { continue }
@@ -200,7 +218,8 @@ extension Worker {
             for listener in listeners { try? loop.modify(listener.id, interest: []) }
             handoff.isAcceptingHeld = true
         }
-        restoreNext()
+        guard handoff.inherited.isEmpty else { return restoreNext() }
+        reportRestored()
     }
 
     /// One round of the restore: the next `restoresPerTurn` inherited sessions (all of them when
@@ -210,20 +229,36 @@ extension Worker {
     func restoreNext(everything: Bool = false) {
         guard !handoff.inherited.isEmpty else { return }
         let count = everything ? handoff.inherited.count : min(Self.restoresPerTurn, handoff.inherited.count)
+        let start = clock()
         for _ in 0..<count {
             let (descriptor, record) = handoff.inherited.removeLast()
             restore(Socket(reclaiming: descriptor), record)
         }
+        handoff.rounds += 1
+        handoff.registering += clock() &- start
         guard handoff.inherited.isEmpty else { return mailbox.post(.restoreMore) }
+        reportRestored()
         guard handoff.isAcceptingHeld else { return }
         handoff.isAcceptingHeld = false
         for position in listeners.indices { resumeAccepting(position) }
     }
 
-    /// Every message but the restore's own sees every handed-over session.
+    /// This worker's part of the takeover's log line (Server.start's `onRestored`), once.
+    private func reportRestored() {
+        guard let report = handoff.onRestored else { return }
+        handoff.onRestored = nil
+        shared.restored(rounds: handoff.rounds, registering: handoff.registering, report: report)
+    }
+
+    /// Every message but the restore's own and the watchdog's probe sees every handed-over session. The
+    /// probe comes right after a start under a watchdog: had it finished the restore, the sessions after
+    /// the first round would all be registered in one go, their waiting beats unanswered meanwhile.
     func take(_ message: WorkerMessage) {
-        if case .restoreMore = message { return restoreNext() }
-        restoreNext(everything: true)
+        switch message {
+        case .restoreMore: return restoreNext()
+        case .ping: break
+        default: restoreNext(everything: true)
+        }
         receive(message)
     }
 

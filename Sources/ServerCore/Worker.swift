@@ -276,8 +276,8 @@ final class Worker {
             break
         case .control(let query):
             answer(query)
-        case .handOff(let pacing, let reply):
-            beginHandOff(pacing: pacing, reply: reply)
+        case .handOff(let pacing, let acrossExec, let reply):
+            beginHandOff(pacing: pacing, acrossExec: acrossExec, reply: reply)
         case .resume:
             resumeAfterHandOff()
         case .restoreMore:

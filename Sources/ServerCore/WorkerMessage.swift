@@ -12,8 +12,9 @@ enum WorkerMessage: Sendable {
     /// A control socket query or kick; the answer goes back through the query's reply closure.
     case control(ControlQuery)
     /// Restart or upgrade: stop accepting, end what cannot be handed over (paced), freeze the rest and
-    /// reply with their records (Worker+Handoff.swift).
-    case handOff(Pacing, reply: @Sendable (WorkerHandoff) -> Void)
+    /// reply with their records (Worker+Handoff.swift); `acrossExec`: the sockets must stay open across
+    /// an `execve` (an upgrade), not only go in flight (a stop).
+    case handOff(Pacing, acrossExec: Bool, reply: @Sendable (WorkerHandoff) -> Void)
     /// The upgrade failed (the exec did not happen): serve the frozen sessions again.
     case resume
     /// The next round of a takeover's restore, posted by the worker to itself (Worker+Handoff.swift).

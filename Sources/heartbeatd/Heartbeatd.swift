@@ -35,6 +35,7 @@ struct Heartbeatd: ParsableCommand {
     var checkConfig = false
 
     mutating func run() throws {
+        var timeline = StartTimeline()
         let loaded: Config
         // Kept for reloads: it remembers the text it parsed.
         var source = ConfigSource(path: config, listenOverrides: listen)
@@ -65,11 +66,14 @@ struct Heartbeatd: ParsableCommand {
             printError("heartbeatd: configuration ok")
             return
         }
+        timeline.configured = StartTimeline.now()
         let toJournal = JournalStream.isStandardErrorJournal()
         LoggingSystem.bootstrap { label -> any LogHandler in
             toJournal ? JournalLogHandler(label: label) : StderrLogHandler(label: label)
         }
-        let status = Supervisor(config: loaded, source: source, auth: auth, tls: tls, cluster: cluster).run()
+        let status = Supervisor(
+            config: loaded, source: source, auth: auth, tls: tls, cluster: cluster, timeline: timeline
+        ).run()
         if status != 0 { throw ExitCode(status) }
     }
 }

@@ -105,3 +105,8 @@ extension Logger.Level {
         }
     }
 }
+
+func nanosecondsOf(_ duration: Duration) -> UInt64 {
+    let (seconds, attoseconds) = duration.components
+    return UInt64(max(seconds, 0)) * 1_000_000_000 + UInt64(max(attoseconds, 0) / 1_000_000_000)
+}

@@ -14,7 +14,8 @@ extension Supervisor {
     /// Why the workers are freezing their sessions.
     enum HandoffPurpose {
         case upgrade(path: String, reply: (ControlError) -> Void)
-        case stop
+        /// Since when (CLOCK_MONOTONIC): the `stopped:` line says how long the freeze and the store took.
+        case stop(since: UInt64)
     }
 
     /// How long the new binary gets to pass `--check-config` before the upgrade is called off.
@@ -47,7 +48,7 @@ extension Supervisor {
         logger.notice(
             "upgrading: handing \(server.snapshot().identified) sessions to \(path)", metadata: ["event": "upgrading"])
         handoffPurpose = .upgrade(path: path, reply: reply)
-        server.handOff(pacing: pacing) { [mailbox] state in mailbox?.post(.handedOff(state)) }
+        server.handOff(pacing: pacing) { [mailbox] in mailbox?.post(.handedOff($0, retired: $1)) }
     }
 
     /// SIGTERM with somewhere to keep the sessions: hand them to systemd's fd store, not `BYE shutdown`.
@@ -57,30 +58,38 @@ extension Supervisor {
         guard config.restart.keepSessions, FileDescriptorStore.isAvailable, let capacity = FileDescriptorStore.capacity,
             capacity > 1
         else { return false }
-        handoffPurpose = .stop
+        handoffPurpose = .stop(since: Clock.monotonicNanoseconds())
         notifier?.stopping(status: "stopping: handing \(server.snapshot().identified) sessions to the fd store")
-        server.handOff(pacing: pacing) { [mailbox] state in mailbox?.post(.handedOff(state)) }
+        server.handOff(pacing: pacing, acrossExec: false) { [mailbox] in mailbox?.post(.handedOff($0, retired: $1)) }
         return true
     }
 
     /// Every worker has frozen its sessions: exec the new binary, or store everything with systemd.
-    func handedOff(_ state: HandoffState, server: Server) {
+    /// `retired` are the workers' old epolls, still holding the frozen sessions: they go to the successor,
+    /// which closes them once it has taken over (closing them here would be on the way to the exec or exit).
+    func handedOff(_ state: HandoffState, retired: [DescriptorID], server: Server) {
         switch handoffPurpose {
         case .upgrade(let path, let reply)?:
-            exec(path, state, server: server, reply: reply)
-        case .stop?:
-            store(state)
+            exec(path, state, retired: retired, server: server, reply: reply)
+        case .stop(let since)?:
+            store(state, retired: retired, since: since)
         case nil:
-            break
+            Succession.closeInBackground(retired)
         }
     }
 
-    private func exec(_ path: String, _ state: HandoffState, server: Server, reply: (ControlError) -> Void) {
+    private func exec(
+        _ path: String, _ state: HandoffState, retired: [DescriptorID], server: Server, reply: (ControlError) -> Void
+    ) {
         let error: SystemError
         do {
             let memfd = try MemoryFile.create(name: "heartbeatd-state", bytes: state.encoded(), keepAcrossExec: true)
             var variables = Program.environment()
             variables[Succession.environmentKey] = "\(memfd.rawValue)"
+            let kept = retired.filter { (try? Descriptors.keepAcrossExec($0)) != nil }
+            if !kept.isEmpty {
+                variables[Succession.retiredKey] = kept.map { "\($0.rawValue)" }.joined(separator: ",")
+            }
             logger.notice(
                 "upgrading: exec \(path) with \(state.sessions.count) sessions and \(state.listeners.count) listeners",
                 metadata: ["event": "exec"])
@@ -90,6 +99,7 @@ extension Supervisor {
             error = failure
         }
         handoffPurpose = nil
+        Succession.closeInBackground(retired)
         server.resumeAfterHandOff()
         notifier?.ready(status: status.lastSent)
         logger.error("upgrade failed: \(error); still serving", metadata: ["event": "upgrade-failed"])
@@ -102,8 +112,9 @@ extension Supervisor {
     /// (its store is quadratic in entries on systemd 252). Sessions that cannot be put in flight (the
     /// kernel refused: memory, or the in-flight limit) are told `BYE restart` and left out of the state:
     /// storing them one by one is the quadratic path, and the store is sized for carriers, not sessions.
-    private func store(_ state: HandoffState) {
+    private func store(_ state: HandoffState, retired: [DescriptorID], since: UInt64) {
         var state = state
+        var instants = [since, Clock.monotonicNanoseconds()]
         let loaded = DescriptorCarrier.load(state.sessions.map { DescriptorID(number: $0.descriptor) })
         if let failure = loaded.failure {
             let left = state.sessions.count - loaded.sent
@@ -122,14 +133,30 @@ extension Supervisor {
                 "the fd store has room for \(room) carriers, not \(loaded.carriers.count): the sessions in the others will see their connection close (raise FileDescriptorStoreMax=)"
             )
         }
+        instants.append(Clock.monotonicNanoseconds())
         do {
             let memfd = try MemoryFile.create(name: "heartbeatd-state", bytes: state.encoded(), keepAcrossExec: false)
+            instants.append(Clock.monotonicNanoseconds())
             let stored = FileDescriptorStore.store([memfd], name: FileDescriptorStore.stateName)
             _ = FileDescriptorStore.store(listeners, name: FileDescriptorStore.listenerName)
             let carriers = FileDescriptorStore.store(loaded.carriers, name: FileDescriptorStore.carrierName)
+            // The old epolls: closed at exit, they would hold the exit up (~75 ms at 15,000 sessions), and
+            // systemd's start of the successor with it. Last, so a full store drops these rather than
+            // sessions; under `hb-session`, where a successor of any version takes a descriptor that is no
+            // socket for a foreign one and closes it (an unknown name would stop an older one from starting).
+            _ = FileDescriptorStore.store(retired, name: FileDescriptorStore.sessionName)
+            instants.append(Clock.monotonicNanoseconds())
+            // From SIGTERM: the workers' freeze, loading the carriers, encoding the state, systemd's store.
+            let parts = zip(["freeze", "carriers", "state", "store"], zip(instants, instants.dropFirst())).map {
+                ($0, StartTimeline.milliseconds($1.1 &- $1.0))
+            }
+            var metadata: Logger.Metadata = [
+                "event": "stopped", "handed_over": "\(loaded.sent)", "carriers": "\(carriers)",
+            ]
+            for (name, value) in parts { metadata["\(name)_ms"] = "\(value)" }
             logger.notice(
-                "stopped: \(loaded.sent) sessions in \(carriers) carriers and \(listeners.count) listeners handed to systemd's fd store\(stored == 1 ? "" : " (the state was not stored)"); a restart takes them back",
-                metadata: ["event": "stopped", "handed_over": "\(loaded.sent)", "carriers": "\(carriers)"])
+                "stopped: \(loaded.sent) sessions in \(carriers) carriers and \(listeners.count) listeners handed to systemd's fd store\(stored == 1 ? "" : " (the state was not stored)") in \(StartTimeline.milliseconds(instants[instants.count - 1] &- since)) ms (\(parts.map { "\($0.0) \($0.1)" }.joined(separator: ", ")) ms); a restart takes them back",
+                metadata: metadata)
         } catch {
             logger.error("cannot write the hand-off state: \(error); clients will reconnect")
         }

@@ -36,6 +36,8 @@ final class Supervisor {
     let ownPath = Program.ownPath()
     var handoffPurpose: HandoffPurpose?
     var mailbox: Mailbox<Message>?
+    /// This process's start, for the takeover's log line.
+    private var timeline: StartTimeline
 
     // Timer kinds on the loop `serve` makes: STATUS= once a second, and the watchdog's period.
     private var statusTimer: EventLoop.TimerHandlerID!
@@ -43,13 +45,15 @@ final class Supervisor {
     enum Message: Sendable {
         case workerStopped(Int)
         case workerFailed(Int, SystemError)
-        case handedOff(HandoffState)
+        case handedOff(HandoffState, retired: [DescriptorID])
+        case restored(RestoreTiming)
     }
 
     init(
         config: Config, source: ConfigSource, auth: AuthMaterial = .none, tls: TLSContext? = nil,
-        cluster: ClusterSettings? = nil
+        cluster: ClusterSettings? = nil, timeline: StartTimeline
     ) {
+        self.timeline = timeline
         self.config = config
         self.source = source
         self.auth = auth
@@ -75,7 +79,7 @@ final class Supervisor {
         // The limit first: sessions arriving in flight need a descriptor each (opens none itself).
         let descriptorLimit = try DescriptorLimit.raiseToHardLimit()
         let (inheritance, activated) = try Succession.inherit(
-            descriptorLimit: Int(clamping: descriptorLimit), logger: logger)
+            descriptorLimit: Int(clamping: descriptorLimit), timeline: &timeline, logger: logger)
         let signals = try SignalFD([.terminate, .interrupt, .hangUp])
         let server = try Server(
             config: config, auth: auth, tls: tls, activated: activated, logger: logger, inheritance: inheritance)
@@ -84,9 +88,9 @@ final class Supervisor {
                 "backlog \(config.backlog) is above net.core.somaxconn: the kernel applies \(inForce)",
                 metadata: ["event": "backlog", "backlog": "\(inForce)"])
         }
-        if let inheritance, let takeover = server.takeover {
-            Succession.report(inheritance, takeover, logger: logger)
-        }
+        timeline.built = StartTimeline.now()
+        // The sessions are in the workers' epolls now: the predecessor's can go, off their way.
+        Succession.closeInBackground(inheritance?.retired ?? [], afterMilliseconds: Succession.retiredDelayMilliseconds)
 
         let loop = try EventLoop(tick: 10_000_000, slots: 256)
         let mailbox = try Mailbox<Message>()
@@ -100,8 +104,11 @@ final class Supervisor {
                 logger.critical("worker \(worker) failed: \(error)")
                 exitStatus = 1
                 if !isStopping { stop(server, loop: loop, signal: "worker failure") }
-            case .handedOff(let state):
-                handedOff(state, server: server)
+            case .handedOff(let state, let retired):
+                handedOff(state, retired: retired, server: server)
+            case .restored(let restore):
+                guard let inheritance, let takeover = server.takeover else { return }
+                Succession.report(inheritance, takeover, timeline.split(takeover, restore), logger: logger)
             }
         }
         let signalHandler = loop.addHandler { [unowned self] _, _ in
@@ -149,8 +156,9 @@ final class Supervisor {
         try server.start(
             onStopped: { worker in mailbox.post(.workerStopped(worker)) },
             onFailure: { worker, error in mailbox.post(.workerFailed(worker, error)) },
-            onPresence: control.presenceSink
+            onPresence: control.presenceSink, onRestored: { mailbox.post(.restored($0)) }
         )
+        timeline.started = StartTimeline.now()
         let capacity = descriptorLimit > 32 ? descriptorLimit - 32 : 0
         let listening = server.addresses + server.tlsAddresses.map { "tls://\($0)" }
         logger.notice(
@@ -287,9 +295,4 @@ final class Supervisor {
             metadata: ["event": "stopping"])
         server.drain()
     }
-}
-
-func nanosecondsOf(_ duration: Duration) -> UInt64 {
-    let (seconds, attoseconds) = duration.components
-    return UInt64(max(seconds, 0)) * 1_000_000_000 + UInt64(max(attoseconds, 0) / 1_000_000_000)
 }

@@ -105,8 +105,13 @@ final class FakeStore {
         // The last line may still be in the pipe when the exit is seen.
         let stopped = await first.waitForLog("stopped: 300 sessions in 1 carriers and 1 listeners")
         #expect(stopped != nil, "\(first.log)")
+        // Where our stop's time went: the freeze, the carriers, the state, the store.
+        #expect(stopped?.contains(" ms (freeze ") == true && stopped?.contains(", store ") == true, "\(first.log)")
         store.drain()
-        #expect(store.stored.map(\.name).sorted() == ["hb-in-flight", "hb-listener", "hb-state"], "\(store.stored)")
+        // `hb-session`: the worker's old epoll, still holding the sessions (closed by the successor, not at exit).
+        #expect(
+            store.stored.map(\.name).sorted() == ["hb-in-flight", "hb-listener", "hb-session", "hb-state"],
+            "\(store.stored)")
 
         // The successor: the stored descriptors as 3, 4, 5 with their names, LISTEN_PID its own.
         let second = try await Daemon(
@@ -119,6 +124,10 @@ final class FakeStore {
         store.discard()
         let took = try #require(await second.waitForLog("took over"), "\(second.log)")
         #expect(took.contains("took over 300 sessions and 1 listeners"), "\(took)")
+        // Logged once every session is back, with where the start's time went from the fork on.
+        #expect(took.contains("; started in ") && took.contains(" ms from fork: exec "), "\(took)")
+        #expect(took.contains(", restore ") && took.contains(" restore rounds"), "\(took)")
+        #expect(took.contains("0 foreign descriptors closed"), "the old epoll is no foreign descriptor: \(took)")
         #expect(second.port == first.port)
         for (number, client) in clients.enumerated() {
             #expect(client.send("PING \(number)\n"))
@@ -164,6 +173,7 @@ final class FakeStore {
         #expect(await stop(daemon, storingWith: store) == 0)
         store.drain()
         #expect(store.stored.contains { $0.name == "hb-in-flight" })
+        #expect(store.stored.contains { $0.name == "hb-session" }, "the workers' old epolls")
         // Nobody takes the store: systemd closes it, and with the carrier the sockets in it. Each client
         // sees its connection end (no BYE: the daemon said nothing and is gone).
         store.discard()

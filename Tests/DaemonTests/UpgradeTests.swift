@@ -32,6 +32,15 @@ import Testing
         return found
     }
 
+    /// How many epolls process `pid` holds open.
+    private func epolls(of pid: Int32) -> Int {
+        let folder = "/proc/\(pid)/fd"
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        return names.filter {
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "\(folder)/\($0)")) == "anon_inode:[eventpoll]"
+        }.count
+    }
+
     @Test func upgradeKeepsEveryClientAndSaysNothing() async throws {
         let place = ControlPlace()
         let daemon = try await Daemon(config: place.config(), binary: try await binaryCopy())
@@ -47,6 +56,7 @@ import Testing
         #expect(await eventually { watch.lines.count == 3 }, "\(watch.output) \(watch.error)")
         let before = try await connectedSince(place.socket)
         #expect(before.count == 3)
+        let epollsBefore = epolls(of: daemon.process.processIdentifier)
 
         // Beat through the upgrade: every PING gets its PONG, nobody is closed.
         let upgrading = try CtlProcess(["--socket", place.socket, "upgrade"])
@@ -64,7 +74,12 @@ import Testing
         #expect(upgrade.output.contains("(same process)"), "\(upgrade.output)")
         #expect(answered == rounds * clients.count, "every heartbeat answered, nobody disconnected")
         #expect(daemon.process.isRunning)
-        #expect(await daemon.waitForLog("took over 3 sessions") != nil)
+        let took = await daemon.waitForLog("took over 3 sessions")
+        // An exec keeps the old fork's instant: the upgrade's timing starts at the exec.
+        #expect(took?.contains(" ms from exec: runtime ") == true, "\(daemon.log)")
+        // The predecessor's epolls came across the exec, still holding the sessions; the successor closes them.
+        #expect(epollsBefore > 0)
+        #expect(await eventually { epolls(of: daemon.process.processIdentifier) == epollsBefore })
         // connected_at is the wall clock's view of a monotonic instant, each time rounded to the millisecond.
         let after = try await connectedSince(place.socket)
         #expect(after.keys.sorted() == before.keys.sorted(), "the same sessions")

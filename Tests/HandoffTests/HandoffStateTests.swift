@@ -55,9 +55,41 @@ import Testing
 
     @Test func anotherVersionIsRefusedByName() {
         var bytes = Self.sample().encoded()
-        bytes[4] = 2
-        #expect(throws: HandoffError.otherVersion(found: 2, expected: 1)) {
+        bytes[4] = 3
+        #expect(throws: HandoffError.otherVersion(found: 3, expected: 2)) {
             try HandoffState.decode(bytes, now: Self.now)
+        }
+    }
+
+    /// A local address left out (family 0) names the connection by its peer alone: it round-trips, and a
+    /// second record with that peer makes the state inconsistent.
+    @Test func aLocalAddressLeftOutNeedsAPeerOfItsOwn() throws {
+        var state = Self.sample()
+        state.sessions[0].local = .unrecorded
+        #expect(try HandoffState.decode(state.encoded(), now: Self.now) == state)
+        var twice = state
+        twice.sessions[1].peer = state.sessions[0].peer
+        #expect(throws: HandoffError.inconsistent("peer twice, one without local")) {
+            try HandoffState.decode(twice.encoded(), now: Self.now)
+        }
+    }
+
+    /// Version 1 (every local address recorded, else the same) is still read: an upgrade from it keeps the
+    /// sessions. An unrecorded address in it is refused, as it was.
+    @Test func versionOneIsStillRead() throws {
+        func asVersionOne(_ state: HandoffState) -> [UInt8] {
+            var bytes = state.encoded()
+            bytes[4] = 1
+            let end = bytes.count - 8
+            withUnsafeBytes(of: fnv1a(bytes[..<end]).littleEndian) { bytes.replaceSubrange(end..., with: $0) }
+            return bytes
+        }
+        let state = Self.sample()
+        #expect(try HandoffState.decode(asVersionOne(state), now: Self.now) == state)
+        var unrecorded = state
+        unrecorded.sessions[0].local = .unrecorded
+        #expect(throws: HandoffError.inconsistent("address family 0")) {
+            try HandoffState.decode(asVersionOne(unrecorded), now: Self.now)
         }
     }
 

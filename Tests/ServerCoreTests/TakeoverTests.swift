@@ -11,14 +11,15 @@ import Testing
 @testable import ServerCore
 
 @Suite struct TakeoverTests {
-    private func record(_ id: String, at descriptor: DescriptorID, peer: SocketAddress, local: SocketAddress)
+    /// `local` nil: left out, as a freeze records a session whose peer no other record has.
+    private func record(_ id: String, at descriptor: DescriptorID, peer: SocketAddress, local: SocketAddress?)
         -> HandoffState.Session
     {
         let now = Clock.monotonicNanoseconds()
         return HandoffState.Session(
             descriptor: descriptor.rawValue, worker: 0, id: id, serial: 1, intervalMilliseconds: 1_000,
-            timeoutFactor: 2, lastHeard: now, connectedAt: now, peer: HandoffAddress(peer), local: HandoffAddress(local)
-        )
+            timeoutFactor: 2, lastHeard: now, connectedAt: now, peer: HandoffAddress(peer),
+            local: local.map(HandoffAddress.init) ?? .unrecorded)
     }
 
     /// Reads `peer` until it has `lines` and its end is closed, or 5 s pass.
@@ -73,9 +74,10 @@ import Testing
         #expect(kept.client.lines.isEmpty && !kept.client.isClosed, "the restored one hears nothing")
     }
 
-    @Test func carriedSocketsOutOfRecordOrderAreMatchedByTheirAddresses() throws {
+    @Test(arguments: [true, false])
+    func carriedSocketsOutOfRecordOrderAreMatchedByTheirAddresses(localRecorded: Bool) throws {
         let listening = try Listening()
-        let local = try listening.socket.localAddress()
+        let local = localRecorded ? try listening.socket.localAddress() : nil
         let first = try listening.connection()
         let second = try listening.connection()
         defer {
@@ -98,5 +100,30 @@ import Testing
         let restored = takeover.sessions[0].map { ($0.descriptor, $0.record.id) }
         #expect(restored.contains { $0 == (first.server, "first") })
         #expect(restored.contains { $0 == (second.server, "second") })
+    }
+
+    /// The freeze records no local address; the records whose peer another record has get theirs before
+    /// the state is written, so the successor can tell those connections apart.
+    @Test func onlyRecordsSharingAPeerGetTheirLocalAddress() throws {
+        let listening = try Listening()
+        let one = try listening.connection()
+        let other = try listening.connection()
+        defer {
+            Descriptors.close(one.server)
+            Descriptors.close(other.server)
+        }
+        let shared = try #require(SocketAddress(host: "127.0.0.9", port: 4_000))
+        let records = [
+            record("alone", at: one.server, peer: one.peer, local: nil),
+            record("twin-1", at: one.server, peer: shared, local: nil),
+            record("twin-2", at: other.server, peer: shared, local: nil),
+        ]
+        let recorded = Server.recordingLocals(records)
+        let local = HandoffAddress(try listening.socket.localAddress())
+        #expect(recorded.map(\.id) == ["alone", "twin-1", "twin-2"])
+        #expect(recorded.map(\.local) == [.unrecorded, local, local])
+        // A socket that cannot say its local address: that record is left out.
+        let closed = record("twin-3", at: DescriptorID(number: 99_999), peer: shared, local: nil)
+        #expect(Server.recordingLocals(records + [closed]).map(\.id) == ["alone", "twin-1", "twin-2"])
     }
 }

@@ -157,6 +157,8 @@ import Testing
         #expect(endedAt.allSatisfy { $0 <= start + 1_000_000_000 + Rig.tick })
         let part = try #require(result.withLock { $0 })
         #expect(part.sessions.map(\.id) == ["plain-1"])
+        let retired = try #require(part.retired, "the epoll holding the frozen session is set aside")
+        Descriptors.close(retired)
         plain.pump()
         #expect(plain.lines.count == 1 && !plain.isClosed, "the plain session heard nothing")
         // The exec failed: it is served again.
@@ -197,7 +199,7 @@ import Testing
         #expect(Set(left) == Set((0..<88).map { "round-\($0)" }))
         #expect(ClientID("round-\(Worker.restoresPerTurn + 87)").flatMap(rig.shared.registry.owner(of:)) != nil)
         #expect(rig.shared.registry.owner(of: "round-0") == nil)
-        // Turns of the loop alone (no ping: any other message finishes the restore at once).
+        // Turns of the loop alone (any message but the watchdog's probe finishes the restore at once).
         for _ in 0..<50 where !rig.worker.handoff.inherited.isEmpty { try rig.worker.loop.runTurn() }
         #expect(rig.worker.handoff.inherited.isEmpty)
         #expect(
@@ -221,9 +223,39 @@ import Testing
         rig.worker.restoreInherited()
         #expect(rig.worker.handoff.inherited.count == 40)
         let result = Mutex<WorkerHandoff?>(nil)
-        rig.worker.take(.handOff(Pacing(window: 0, jitter: 0), reply: { part in result.withLock { $0 = part } }))
+        rig.worker.take(
+            .handOff(Pacing(window: 0, jitter: 0), acrossExec: true, reply: { part in result.withLock { $0 = part } }))
         let part = try #require(result.withLock { $0 })
         #expect(part.sessions.count == count, "the ones not restored yet are handed on too")
+        if let retired = part.retired { Descriptors.close(retired) }
         #expect(rig.worker.handoff.inherited.isEmpty)
+    }
+
+    @Test func theWatchdogProbeLeavesTheRestoreToItsRounds() throws {
+        let rig = try Rig()
+        let listening = try Listening()
+        _ = try inherit(Worker.restoresPerTurn + 40, rig: rig, listening: listening)
+        rig.worker.restoreInherited()
+        rig.worker.take(.ping)
+        #expect(rig.worker.handoff.inherited.count == 40, "the probe registered no session")
+        for _ in 0..<50 where !rig.worker.handoff.inherited.isEmpty { try rig.worker.loop.runTurn() }
+        #expect(rig.worker.handoff.inherited.isEmpty)
+    }
+
+    @Test func onlyAnUpgradesFreezeKeepsTheSocketsOpenAcrossExec() throws {
+        for acrossExec in [true, false] {
+            let rig = try Rig()
+            let peer = try rig.connect(over: .tcp)
+            #expect(try rig.identify(peer, as: "exec-\(acrossExec)") != nil)
+            let result = Mutex<WorkerHandoff?>(nil)
+            rig.worker.beginHandOff(pacing: Pacing(window: 0, jitter: 0), acrossExec: acrossExec) { part in
+                result.withLock { $0 = part }
+            }
+            let part = try #require(result.withLock { $0 })
+            let descriptor = try #require(part.sessions.first?.descriptor)
+            // A stop puts the sockets in flight (the receiver sets close-on-exec): no fcntl per session.
+            #expect((fcntl(descriptor, F_GETFD) & FD_CLOEXEC == 0) == acrossExec, "across exec: \(acrossExec)")
+            if let retired = part.retired { Descriptors.close(retired) }
+        }
     }
 }

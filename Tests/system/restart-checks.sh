@@ -111,7 +111,8 @@ check_stop_clients() {
     wait_for '[[ $(sessions_of st | wc -l) == '"$n"' ]]' 20 || fail "only $(sessions_of st | wc -l) of $n clients connected" || return 1
     local before; before=$(X sh -c 'ls /proc/1/fd | wc -l')
     X systemctl stop heartbeatd.service || fail "systemctl stop failed" || return 1
-    X journalctl -u heartbeatd.service --no-pager -o cat | grep -q "stopped: $n sessions in 1 carriers" \
+    # journald may not have read the daemon's last line yet when `systemctl stop` returns: poll for it.
+    wait_for 'X journalctl -u heartbeatd.service --no-pager -o cat | grep -q "stopped: '"$n"' sessions in 1 carriers"' 5 \
         || fail "the daemon did not hand its $n sessions over in one carrier" || return 1
     wait_for 'hold_done st' 30 || fail "heartbeat-bench did not finish: $(X cat /run/hb-st.err)" || return 1
     X cat /run/hb-st.json >"$STATE/stop-hold.json"

@@ -7,7 +7,10 @@
 #
 #   flock /var/tmp/heartbeatd-systest.lock Tests/system/restart-figures.sh DEB BENCH [CLIENTS] [SWITCHES]
 #
-# SWITCHES: any of restart, upgrade, nostore (default: all three, in that order).
+# SWITCHES: any of restart, upgrade, nostore (default: all three, in that order). PID1_DEBUG=1 sets the
+# container's systemd to log at debug level around each switch (its fork, the sandbox's steps, the fd store
+# in the journal; PID 1 is slower for it, so such a run's figures are for reading the split, not for the
+# table). Each run's journal stays in the artefacts: `journalctl -D DIR/journal -o short-monotonic`.
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 deb=$1 bench=$2 clients=${3:-15000}
@@ -56,12 +59,14 @@ for switch in "${switches[@]}"; do
     sleep 5
     before=$(X sh -c 'wc -l < /run/hb-watch.log')
     pid=$(X systemctl show -p MainPID --value heartbeatd.service)
+    [[ ${PID1_DEBUG:-0} == 1 ]] && X systemd-analyze log-level debug
     t0=$(now)
     case $switch in
         upgrade) X heartbeatctl upgrade >"$STATE/$switch.out" 2>&1 ;;
         *) X systemctl restart heartbeatd.service ;;
     esac
     took=$(since "$t0")
+    [[ ${PID1_DEBUG:-0} == 1 ]] && X systemd-analyze log-level info
     # Back online from the daemon's view: every client listed again (at once when nothing was dropped).
     # (A hold that ended during a long switch leaves nobody to list: the wait then times out.)
     wait_clients "$clients" 60

@@ -1,5 +1,6 @@
 // Linux interfaces that Swift's Glibc module does not export: epoll, timerfd, signalfd, eventfd, getrandom,
-// accept4, and the TCP socket options heartbeatd sets. Included as-is; no logic lives here.
+// accept4, and the TCP socket options heartbeatd sets. Included as-is; the only logic is shim.c's instant of
+// loading.
 #ifndef CLINUX_H
 #define CLINUX_H
 
@@ -19,6 +20,11 @@
 #include <spawn.h>
 // mallinfo2: HeartbeatConfigTests shows that parsing a config file keeps no memory.
 #include <malloc.h>
+#include <stdint.h>
+
+// CLOCK_MONOTONIC nanoseconds when this program's constructors ran (shim.c): after exec and the dynamic
+// loader, before Swift's main.
+uint64_t clinux_loaded_monotonic_ns(void);
 
 // accept4 needs _GNU_SOURCE in glibc's header; declare it here so no feature macro leaks into Swift.
 extern int accept4(int sockfd, struct sockaddr *addr, socklen_t *addrlen, int flags);
