@@ -25,11 +25,11 @@ public enum Script: String, Sendable, CaseIterable {
     case reap
     /// KEYS: the events stream. ARGV: the cap (`MAXLEN ~`), the entry version, a node name or "", then
     /// the entries: with a node name, seven values per entry (`StreamEntry.appendShortArguments`: that
-    /// node's own entry, without `by` or `count`), else ten (`StreamEntry.appendArguments`). One XADD per
-    /// entry, in order, with the fields `StreamEntry.fields` names: a loop turn's entries cost one command
-    /// on the wire, without the field names. The count added. Each ARGV word costs Redis about 0.1 µs:
-    /// the node's own entries (nearly all) leave out three. The usual entry is one direct call; building
-    /// a table to unpack costs Redis about 0.5 µs more per entry.
+    /// node's own entry, without `by` or `count`), else ten (`StreamEntry.appendArguments`: the seven, then
+    /// node, by, count). One XADD per entry, in order, with the fields `StreamEntry.fields` names: a loop
+    /// turn's entries cost one command on the wire, without the field names. The count added. Each ARGV
+    /// word costs Redis about 0.1 µs: the node's own entries (nearly all) leave out three. The usual entry
+    /// is one direct call; building a table to unpack costs Redis about 0.5 µs more per entry.
     case append
 
     public var source: String {
@@ -106,12 +106,12 @@ public enum Script: String, Sendable, CaseIterable {
             for i = 4, #ARGV, 10 do
               if ARGV[i + 8] == '' and ARGV[i] ~= 'node-lost' then
                 redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'v', ARGV[2], 'event', ARGV[i],
-                  'node', ARGV[i + 1], 'seq', ARGV[i + 2], 'time_ms', ARGV[i + 3], 'id', ARGV[i + 4],
-                  'peer', ARGV[i + 5], 'reason', ARGV[i + 6], 'duration_ms', ARGV[i + 7])
+                  'node', ARGV[i + 7], 'seq', ARGV[i + 1], 'time_ms', ARGV[i + 2], 'id', ARGV[i + 3],
+                  'peer', ARGV[i + 4], 'reason', ARGV[i + 5], 'duration_ms', ARGV[i + 6])
               else
-                local e = {'v', ARGV[2], 'event', ARGV[i], 'node', ARGV[i + 1], 'seq', ARGV[i + 2],
-                  'time_ms', ARGV[i + 3], 'id', ARGV[i + 4], 'peer', ARGV[i + 5], 'reason', ARGV[i + 6],
-                  'duration_ms', ARGV[i + 7]}
+                local e = {'v', ARGV[2], 'event', ARGV[i], 'node', ARGV[i + 7], 'seq', ARGV[i + 1],
+                  'time_ms', ARGV[i + 2], 'id', ARGV[i + 3], 'peer', ARGV[i + 4], 'reason', ARGV[i + 5],
+                  'duration_ms', ARGV[i + 6]}
                 if ARGV[i + 8] ~= '' then e[#e + 1] = 'by' e[#e + 1] = ARGV[i + 8] end
                 if ARGV[i] == 'node-lost' then e[#e + 1] = 'count' e[#e + 1] = ARGV[i + 9] end
                 redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(e))

@@ -52,19 +52,12 @@ public struct StreamEntry: Sendable, Equatable {
         return fields
     }
 
-    /// The ten values the `append` script takes per entry, in its order: event, node, seq, time_ms, id,
-    /// peer, reason, duration_ms, by, count. The script makes `fields` of them (names, `v`, `by` only when
-    /// set, `count` only on node-lost), so the names do not cross the wire once per entry.
+    /// The ten values the `append` script takes per entry, in its order: the seven of
+    /// `appendShortArguments`, then node, by, count. The script makes `fields` of them (names, `v`, `by`
+    /// only when set, `count` only on node-lost), so the names do not cross the wire once per entry.
     public func appendArguments(to arguments: inout [String]) {
-        // One by one: a literal array here would be an allocation per entry.
-        arguments.append(event)
+        appendShortArguments(to: &arguments)
         arguments.append(node)
-        arguments.append(String(seq))
-        arguments.append(String(timeMS))
-        arguments.append(id)
-        arguments.append(peer)
-        arguments.append(reason)
-        arguments.append(String(durationMS))
         arguments.append(by)
         arguments.append(String(count))
     }

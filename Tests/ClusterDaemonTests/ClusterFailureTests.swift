@@ -26,9 +26,13 @@ import Testing
         let lost = try rig.events().filter { $0.reason == "node-lost" }
         #expect(lost.count == 5)
         #expect(Set(lost.map(\.id)) == Set((0..<5).map { "lost-\($0)" }))
-        // Exactly one survivor cleaned up.
+        // Exactly one survivor cleaned up, and wrote the entries in the lost node's name.
         #expect(Set(lost.map(\.by)).count == 1)
-        #expect(try rig.events().filter { $0.event == "node-lost" }.map(\.count) == [5])
+        #expect(Set(lost.map(\.by)).isSubset(of: ["s1", "s2"]))
+        #expect(Set(lost.map(\.node)) == ["doomed"])
+        let nodeLost = try rig.events().filter { $0.event == "node-lost" }
+        #expect(nodeLost.map(\.count) == [5])
+        #expect(nodeLost.map(\.node) == ["doomed"])
         print("node loss detected after \(Int(took * 1000)) ms")
     }
 

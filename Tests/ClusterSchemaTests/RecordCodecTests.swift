@@ -56,6 +56,9 @@ import Testing
         var cleanedUp = own
         cleanedUp.by = "n2"
         #expect(!cleanedUp.isShort(for: "n1"))
+        var long: [String] = []
+        cleanedUp.appendArguments(to: &long)
+        #expect(long == short + ["n1", "n2", "0"], "the seven, then node, by, count")
         #expect(!StreamEntry(event: "node-lost", node: "n1", seq: 0, timeMS: 1).isShort(for: "n1"))
     }
 
