@@ -11,8 +11,7 @@ def main():
     bindir = sys.argv[1]; cycles = int(sys.argv[2]) if len(sys.argv) > 2 else 5000
     run.PORTS.extend(range(int(sys.argv[3]), int(sys.argv[3]) + 2) if len(sys.argv) > 3 else [])
     rport = run.free_port()
-    redis = subprocess.Popen(["redis-server", "--port", str(rport), "--bind", "127.0.0.1", "--save", "",
-                              "--appendonly", "no", "--loglevel", "warning"], stdout=subprocess.DEVNULL)
+    redis = run.redis_server(rport)
     try:
         time.sleep(0.5); run.Redis(rport)
         node = run.Node(bindir, "m0", rport)

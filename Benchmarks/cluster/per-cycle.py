@@ -4,7 +4,7 @@ of their own, three `heartbeat-bench churn -k CYCLES -c 50` at once (as run.py -
 node thread's CPU (/proc/PID/task: `heartbeatd` is the supervisor with the Redis link, `hb-worker-N` the
 workers), Redis's CPU (INFO cpu) and the Redis commands (INFO commandstats, including those scripts run
 inside Redis) per cycle, as one JSON line. Usage: Benchmarks/cluster/per-cycle.py BIN [CYCLES] [PORT_BASE]"""
-import json, os, subprocess, sys, time
+import json, os, sys, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import importlib; run = importlib.import_module("run")
 
@@ -21,8 +21,7 @@ def main():
     bindir = sys.argv[1]; cycles = int(sys.argv[2]) if len(sys.argv) > 2 else 5000
     run.PORTS.extend(range(int(sys.argv[3]), int(sys.argv[3]) + 4) if len(sys.argv) > 3 else [])
     rport = run.free_port()
-    redis = subprocess.Popen(["redis-server", "--port", str(rport), "--bind", "127.0.0.1", "--save", "",
-                              "--appendonly", "no", "--loglevel", "warning"], stdout=subprocess.DEVNULL)
+    redis = run.redis_server(rport)
     try:
         time.sleep(0.5); r = run.Redis(rport)
         nodes = [run.Node(bindir, f"p{i}", rport) for i in range(3)]

@@ -133,14 +133,18 @@ def churn_interleaved(a, rport, r):
     out["cpu_bound_ratio"] = round(total("off") / (total("on") + out["median_redis_cpu_us_per_cycle_on"]), 3)
     return out
 
+def redis_server(port):
+    """A redis-server of the measurement's own on loopback: no persistence, warnings only."""
+    return subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                             "--loglevel", "warning"], stdout=subprocess.DEVNULL)
+
 def main():
     ap = argparse.ArgumentParser(); ap.add_argument("--bin", default=".build/release"); ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--cycles", type=int, default=5000); ap.add_argument("--churn-only", action="store_true")
     ap.add_argument("--port-base", type=int); a = ap.parse_args()
     if a.port_base: PORTS.extend(range(a.port_base, a.port_base + 1 + 6 * a.runs))
     rport = free_port()
-    redis = subprocess.Popen(["redis-server", "--port", str(rport), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                              "--loglevel", "warning"], stdout=subprocess.DEVNULL)
+    redis = redis_server(rport)
     time.sleep(0.5); r = Redis(rport); results = {}
     if a.churn_only:
         try: print(json.dumps(churn_interleaved(a, rport, r), indent=1))

@@ -5,7 +5,7 @@ cycle: context switches of each node thread by name (/proc/PID/task/*/status, vo
 slept, involuntary = it was preempted), of Redis and of the benches (getrusage of the children), the
 machine's (/proc/stat ctxt), and the rate. One JSON line per run.
 Usage: Benchmarks/cluster/wakeups.py BIN [CYCLES] [RUNS] [PORT_BASE]"""
-import json, os, resource, subprocess, sys, time
+import json, os, resource, sys, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import importlib; run = importlib.import_module("run")
 
@@ -53,8 +53,7 @@ def main():
     runs = int(sys.argv[3]) if len(sys.argv) > 3 else 1
     if len(sys.argv) > 4: run.PORTS.extend(range(int(sys.argv[4]), int(sys.argv[4]) + 1 + 6 * runs))
     rport = run.free_port()
-    redis = subprocess.Popen(["redis-server", "--port", str(rport), "--bind", "127.0.0.1", "--save", "",
-                              "--appendonly", "no", "--loglevel", "warning"], stdout=subprocess.DEVNULL)
+    redis = run.redis_server(rport)
     try:
         time.sleep(0.5)
         for i in range(runs):

@@ -1,6 +1,7 @@
 # Boots and stops the throw-away container of the system test: the cached rootfs under systemd-nspawn -b,
 # so systemd is PID 1 and journald runs, on a host whose own PID 1 is not systemd and that has no D-Bus.
-# Sourced by run.sh; functions: lab_up NAME ROOTFS PAYLOAD_DIR STATE_DIR, lab_exec CMD..., lab_down.
+# Sourced by run.sh and the figure scripts; functions: lab_up NAME ROOTFS PAYLOAD_DIR STATE_DIR, lab_exec CMD...,
+# lab_down, and lab_with_package NAME DEB [AS=FILE...] for the figure scripts.
 #
 # Why each nspawn option:
 #   unshare --mount + tmpfs on /run/systemd/nspawn  nspawn keeps propagation mounts there; on a host whose
@@ -66,4 +67,20 @@ lab_down() {
     wait "$LAB_NSPAWN_PID" 2>/dev/null || true
     LAB_NSPAWN_PID=""
     LAB_LEADER=""
+}
+
+# The figure scripts' container: STATE=$LAB/runs/NAME-PID with DEB (and each FILE, named AS) in its payload,
+# booted with lab_down on exit and the package installed; says the machine's load. Needs LAB.
+lab_with_package() {
+    local name=$1 deb=$2 extra rootfs
+    shift 2
+    STATE="$LAB/runs/$name-$$"
+    mkdir -p "$STATE/payload"
+    cp "$deb" "$STATE/payload/heartbeatd.deb"
+    for extra in "$@"; do cp "${extra#*=}" "$STATE/payload/${extra%%=*}"; done
+    rootfs=$("$(dirname "${BASH_SOURCE[0]}")/build-rootfs.sh" | tail -1) || return 1
+    trap 'lab_down' EXIT
+    lab_up "$name-$$" "$rootfs" "$STATE/payload" "$STATE" || return 1
+    lab_exec dpkg -i /opt/heartbeatd-test/heartbeatd.deb >"$STATE/dpkg.log" 2>&1 || { tail -3 "$STATE/dpkg.log"; return 1; }
+    echo "uptime: $(uptime)"
 }

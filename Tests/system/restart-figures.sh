@@ -30,15 +30,7 @@ wait_clients() { # COUNT SECONDS
     return 1
 }
 
-STATE="$LAB/runs/restart-figures-$$"
-mkdir -p "$STATE/payload"
-cp "$deb" "$STATE/payload/heartbeatd.deb"
-cp "$bench" "$STATE/payload/heartbeat-bench"
-ROOTFS=$("$HERE/build-rootfs.sh" | tail -1) || exit 1
-trap 'lab_down' EXIT
-lab_up "restart-figures-$$" "$ROOTFS" "$STATE/payload" "$STATE" || exit 1
-X dpkg -i /opt/heartbeatd-test/heartbeatd.deb >"$STATE/dpkg.log" 2>&1 || { tail -3 "$STATE/dpkg.log"; exit 1; }
-echo "uptime: $(uptime)"
+lab_with_package restart-figures "$deb" heartbeat-bench="$bench" || exit 1
 echo "commit: $(git -C "$HERE" rev-parse --short HEAD), $clients clients, PID 1 nofile: $(X awk '/Max open files/ { print $4 "/" $5 }' /proc/1/limits)"
 
 for switch in "${switches[@]}"; do

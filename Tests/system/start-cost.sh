@@ -13,14 +13,7 @@ LAB=${HEARTBEATD_LAB:-/var/tmp/heartbeatd-lab}
 . "$HERE/lab.sh"
 X() { lab_exec "$@"; }
 
-STATE="$LAB/runs/start-cost-$$"
-mkdir -p "$STATE/payload"
-cp "$deb" "$STATE/payload/heartbeatd.deb"
-ROOTFS=$("$HERE/build-rootfs.sh" | tail -1) || exit 1
-trap 'lab_down' EXIT
-lab_up "start-cost-$$" "$ROOTFS" "$STATE/payload" "$STATE" || exit 1
-X dpkg -i /opt/heartbeatd-test/heartbeatd.deb >"$STATE/dpkg.log" 2>&1 || { tail -3 "$STATE/dpkg.log"; exit 1; }
-echo "uptime: $(uptime)"
+lab_with_package start-cost "$deb" || exit 1
 echo "commit: $(git -C "$HERE" rev-parse --short HEAD), $rounds restarts per variant, no clients"
 
 declare -A lift=(
