@@ -70,6 +70,18 @@ public struct Socket: ~Copyable {
         return socket
     }
 
+    /// Throws EADDRINUSE when a socket already listens on `address`, another process's SO_REUSEPORT group
+    /// included: `listen(on:reusePort: true)` would join that group (same user) and share its connections.
+    /// A bind without SO_REUSEPORT, closed at once; with SO_REUSEADDR, so the port's TIME_WAIT does not count.
+    public static func checkNoneListens(on address: SocketAddress) throws(SystemError) {
+        let family = address.isIPv6 ? AF_INET6 : AF_INET
+        let fd = try retrying("socket") { Glibc.socket(family, Int32(SOCK_STREAM.rawValue) | clinux_SOCK_CLOEXEC, 0) }
+        let probe = Socket(owning: fd)
+        try probe.setOption(SOL_SOCKET, SO_REUSEADDR, 1, "setsockopt(SO_REUSEADDR)")
+        if address.isIPv6 { try probe.setOption(Int32(IPPROTO_IPV6), IPV6_V6ONLY, 1, "setsockopt(IPV6_V6ONLY)") }
+        _ = try retrying("bind") { address.withSockaddr { pointer, length in Glibc.bind(fd, pointer, length) } }
+    }
+
     /// Sets a listening socket's backlog again: Linux takes a second `listen(2)` on a listener as a new
     /// backlog, and keeps the connections already queued.
     public func setBacklog(_ backlog: Int32) throws(SystemError) {

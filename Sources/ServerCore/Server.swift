@@ -115,12 +115,12 @@ public final class Server: Sendable {
             tlsPerWorker.append(
                 try Self.bind(
                     tlsListen, kind: .tls, like: tlsPerWorker.first, proxied: proxied, backlog: backlog,
-                    settings: settings))
+                    settings: settings, alone: inheritance == nil))
             perWorker.append(
                 adopted.isEmpty
                     ? try Self.bind(
                         listen, kind: .plain, like: perWorker.first, proxied: proxied, backlog: backlog,
-                        settings: settings)
+                        settings: settings, alone: inheritance == nil)
                     : adopted)
         }
         inherited.closeUnused()
@@ -256,15 +256,18 @@ public final class Server: Sendable {
 extension Server {
     /// One worker's listeners for `addresses`. Port 0: the first worker lets the kernel pick, the
     /// others (`like` is the first worker's) join that same port.
+    /// `alone`: no predecessor's listener is open here, so a socket already listening on a wanted port is
+    /// another process's, and the first worker's bind fails rather than join its SO_REUSEPORT group.
     fileprivate static func bind(
         _ addresses: [SocketAddress], kind: Listener.Kind, like first: [Listener]?, proxied: [SocketAddress],
-        backlog: Int32, settings: Settings
+        backlog: Int32, settings: Settings, alone: Bool
     ) throws(ServerError) -> [Listener] {
         var listeners: [Listener] = []
         for (position, wanted) in addresses.enumerated() {
             var address = wanted
             if address.port == 0, let first { address.port = first[position].address.port }
             do {
+                if alone, first == nil, address.port != 0 { try Socket.checkNoneListens(on: address) }
                 let socket = try Socket.listen(on: address, reusePort: true, backlog: backlog)
                 try socket.setKeepalive(settings.keepalive)
                 try socket.setSendBufferSize(Worker.sendBufferBytes)

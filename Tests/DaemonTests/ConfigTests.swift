@@ -63,6 +63,21 @@ import Testing
         withExtendedLifetime(busy) {}
     }
 
+    /// A running daemon's listeners are an SO_REUSEPORT group of the same user: a second daemon started on
+    /// that port must not join it and take half its connections, but fail and say where.
+    @Test func aPortAnotherDaemonListensOnStopsTheStart() async throws {
+        let first = try await Daemon(config: "[control]\nsocket = \"\"\n")
+        let run = try await runHeartbeatd(["--listen", "127.0.0.1:\(first.port)"])
+        #expect(run.status == 1)
+        #expect(run.standardError.contains("cannot listen on 127.0.0.1:\(first.port)"), "\(run.standardError)")
+        #expect(run.standardError.contains("EADDRINUSE"), "\(run.standardError)")
+        for index in 0..<8 {
+            let client = try Client(port: first.port)
+            client.send("HELLO dev-\(index)\n")
+            #expect(await client.readLine()?.hasPrefix("OK dev-\(index) ") == true)
+        }
+    }
+
     @Test func addressNotOnThisHost() async throws {
         let run = try await runHeartbeatd(["--listen", "192.0.2.1:7700"])
         #expect(run.status == 1)

@@ -14,11 +14,20 @@ private func v2Header(_ source: [UInt8], port: UInt16) -> [UInt8] {
 }
 
 /// A daemon whose one listener (127.0.0.1:<free port>) is marked as behind a proxy, with a control socket.
+/// The port is named in the config, so another test's daemon may take it between `freePort` and the bind
+/// (the daemon then refuses to start): a few tries.
 private func proxiedDaemon(_ place: ControlPlace, extra: String = "") async throws -> Daemon {
-    let address = "127.0.0.1:\(try freePort())"
-    return try await Daemon(
-        config: place.config("listen = [\"\(address)\"]\n\(extra)\n[proxy]\nlisteners = [\"\(address)\"]\n"),
-        arguments: [])
+    for attempt in 1...3 {
+        let address = "127.0.0.1:\(try freePort())"
+        do {
+            return try await Daemon(
+                config: place.config("listen = [\"\(address)\"]\n\(extra)\n[proxy]\nlisteners = [\"\(address)\"]\n"),
+                arguments: [])
+        } catch  where attempt < 3 {
+            continue
+        }
+    }
+    throw TestFailure.message("unreachable")
 }
 
 @Suite struct ProxyTests {
