@@ -112,7 +112,9 @@ check_stop_clients() {
     local before; before=$(X sh -c 'ls /proc/1/fd | wc -l')
     X systemctl stop heartbeatd.service || fail "systemctl stop failed" || return 1
     # journald may not have read the daemon's last line yet when `systemctl stop` returns: poll for it.
-    wait_for 'X journalctl -u heartbeatd.service --no-pager -o cat | grep -q "stopped: '"$n"' sessions in 1 carriers"' 5 \
+    # grep -c reads to the end: grep -q would stop at the match and, under pipefail, journalctl's SIGPIPE
+    # (its output is past a pipe's buffer) would fail the pipeline although the line is there.
+    wait_for '[[ $(X journalctl -u heartbeatd.service --no-pager -o cat | grep -c "stopped: '"$n"' sessions in 1 carriers") != 0 ]]' 5 \
         || fail "the daemon did not hand its $n sessions over in one carrier" || return 1
     wait_for 'hold_done st' 30 || fail "heartbeat-bench did not finish: $(X cat /run/hb-st.err)" || return 1
     X cat /run/hb-st.json >"$STATE/stop-hold.json"

@@ -277,7 +277,7 @@ check_agent() {
 check_journal_fields() {
     # c3 leaves (its bash is killed, the kernel sends FIN): the daemon reaps it with reason eof.
     X systemctl stop hb-client-c3.service
-    wait_for 'X journalctl -u heartbeatd.service -o json CLIENT_ID=c3 | grep -q "\"REASON\":\"eof\""' 10 \
+    wait_for '[[ $(X journalctl -u heartbeatd.service -o json CLIENT_ID=c3 | grep -c "\"REASON\":\"eof\"") != 0 ]]' 10 \
         || fail "no journal entry with CLIENT_ID=c3 and REASON=eof" || return 1
     local json ids id
     json=$(X journalctl -u heartbeatd.service -o json --no-pager _SYSTEMD_UNIT=heartbeatd.service)
