@@ -48,8 +48,9 @@ extension Worker {
         stats.connected.subtract(1, ordering: .relaxed)
         stats.countReap(reason)
 
-        sayFarewell(farewell ?? reason.farewell, after: unsentBytes, on: socket, tls: tlsState)
-        if reason != .reset { socket.shutdownWrite() }
+        let shutsDown = reason != .reset
+        sayFarewell(farewell ?? reason.farewell, after: unsentBytes, on: socket, tls: tlsState, beforeFIN: shutsDown)
+        if shutsDown { socket.shutdownWrite() }
         socket.close()
 
         logReap(
@@ -64,8 +65,11 @@ extension Worker {
         if isDraining, stats.connected.load(ordering: .relaxed) == 0 { loop.stop() }
     }
 
-    /// Best effort, one non-blocking send of whatever was still unsent plus the farewell line.
-    private func sayFarewell(_ farewell: Farewell, after unsent: [UInt8], on socket: borrowing Socket, tls: TLSState?) {
+    /// Best effort, one non-blocking send of whatever was still unsent plus the farewell line. `beforeFIN`:
+    /// the shutdown follows at once, so the line waits for it (MSG_MORE) and both leave in one segment.
+    private func sayFarewell(
+        _ farewell: Farewell, after unsent: [UInt8], on socket: borrowing Socket, tls: TLSState?, beforeFIN: Bool
+    ) {
         var line = unsent
         switch farewell {
         case .silent: line.removeAll()
@@ -82,7 +86,7 @@ extension Worker {
             return
         }
         guard !line.isEmpty else { return }
-        _ = line.withUnsafeBytes { bytes in try? socket.send(bytes) }
+        _ = line.withUnsafeBytes { bytes in try? socket.send(bytes, more: beforeFIN) }
     }
 
     /// `departure` is what the registry said: a session whose id a newer session already holds is

@@ -273,6 +273,17 @@ final class Peer {
         end = nil
     }
 
+    /// TCP segments our end has received so far (TCP_INFO's `tcpi_segs_in`, linux/tcp.h: at byte 140, past
+    /// the fields glibc's `tcp_info` declares; the kernel only ever adds fields at the end).
+    func segmentsReceived() throws -> UInt32 {
+        var info = [UInt8](repeating: 0, count: 256)
+        var length = socklen_t(info.count)
+        guard let end, getsockopt(end.socket.id.rawValue, Int32(IPPROTO_TCP), TCP_INFO, &info, &length) == 0,
+            length >= 144
+        else { throw SystemError(call: "getsockopt(TCP_INFO)", errno: Errno.current) }
+        return info.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 140, as: UInt32.self) }
+    }
+
     /// Shrinks our receive buffer, for a client that does not read.
     func shrinkReceiveBuffer() throws {
         try end?.socket.setOption(SOL_SOCKET, SO_RCVBUF, 1024, "setsockopt(SO_RCVBUF)")

@@ -187,6 +187,26 @@ import Testing
         #expect(answer.all.last! == nil)
     }
 
+    /// The farewell waits for the FIN (MSG_MORE) and both reach the client in one segment: one packet less
+    /// for every reap on a slow link, and for every clean BYE.
+    @Test func theFarewellAndTheFINArriveInOneSegment() throws {
+        let rig = try Rig()
+        let peer = try rig.connect(over: .tcp)
+        #expect(try rig.identify(peer, as: "one-1") == "OK one-1 interval=1000 timeout=2000")
+        let owner = try #require(rig.shared.registry.owner(of: "one-1"))
+        let before = try peer.segmentsReceived()
+        let watch = rig.watch(peer, id: "one-1")
+        rig.worker.mailbox.post(.control(.kick(slot: owner.slot, serial: owner.serial, note: nil, reply: { _ in })))
+        #expect(try rig.turnsUntilReaped(watch))
+        #expect(
+            try rig.turns {
+                peer.pump()
+                return peer.isClosed
+            })
+        #expect(peer.lines.last == "BYE kicked" && peer.error == nil)
+        #expect(try peer.segmentsReceived() - before == 1, "BYE kicked and the FIN in one segment")
+    }
+
     @Test func reapingCountsEveryReasonInTheStats() throws {
         let rig = try Rig()
         let peer = try identified(rig, "count-1")
