@@ -72,7 +72,7 @@ extension ClusterLink {
     }
 
     /// The claim's command, written straight into `argv` (this runs for every online): the key, the
-    /// record's values (as `PresenceRecord.values` orders them), the prefix and the id.
+    /// record's values (as `PresenceRecord.values` orders them).
     func sendClaim(_ id: String, _ session: Held) {
         begin(.claim, keyCount: 1)
         writeClientKey(id)
@@ -81,8 +81,6 @@ extension ClusterLink {
         argv.append(session.peer)
         argv.append(session.sinceMS)
         argv.append(session.seq)
-        argv.append(settings.prefix)
-        argv.append(id)
         sendArgv(then: .claim(id, session), script: .claim)
     }
 

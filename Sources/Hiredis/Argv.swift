@@ -68,20 +68,19 @@ public struct Argv: ~Copyable {
 
     /// Adds `number` in decimal to the word being written.
     public mutating func write(_ number: UInt64) {
-        var digits = 1
+        // One pass: the digits from the last back into the end of 20 bytes of room, then moved up.
+        reserve(20)
+        let word = bytes + byteCount
+        let end = word + 20
+        var first = end
         var rest = number
-        while rest >= 10 {
-            rest /= 10
-            digits += 1
-        }
-        reserve(digits)
-        var index = byteCount + digits
-        rest = number
         repeat {
-            index -= 1
-            bytes[index] = CChar(truncatingIfNeeded: 0x30 &+ rest % 10)
+            first -= 1
+            first.pointee = CChar(truncatingIfNeeded: 0x30 &+ rest % 10)
             rest /= 10
         } while rest > 0
+        let digits = end - first
+        UnsafeMutableRawPointer(word).copyMemory(from: first, byteCount: digits)
         byteCount += digits
     }
 
@@ -117,9 +116,13 @@ public struct Argv: ~Copyable {
         return body(Int32(count), pointers, UnsafePointer(lengths))
     }
 
+    @inline(__always)
     private mutating func reserve(_ more: Int) {
-        guard byteCount + more > byteCapacity else { return }
-        let capacity = max(byteCapacity * 2, byteCount + more)
+        if byteCount + more > byteCapacity { grow(byteCount + more) }
+    }
+
+    private mutating func grow(_ needed: Int) {
+        let capacity = max(byteCapacity * 2, needed)
         let grown = UnsafeMutablePointer<CChar>.allocate(capacity: capacity)
         grown.update(from: bytes, count: byteCount)
         bytes.deallocate()
