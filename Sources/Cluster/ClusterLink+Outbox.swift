@@ -80,7 +80,7 @@ extension ClusterLink {
         let isShort = first.isShort(for: settings.node)
         begin(.append, keyCount: 1)
         argv.append(keys.events)
-        argv.append(UInt64(settings.streamMaxLength))
+        argv.append(UInt64(clamping: settings.streamMaxLength))
         argv.append(StreamEntry.version)
         argv.append(isShort ? settings.node : "")
         for entry in entries { writeArguments(of: entry, isShort: isShort) }

@@ -82,7 +82,7 @@ extension ClusterLink {
             argv.append(script.source)
             argvIsSHA = false
         }
-        argv.append(UInt64(keyCount))
+        argv.append(UInt64(clamping: keyCount))
     }
 
     /// Sends the command in `argv` (a script call begun with `begin`, or `script` nil for a plain one).
