@@ -47,7 +47,7 @@ ent = lambda i, k: [k, "n1", str(i), "1764000000000", f"c0-{i % 50}", "127.0.0.1
 measure("PING", lambda i: ["PING"])
 measure("EVALSHA claim", lambda i: ["EVALSHA", sha["claim"], "1", f"b:client:{{c{i}}}"] + rec(i) + ["b:", f"c{i}"])
 measure("EVALSHA release", lambda i: ["EVALSHA", sha["release"], "1", f"b:client:{{c{i}}}", f"1764000000000.{i}"])
-measure("EVALSHA claim2 (values)", lambda i: ["EVALSHA", sha["claim2"], "1", f"b:client:{{d{i}}}", "n1", f"1764000000000.{i}", "127.0.0.1:40000", "1764000000000", str(i), "b:", f"d{i}"])
+measure("EVALSHA claim2 (values)", lambda i: ["EVALSHA", sha["claim2"], "1", f"b:client:{{d{i}}}", "n1", f"1764000000000.{i}", "127.0.0.1:40000", "1764000000000", str(i)])
 measure("HSET 12 args", lambda i: ["HSET", f"b:client:{{e{i}}}"] + rec(i))
 measure("DEL", lambda i: ["DEL", f"b:client:{{e{i}}}"])
 for name in ("append", "append2", "append", "append2"):

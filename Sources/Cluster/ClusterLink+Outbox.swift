@@ -27,23 +27,16 @@ extension ClusterLink {
     func sendOutbox() {
         guard !outbox.entries.isEmpty || !outbox.membership.isEmpty else { return }
         let entries = outbox.entries
-        let membership = outbox.membership
         outbox.entries.removeAll(keepingCapacity: true)
-        outbox.membership.removeAll(keepingCapacity: true)
+        // The set changes are read in place and cleared after; the `append` calls keep slices of
+        // `entries` until they are answered (to send them again on NOSCRIPT).
+        defer { outbox.membership.removeAll(keepingCapacity: true) }
         guard isSending else {
             for entry in entries { keep(entry) }
             return
         }
-        var joined: [String] = []
-        var left: [String] = []
-        for (id, isMember) in membership {
-            if isMember { joined.append(id) } else { left.append(id) }
-        }
-        for (verb, ids) in [("SADD", joined), ("SREM", left)] {
-            for start in stride(from: 0, to: ids.count, by: Self.idsPerCommand) {
-                send([verb, keys.ids(settings.node)] + ids[start..<min(start + Self.idsPerCommand, ids.count)])
-            }
-        }
+        sendMembership(true)
+        sendMembership(false)
         // Runs of this node's own entries go as seven values each, with the node once (nearly every
         // entry); another node's (a survivor's node-lost clean-up) or one with `by`/`count` as ten.
         // Calls go out in order, so the stream keeps the entries' order.
@@ -56,18 +49,57 @@ extension ClusterLink {
             {
                 end += 1
             }
-            let chunk = entries[start..<end]
-            var words = call(.append, keyCount: 1, capacity: 4 + (isShort ? 7 : 10) * chunk.count)
-            words.append(keys.events)
-            words.append(String(settings.streamMaxLength))
-            words.append(StreamEntry.version)
-            words.append(isShort ? settings.node : "")
-            for entry in chunk {
-                if isShort { entry.appendShortArguments(to: &words) } else { entry.appendArguments(to: &words) }
-            }
-            send(words, then: .append(chunk.count), script: .append)
+            sendAppend(entries[start..<end])
             start = end
         }
+    }
+
+    /// One SADD (`isMember`) or SREM of the turn's ids that joined or left this node's set, per
+    /// `idsPerCommand` ids.
+    private func sendMembership(_ isMember: Bool) {
+        var ids = 0
+        for (id, joined) in outbox.membership where joined == isMember {
+            if ids == 0 {
+                argv.removeAll()
+                argv.append(isMember ? "SADD" : "SREM")
+                argv.append(idsKey)
+            }
+            argv.append(id)
+            ids += 1
+            if ids == Self.idsPerCommand {
+                sendArgv(then: .nothing, script: nil)
+                ids = 0
+            }
+        }
+        if ids > 0 { sendArgv(then: .nothing, script: nil) }
+    }
+
+    /// One `append` call of `entries`, all short for this node or none (`StreamEntry.isShort`).
+    func sendAppend(_ entries: ArraySlice<StreamEntry>) {
+        guard let first = entries.first else { return }
+        let isShort = first.isShort(for: settings.node)
+        begin(.append, keyCount: 1)
+        argv.append(keys.events)
+        argv.append(UInt64(clamping: settings.streamMaxLength))
+        argv.append(StreamEntry.version)
+        argv.append(isShort ? settings.node : "")
+        for entry in entries { writeArguments(of: entry, isShort: isShort) }
+        sendArgv(then: .append(entries), script: .append)
+    }
+
+    /// `StreamEntry.appendShortArguments`, or `appendArguments` when not `isShort`, into `argv`.
+    func writeArguments(of entry: StreamEntry, isShort: Bool) {
+        argv.append(entry.event)
+        argv.append(entry.seq)
+        argv.append(entry.timeMS)
+        argv.append(entry.id)
+        argv.append(entry.peer)
+        argv.append(entry.reason)
+        argv.append(entry.durationMS)
+        guard !isShort else { return }
+        argv.append(entry.node)
+        argv.append(entry.by)
+        argv.append(entry.count)
     }
 
     func appended(_ count: Int, _ reply: RedisValue?) {

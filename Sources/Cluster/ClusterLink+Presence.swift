@@ -36,18 +36,21 @@ extension ClusterLink {
     private func apply(_ event: PresenceEvent) {
         switch event.kind {
         case .online:
-            let session = PresenceRecord.session(run: run, seq: event.seq)
-            held[event.id] = Held(seq: event.seq, session: session, peer: event.peer, sinceMS: event.timeMS)
+            let session = Held(seq: event.seq, peer: event.peer, sinceMS: event.timeMS)
+            held[event.id] = session
             guard isSending else { return keep(entry(event)) }
-            claim(event.id, held[event.id]!)
+            claim(event.id, session)
             append(entry(event))
             return
         case .offline:
-            guard let mine = held[event.id], mine.seq < event.seq else { return append(entry(event)) }
-            held[event.id] = nil
-            evicting[event.id] = nil
+            // One hash of the id for the look-up and the removal; `evicting` is nearly always empty.
+            guard let index = held.index(forKey: event.id), held.values[index].seq < event.seq else {
+                return append(entry(event))
+            }
+            let mine = held.remove(at: index).value
+            if !evicting.isEmpty { evicting[event.id] = nil }
             guard isSending else { return keep(entry(event)) }
-            return release(event, session: mine.session)
+            return release(event, online: mine.seq)
         default:
             break
         }
@@ -62,21 +65,39 @@ extension ClusterLink {
         append(entry(event))
     }
 
-    /// Writes the record; when another node held the id, the script has told it to let go. The words
-    /// are built in one array (this runs for every online): the key, the record's values (as
-    /// `PresenceRecord.values` orders them), the prefix and the id.
+    /// Writes the record; when another node held the id, the script has told it to let go.
     func claim(_ id: String, _ session: Held) {
-        var words = call(.claim, keyCount: 1, capacity: 8)
-        words.append(keys.client(id))
-        words.append(settings.node)
-        words.append(session.session)
-        words.append(session.peer)
-        words.append(String(session.sinceMS))
-        words.append(String(session.seq))
-        words.append(settings.prefix)
-        words.append(id)
-        send(words, then: .claim(id), script: .claim)
+        sendClaim(id, session)
         join(id)
+    }
+
+    /// The claim's command, written straight into `argv` (this runs for every online): the key, the
+    /// record's values (as `PresenceRecord.values` orders them).
+    func sendClaim(_ id: String, _ session: Held) {
+        begin(.claim, keyCount: 1)
+        writeClientKey(id)
+        argv.append(settings.node)
+        writeSession(session.seq)
+        argv.append(session.peer)
+        argv.append(session.sinceMS)
+        argv.append(session.seq)
+        sendArgv(then: .claim(id, session), script: .claim)
+    }
+
+    /// `keys.client(id)` as one word of `argv`.
+    private func writeClientKey(_ id: String) {
+        argv.write(keys.clientHead)
+        argv.write(id)
+        argv.write(ClusterKeys.clientTail)
+        argv.endWord()
+    }
+
+    /// `PresenceRecord.session(run:seq:)` of this run as one word of `argv`.
+    private func writeSession(_ seq: UInt64) {
+        argv.write(run)
+        argv.write(".")
+        argv.write(seq)
+        argv.endWord()
     }
 
     func claimed(_ id: String, _ reply: RedisValue?) {
@@ -94,12 +115,17 @@ extension ClusterLink {
 
     /// Compare-and-delete; the stream then says `offline` only if the id is really gone from the
     /// cluster, and `replaced` if another node's session holds it.
-    private func release(_ event: PresenceEvent, session: String) {
-        var words = call(.release, keyCount: 1, capacity: 2)
-        words.append(keys.client(event.id))
-        words.append(session)
-        send(words, then: .release(entry(event)), script: .release)
+    private func release(_ event: PresenceEvent, online: UInt64) {
+        sendRelease(entry(event), online: online)
         leave(event.id)
+    }
+
+    /// The release's command: the key and the session (of this run and the online's seq).
+    func sendRelease(_ entry: StreamEntry, online: UInt64) {
+        begin(.release, keyCount: 1)
+        writeClientKey(entry.id)
+        writeSession(online)
+        sendArgv(then: .release(entry, online: online), script: .release)
     }
 
     func released(_ entry: StreamEntry, _ reply: RedisValue?) {
@@ -133,7 +159,8 @@ extension ClusterLink {
 
     /// Another node holds `id` now: end our session of it (if it is `session`) as `replaced`.
     func endTakenOver(_ id: String, session: String) {
-        guard let mine = held[id], mine.session == session, evicting[id] != mine.seq else { return }
+        guard let mine = held[id], PresenceRecord.session(run: run, seq: mine.seq) == session, evicting[id] != mine.seq
+        else { return }
         evicting[id] = mine.seq
         status.takeovers += 1
         evict(id, mine.seq)

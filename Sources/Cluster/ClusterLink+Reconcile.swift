@@ -16,7 +16,8 @@ extension ClusterLink {
         let snapshot = held
         for (id, session) in snapshot {
             let record = PresenceRecord(
-                node: settings.node, session: session.session, peer: session.peer, sinceMS: session.sinceMS,
+                node: settings.node, session: PresenceRecord.session(run: run, seq: session.seq), peer: session.peer,
+                sinceMS: session.sinceMS,
                 seq: session.seq)
             run(.reannounce, keys: [keys.client(id)], record.fields) { [unowned self] reply in
                 guard let reply else { return }
@@ -30,7 +31,7 @@ extension ClusterLink {
                             peer: session.peer, reason: "reannounced"))
                 case -1:
                     takenOver += 1
-                    endTakenOver(id, session: session.session)
+                    endTakenOver(id, session: PresenceRecord.session(run: run, seq: session.seq))
                 case -2: wrongType(id)
                 default: unexpected("reannounce \(id)", reply)
                 }

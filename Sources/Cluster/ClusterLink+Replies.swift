@@ -11,30 +11,33 @@ extension ClusterLink {
     enum Then {
         case nothing
         case reply(RedisConnection.Reply)
-        /// `claim` of this id.
-        case claim(String)
-        /// `release`: the entry to append (as `replaced` when another node's session holds the id).
-        case release(StreamEntry)
-        /// `append` of this many entries.
-        case append(Int)
+        /// `claim` of this id for this session.
+        case claim(String, Held)
+        /// `release` of the session whose online had `online` as seq: the entry to append (as `replaced`
+        /// when another node's session holds the id).
+        case release(StreamEntry, online: UInt64)
+        /// `append` of these entries.
+        case append(ArraySlice<StreamEntry>)
     }
 
     /// A command in flight.
     struct Awaiting {
         var sentAt: UInt64
         var then: Then
-        /// An EVALSHA's script and words, to send again as EVAL when Redis answers NOSCRIPT.
-        var script: Script?
+        /// The script an EVALSHA called, to send again as EVAL when Redis answers NOSCRIPT; nil otherwise.
+        var evalsha: Script?
+        /// The rare paths' words for that EVAL; the presence path's commands are built again from `then`.
         var words: [String]
 
         /// What an answered slot holds until the queue is compacted (its strings released).
-        static var done: Awaiting { Awaiting(sentAt: 0, then: .nothing, script: nil, words: []) }
+        static var done: Awaiting { Awaiting(sentAt: 0, then: .nothing, evalsha: nil, words: []) }
     }
 
     /// Sends one command on the command connection, timed for `lag` and the stall check (`tick`).
     func send(_ words: [String], then: Then = .nothing, script: Script? = nil) {
         guard commands.send(words) else { return settle(then, nil) }
-        awaiting.append(Awaiting(sentAt: loop.now, then: then, script: script, words: script == nil ? [] : words))
+        let evalsha = words.first == "EVALSHA" ? script : nil
+        awaiting.append(Awaiting(sentAt: loop.now, then: then, evalsha: evalsha, words: evalsha == nil ? [] : words))
     }
 
     func send(_ words: [String], reply: @escaping RedisConnection.Reply) { send(words, then: .reply(reply)) }
@@ -65,11 +68,35 @@ extension ClusterLink {
         send(words, then: .reply(reply), script: script)
     }
 
+    /// Starts the presence path's call of `script` in `argv`, as `call` does; the caller writes the keys
+    /// and arguments and calls `sendArgv`. No array, no String per word: these run several times a
+    /// churn cycle (docs/benchmarks.md, "Eighth round").
+    func begin(_ script: Script, keyCount: Int) {
+        argv.removeAll()
+        if let sha = shas[script] {
+            argv.append("EVALSHA")
+            argv.append(sha)
+            argvIsSHA = true
+        } else {
+            argv.append("EVAL")
+            argv.append(script.source)
+            argvIsSHA = false
+        }
+        argv.append(UInt64(clamping: keyCount))
+    }
+
+    /// Sends the command in `argv` (a script call begun with `begin`, or `script` nil for a plain one).
+    func sendArgv(then: consuming Then, script: Script?) {
+        guard commands.send(argv) else { return settle(then, nil) }
+        awaiting.append(Awaiting(sentAt: loop.now, then: then, evalsha: argvIsSHA ? script : nil, words: []))
+    }
+
     /// The oldest command in flight got its answer (nil: the connection ended first).
     func answered(_ reply: RedisValue?) {
         guard awaitingHead < awaiting.count else { return }
-        let oldest = awaiting[awaitingHead]
-        awaiting[awaitingHead] = .done
+        // Moved out, not copied: a copy retained every string it holds only to release them again.
+        var oldest = Awaiting.done
+        swap(&oldest, &awaiting[awaitingHead])
         status.lagMS = (loop.now &- oldest.sentAt) / 1_000_000
         awaitingHead += 1
         if awaitingHead == awaiting.count {
@@ -80,25 +107,57 @@ extension ClusterLink {
             awaitingHead = 0
         }
         // Redis has lost its script cache: run it from the source (Redis caches it again) and forget the SHA.
-        if let script = oldest.script, oldest.words[0] == "EVALSHA", let error = reply?.errorText,
-            error.hasPrefix("NOSCRIPT")
-        {
+        if let script = oldest.evalsha, let error = reply?.errorText, error.hasPrefix("NOSCRIPT") {
             shas[script] = nil
-            var words = oldest.words
-            words[0] = "EVAL"
-            words[1] = script.source
-            return send(words, then: oldest.then, script: script)
+            return again(oldest, script)
         }
         settle(oldest.then, reply)
+    }
+
+    /// Sends an EVALSHA answered NOSCRIPT again, as EVAL (`shas` no longer names the script).
+    private func again(_ command: Awaiting, _ script: Script) {
+        switch command.then {
+        case .claim(let id, let session): sendClaim(id, session)
+        case .release(let entry, let online): sendRelease(entry, online: online)
+        case .append(let entries): sendAppend(entries)
+        case .nothing, .reply:
+            var words = command.words
+            words[0] = "EVAL"
+            words[1] = script.source
+            send(words, then: command.then, script: script)
+        }
     }
 
     private func settle(_ then: Then, _ reply: RedisValue?) {
         switch then {
         case .nothing: break
         case .reply(let body): body(reply)
-        case .claim(let id): claimed(id, reply)
-        case .release(let entry): released(entry, reply)
-        case .append(let count): appended(count, reply)
+        case .claim(let id, _): claimed(id, reply)
+        case .release(let entry, _): released(entry, reply)
+        case .append(let entries): appended(entries.count, reply)
+        }
+    }
+}
+
+/// The SHA of each script Redis has loaded: an array by script, not a dictionary, because `begin` looks
+/// one up for every presence command and hashing the key cost more than writing the SHA.
+struct ScriptSHAs {
+    private var shas: [String?] = Array(repeating: nil, count: Script.allCases.count)
+
+    subscript(script: Script) -> String? {
+        get { shas[Self.slot(script)] }
+        set { shas[Self.slot(script)] = newValue }
+    }
+
+    private static func slot(_ script: Script) -> Int {
+        switch script {
+        case .claim: 0
+        case .release: 1
+        case .reannounce: 2
+        case .drop: 3
+        case .lease: 4
+        case .reap: 5
+        case .append: 6
         }
     }
 }

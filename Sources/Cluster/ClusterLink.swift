@@ -13,9 +13,10 @@ import Posix
 
 public final class ClusterLink {
     /// What the link knows of a session this node holds.
+    /// Its session id is `PresenceRecord.session(run:seq:)` of this run and `seq`: made when needed
+    /// (a claim or release writes it straight into the command), not kept as a String per session.
     struct Held {
         var seq: UInt64
-        var session: String
         var peer: String
         var sinceMS: UInt64
     }
@@ -31,22 +32,31 @@ public final class ClusterLink {
 
     let commands: RedisConnection
     let subscriber: RedisConnection
-    var status = ClusterStatus()
-    var held: [String: Held] = [:]
+    // The state every presence event touches is `@exclusivity(unchecked)`: only the loop's thread uses
+    // it, never from inside another access to it, and the dynamic check of each access (two or three
+    // per event and per answer) cost as much as the work around it (callgrind of the churn bench).
+    @exclusivity(unchecked) var status = ClusterStatus()
+    @exclusivity(unchecked) var held: [String: Held] = [:]
     /// Ids this node asked a worker to end after another node took them over.
-    var evicting: [String: UInt64] = [:]
+    @exclusivity(unchecked) var evicting: [String: UInt64] = [:]
     /// Stream entries made while the link could not send them.
     var pending: [StreamEntry] = []
     /// This turn's stream entries and set changes, sent at its end.
-    var outbox = Outbox()
+    @exclusivity(unchecked) var outbox = Outbox()
     var isDropLogged = false
-    var feed = PresenceFeed(grace: 0)
-    var shas: [Script: String] = [:]
+    @exclusivity(unchecked) var feed = PresenceFeed(grace: 0)
+    var shas = ScriptSHAs()
     var hasLease = false
     var isStopped = false
     /// The commands in flight, oldest first from `awaitingHead` (replies come back in order).
-    var awaiting: [Awaiting] = []
-    var awaitingHead = 0
+    @exclusivity(unchecked) var awaiting: [Awaiting] = []
+    @exclusivity(unchecked) var awaitingHead = 0
+    /// The presence path's command being built, reused from command to command (ClusterLink+Replies).
+    @exclusivity(unchecked) var argv = Argv()
+    /// `argv` calls its script by SHA (EVALSHA), so a NOSCRIPT answer sends it again as EVAL.
+    @exclusivity(unchecked) var argvIsSHA = false
+    /// This node's set of ids (the outbox's SADD/SREM every turn).
+    let idsKey: String
     var retryDelay: UInt64 = 100_000_000
 
     var timers: (tick: EventLoop.TimerHandlerID, retry: EventLoop.TimerHandlerID, feed: EventLoop.TimerHandlerID)!
@@ -57,6 +67,7 @@ public final class ClusterLink {
     ) {
         self.settings = settings
         keys = ClusterKeys(prefix: settings.prefix)
+        idsKey = keys.ids(settings.node)
         self.loop = loop
         var logger = logger
         logger[metadataKey: "node"] = "\(settings.node)"

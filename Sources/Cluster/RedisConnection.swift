@@ -109,6 +109,16 @@ final class RedisConnection {
         return status == REDIS_OK
     }
 
+    /// Queues the command `argv` holds, as `send(_:)` does (the cluster link's per-event commands).
+    @discardableResult
+    func send(_ argv: borrowing Argv) -> Bool {
+        guard let context else { return false }
+        let status = argv.withArgv { count, words, lengths in
+            redisAsyncCommandArgv(context, Self.answer, nil, count, words, lengths)
+        }
+        return status == REDIS_OK
+    }
+
     /// Writes the commands queued since the last call; the owner calls it at the end of each loop turn.
     /// hiredis asks for writability after every command: one write per turn instead of an epoll_ctl
     /// pair and a wake-up per batch (docs/benchmarks.md, "Cluster").

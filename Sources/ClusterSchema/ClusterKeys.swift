@@ -12,25 +12,33 @@
 
 public struct ClusterKeys: Sendable, Equatable {
     public let prefix: String
+    /// A client record's key is `clientHead`, the id, `clientTail`: the cluster link writes it in pieces
+    /// (one per presence event) without making the key's String.
+    public let clientHead: String
+    public static let clientTail = "}"
+    /// The events stream (made once: the link names it in every `append`).
+    public let events: String
 
-    public init(prefix: String) { self.prefix = prefix }
+    public init(prefix: String) {
+        self.prefix = prefix
+        clientHead = "\(prefix)client:{"
+        events = "\(prefix)events"
+    }
 
-    public func client(_ id: String) -> String { "\(prefix)client:{\(id)}" }
+    public func client(_ id: String) -> String { "\(clientHead)\(id)\(Self.clientTail)" }
     public func lease(_ node: String) -> String { "\(prefix)node:{\(node)}" }
     public func ids(_ node: String) -> String { "\(prefix)node:{\(node)}:ids" }
     public func reaper(_ node: String) -> String { "\(prefix)node:{\(node)}:reaper" }
     public func takeoverChannel(_ node: String) -> String { "\(prefix)node:{\(node)}:takeover" }
     public var nodes: String { "\(prefix){nodes}" }
-    public var events: String { "\(prefix)events" }
 
     /// A SCAN MATCH pattern for every client record (glob characters in the prefix escaped).
     public var clientPattern: String { "\(Self.globEscaped(prefix))client:\\{*\\}" }
 
     /// The id in a client record's key; nil for any other key.
     public func id(inClientKey key: String) -> String? {
-        let head = "\(prefix)client:{"
-        guard key.hasPrefix(head), key.hasSuffix("}") else { return nil }
-        let id = key.dropFirst(head.count).dropLast()
+        guard key.hasPrefix(clientHead), key.hasSuffix(Self.clientTail) else { return nil }
+        let id = key.dropFirst(clientHead.count).dropLast()
         return id.isEmpty ? nil : String(id)
     }
 

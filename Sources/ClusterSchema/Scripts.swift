@@ -5,10 +5,12 @@
 // type from their first read's WRONGTYPE (`redis.pcall`) rather than from a TYPE call of their own.
 
 public enum Script: String, Sendable, CaseIterable {
-    /// KEYS: client record. ARGV: the record's values (5, `PresenceRecord.values`), the key prefix, the id.
+    /// KEYS: client record. ARGV: the record's values (5, `PresenceRecord.values`).
     /// Writes the record (the script names the fields: they do not cross the wire, and Redis builds a
     /// shorter ARGV); when another node held the id, tells it on its takeover channel ("<id> <its
-    /// session>") and returns that node's name; 0 when nobody else held it.
+    /// session>") and returns that node's name; 0 when nobody else held it. The key prefix and the id
+    /// for that message come from the key (`<prefix>client:{<id>}`; a prefix has no brace), so the
+    /// usual claim, with nobody to tell, carries two words fewer.
     case claim
     /// KEYS: client record. ARGV: session. Compare-and-delete: 1 deleted, 0 not this session's.
     case release
@@ -41,7 +43,9 @@ public enum Script: String, Sendable, CaseIterable {
             redis.call('HSET', KEYS[1], 'v', '\(PresenceRecord.version)', 'node', ARGV[1], 'session', ARGV[2],
               'peer', ARGV[3], 'since', ARGV[4], 'seq', ARGV[5])
             if old[1] and old[1] ~= ARGV[1] then
-              redis.call('PUBLISH', ARGV[6] .. 'node:{' .. old[1] .. '}:takeover', ARGV[7] .. ' ' .. (old[2] or ''))
+              local open = string.find(KEYS[1], '{', 1, true)
+              redis.call('PUBLISH', string.sub(KEYS[1], 1, open - 8) .. 'node:{' .. old[1] .. '}:takeover',
+                string.sub(KEYS[1], open + 1, -2) .. ' ' .. (old[2] or ''))
               return old[1]
             end
             return 0

@@ -14,6 +14,12 @@ import Testing
         let ids = try rig.client().command(["SMEMBERS", rig.keys.ids("n1")])
         #expect(ids.elements?.compactMap(\.text) == ["dev-1"])
         #expect(try rig.client().command(["PTTL", rig.keys.lease("n1")]).integer.map { $0 > 0 } == true)
+        // The claim's values land in their fields: the session is `<run>.<seq>` of the online's seq.
+        let fields = try rig.client().command(["HGETALL", rig.keys.client("dev-1")]).fieldMap ?? [:]
+        let record = try PresenceRecord(fields: fields)
+        #expect(
+            record.node == "n1" && record.peer.hasPrefix("127.0.0.1:") && record.session.hasSuffix(".\(record.seq)"))
+        #expect(record.session.split(separator: ".").map { UInt64($0) != nil } == [true, true])
 
         let view = try rig.heartbeatctl([
             "clients", "--cluster", "--redis", rig.redis.address, "--prefix", rig.prefix, "--json",
@@ -28,6 +34,15 @@ import Testing
         #expect(await eventually { (try? rig.records()) == [:] })
         let kinds = try rig.events().map(\.event)
         #expect(kinds == ["online", "offline"])
+        // Each entry's values in their fields (the link writes them in `append`'s order).
+        let entries = try rig.events()
+        #expect(entries.map(\.id) == ["dev-1", "dev-1"] && entries.map(\.node) == ["n1", "n1"])
+        #expect(entries[0].seq == record.seq && entries[0].timeMS == record.sinceMS && entries[0].peer == record.peer)
+        #expect(entries[0].reason == "" && entries[0].durationMS == 0)
+        #expect(
+            entries[1].seq > record.seq && ["eof", "reset"].contains(entries[1].reason)
+                && entries[1].peer == record.peer)
+        #expect(entries[1].timeMS >= entries[0].timeMS)
         // The append script writes exactly the fields StreamEntry.fields names, in that order.
         for item in try rig.client().command(["XRANGE", rig.keys.events, "-", "+"]).elements ?? [] {
             let written = item.elements?.last
