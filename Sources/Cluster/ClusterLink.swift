@@ -32,29 +32,26 @@ public final class ClusterLink {
 
     let commands: RedisConnection
     let subscriber: RedisConnection
-    // The state every presence event touches is `@exclusivity(unchecked)`: only the loop's thread uses
-    // it, never from inside another access to it, and the dynamic check of each access (two or three
-    // per event and per answer) cost as much as the work around it (callgrind of the churn bench).
-    @exclusivity(unchecked) var status = ClusterStatus()
-    @exclusivity(unchecked) var held: [String: Held] = [:]
+    var status = ClusterStatus()
+    var held: [String: Held] = [:]
     /// Ids this node asked a worker to end after another node took them over.
-    @exclusivity(unchecked) var evicting: [String: UInt64] = [:]
+    var evicting: [String: UInt64] = [:]
     /// Stream entries made while the link could not send them.
     var pending: [StreamEntry] = []
     /// This turn's stream entries and set changes, sent at its end.
-    @exclusivity(unchecked) var outbox = Outbox()
+    var outbox = Outbox()
     var isDropLogged = false
-    @exclusivity(unchecked) var feed = PresenceFeed(grace: 0)
+    var feed = PresenceFeed(grace: 0)
     var shas = ScriptSHAs()
     var hasLease = false
     var isStopped = false
     /// The commands in flight, oldest first from `awaitingHead` (replies come back in order).
-    @exclusivity(unchecked) var awaiting: [Awaiting] = []
-    @exclusivity(unchecked) var awaitingHead = 0
+    var awaiting: [Awaiting] = []
+    var awaitingHead = 0
     /// The presence path's command being built, reused from command to command (ClusterLink+Replies).
-    @exclusivity(unchecked) var argv = Argv()
+    var argv = Argv()
     /// `argv` calls its script by SHA (EVALSHA), so a NOSCRIPT answer sends it again as EVAL.
-    @exclusivity(unchecked) var argvIsSHA = false
+    var argvIsSHA = false
     /// This node's set of ids (the outbox's SADD/SREM every turn).
     let idsKey: String
     var retryDelay: UInt64 = 100_000_000
