@@ -8,10 +8,11 @@
 // One turn (`runTurn`), top to bottom:
 //   1. ask the wheel for its next expiry          → the epoll_wait timeout (-1 when no timer is armed),
 //                                                   and the instant the wake-up timerfd is set to
-//   2. epoll_wait                                 → EINTR is a non-event
+//   2. epoll_wait                                 → EINTR is a non-event; a busy loop polls first
 //   3. update `now` once for the whole turn
 //   4. dispatch readiness to handlers             → stale events (old generation) are dropped
 //   5. advance the wheel to `now`, collect expiries, then hand each to its timer handler
+//   6. count the turn's time: a loop busy half the time polls before its next sleep (BusyPoll.swift)
 //
 // A registration lives in a slot of this loop's own (Registrations.swift), and the epoll token names the
 // slot, not the descriptor number. Most users register by descriptor and change or end the registration
@@ -68,6 +69,7 @@ public final class EventLoop {
     private var timerHandlers: [TimerHandler] = []
     var registrations = Registrations()
     private var expired: [TimerExpiry] = []
+    private var busyPoll = BusyPoll(span: 0, now: Clock.monotonicNanoseconds())
     /// Set by `stop()`; a test that drives `runTurn` itself reads it to see the loop would end.
     private(set) var isStopped = false
 
@@ -178,12 +180,35 @@ public final class EventLoop {
     public func runTurn() throws(SystemError) {
         let next = wheel.nextExpiry()
         scheduleWake(at: next)
-        let count = try epoll.wait(timeoutMilliseconds: pollTimeout(until: next))
+        let timeout = pollTimeout(until: next)
+        var count = isBusyPolling && timeout != 0 ? try pollBeforeSleeping() : 0
+        if count == 0 { count = try epoll.wait(timeoutMilliseconds: timeout) }
         now = clock()
+        let woke = isClockInjected ? Clock.monotonicNanoseconds() : now
         mayHaveMoreReady = count == eventsPerWait
         dispatch(count)
         expireTimers()
         onTurnEnd()
+        if busyPoll.span > 0 { busyPoll.worked(from: woke, to: Clock.monotonicNanoseconds()) }
+    }
+
+    /// How long a busy loop polls for events before it sleeps (BusyPoll.swift), in nanoseconds; 0: never.
+    public var busyPollNanoseconds: UInt64 {
+        get { busyPoll.span }
+        set { busyPoll.span = newValue }
+    }
+
+    /// Whether the loop polls before sleeping in the current period (it was at least half busy in the last).
+    public var isBusyPolling: Bool { busyPoll.isOn && busyPoll.span > 0 }
+
+    /// Up to `busyPoll.span` of zero-timeout waits; the number of events the first non-empty one got, or 0.
+    private func pollBeforeSleeping() throws(SystemError) -> Int {
+        let start = Clock.monotonicNanoseconds()
+        repeat {
+            let count = try epoll.wait(timeoutMilliseconds: 0)
+            if count > 0 { return count }
+        } while Clock.monotonicNanoseconds() &- start < busyPoll.span
+        return 0
     }
 
     /// Milliseconds until the wheel's next expiry, rounded up so the wheel is never asked early; -1 when idle.

@@ -10,6 +10,9 @@ public struct Config: Sendable, Equatable {
     /// `Backlog=` instead.
     public var backlog: Int = 4096
     public var workers: Workers
+    /// How long a worker polls for events before it sleeps, while it was busy at least half of the last
+    /// 100 ms (0...1000 µs; 0: it always sleeps at once). See docs/design.md, "Polling before sleeping".
+    public var busyPollMicroseconds: Int = 50
     /// How long a stopping daemon waits for clients to leave before it reaps them with `shutdown`.
     public var drainTimeout: Duration
     public var heartbeat: Heartbeat
@@ -53,6 +56,7 @@ public struct Config: Sendable, Equatable {
         let listen = try top.value("listen").map { value throws(ConfigError) in try listenAddresses(value) }
         let backlog = try top.integer("backlog", in: 1...65535)
         let workers = try top.read("workers", expected: "\"auto\" or an integer from 1 to 256", Workers.init(toml:))
+        let busyPoll = try top.integer("busy_poll_us", in: 0...1_000)
         let drainTimeout = try top.duration("drain_timeout", in: .zero ... .seconds(3600))
         let heartbeat = try top.section("heartbeat", Heartbeat.init(reading:))
         let limits = try top.section("limits", Limits.init(reading:))
@@ -76,6 +80,7 @@ public struct Config: Sendable, Equatable {
         )
         config.restart = restart
         config.backlog = backlog ?? defaults.backlog
+        config.busyPollMicroseconds = busyPoll ?? defaults.busyPollMicroseconds
         try top.refuseUnknownKeys()
         // With SO_REUSEPORT both binds would succeed and the kernel would mix TLS and plain clients.
         for (index, address) in config.tls.listen.enumerated() where address.port != 0 {
@@ -99,6 +104,7 @@ public struct Config: Sendable, Equatable {
         case .auto: writer.set("workers", "auto")
         case .count(let count): writer.set("workers", count)
         }
+        writer.set("busy_poll_us", busyPollMicroseconds)
         writer.set("drain_timeout", drainTimeout)
         heartbeat.render(into: &writer)
         limits.render(into: &writer)

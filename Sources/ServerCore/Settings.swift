@@ -37,6 +37,9 @@ public struct Settings: Sendable {
     public var connectRate: Int = 0
     /// The most a network may open at once before `connectRate` paces it; at least 1 when the rate is on.
     public var connectBurst: Int = 0
+    /// How long a worker's loop polls before it sleeps while it is at least half busy (EventLoop's
+    /// BusyPoll), in nanoseconds; 0: never.
+    public var busyPoll: UInt64 = 0
     public var logSessions: Bool
     public var logLevel: Logger.Level
     public var keepalive: TCPKeepalive

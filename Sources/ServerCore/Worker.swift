@@ -81,6 +81,7 @@ final class Worker {
         logger.logLevel = settings.logLevel
         self.logger = logger
         loop = try EventLoop(tick: tick, eventsPerWait: eventsPerWait, clock: clock)
+        loop.busyPollNanoseconds = settings.busyPoll
         acceptPause = AcceptPause(loop: loop)
         self.clock = clock ?? Clock.monotonicNanoseconds
         self.mailbox = mailbox
@@ -264,6 +265,7 @@ final class Worker {
         case .settings(let settings):
             self.settings = settings
             logger.logLevel = settings.logLevel
+            loop.busyPollNanoseconds = settings.busyPoll
             endRevokedSessions()
             for listener in listeners {
                 do { try listener.socket?.setKeepalive(settings.keepalive) } catch {

@@ -38,6 +38,7 @@ extension Settings {
         )
         connectRate = config.limits.connectRate
         connectBurst = config.limits.effectiveConnectBurst
+        busyPoll = UInt64(config.busyPollMicroseconds) * 1_000
     }
 
     /// Each check tries every secret in force: the current one, and while rotating the previous one.

@@ -165,7 +165,7 @@ func refusesBadTopLevelValues(toml: String, key: String) {
     let top = parseError("colour = \"blue\"")
     #expect(
         top?.description
-            == "colour: unknown key (valid at the top level: listen, backlog, workers, drain_timeout, heartbeat, limits, tcp, log, control, events, metrics, auth, tls, cluster, restart, proxy)"
+            == "colour: unknown key (valid at the top level: listen, backlog, workers, busy_poll_us, drain_timeout, heartbeat, limits, tcp, log, control, events, metrics, auth, tls, cluster, restart, proxy)"
     )
 }
 
@@ -186,7 +186,8 @@ func syntaxErrorsHaveNoKeyAndSayWhere(toml: String) {
     #expect(try Config.parse(toml: text) == Config.defaults)
     #expect(
         text.hasPrefix(
-            "listen = [\"0.0.0.0:7700\"]\nbacklog = 4096\nworkers = 1\ndrain_timeout = \"5s\"\n\n[heartbeat]\n"))
+            "listen = [\"0.0.0.0:7700\"]\nbacklog = 4096\nworkers = 1\nbusy_poll_us = 50\ndrain_timeout = \"5s\"\n\n[heartbeat]\n"
+        ))
 }
 
 @Test func renderedChangedConfigReadsBackEqual() throws {
@@ -196,6 +197,7 @@ func syntaxErrorsHaveNoKeyAndSayWhere(toml: String) {
             ListenAddress(host: "::ffff:10.0.0.1", port: 9, isIPv6: true),
         ]
         $0.workers = .auto
+        $0.busyPollMicroseconds = 0
         $0.drainTimeout = .milliseconds(1500)
         $0.heartbeat.interval = .milliseconds(250)
         $0.heartbeat.intervalMin = .milliseconds(20)

@@ -67,3 +67,16 @@ func refusesABadBacklog(toml: String) {
     #expect(error?.key == "backlog")
     #expect(error?.message.hasPrefix("expected an integer from 1 to 65535") == true)
 }
+
+@Test(arguments: [("busy_poll_us = 0", 0), ("busy_poll_us = 50", 50), ("busy_poll_us = 1000", 1000)])
+func setsTheBusyPoll(toml: String, microseconds: Int) throws {
+    #expect(Config.defaults.busyPollMicroseconds == 50)
+    #expect(try Config.parse(toml: toml) == defaults { $0.busyPollMicroseconds = microseconds })
+}
+
+@Test(arguments: ["busy_poll_us = -1", "busy_poll_us = 1001", "busy_poll_us = \"50us\"", "busy_poll_us = 5.0"])
+func refusesABadBusyPoll(toml: String) {
+    let error = parseError(toml)
+    #expect(error?.key == "busy_poll_us")
+    #expect(error?.message.hasPrefix("expected an integer from 0 to 1000") == true)
+}

@@ -53,3 +53,14 @@ import Testing
         #expect(rig.worker.unsent.isEmpty && rig.worker.partials.isEmpty, "its side tables go with it")
     }
 }
+
+/// `busy_poll_us` reaches each worker's loop when it is made, and again with a reload's settings.
+@Test func theBusyPollSpanReachesTheLoopAndAReloadChangesIt() throws {
+    var settings = testSettings()
+    settings.busyPoll = 50_000
+    let rig = try Rig(workers: 2, settings: settings)
+    #expect(rig.workers.map(\.loop.busyPollNanoseconds) == [50_000, 50_000])
+    settings.busyPoll = 0
+    rig.workers[1].receive(.settings(settings))
+    #expect(rig.workers.map(\.loop.busyPollNanoseconds) == [50_000, 0])
+}
