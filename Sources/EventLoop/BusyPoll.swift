@@ -3,7 +3,8 @@
 // and a context switch, tens of microseconds before the loop runs again. A loop that is working most of
 // the time, at a high connect or request rate, loses that much on nearly every batch. So when the loop
 // was busy for at least half of the last period, it polls (epoll_wait with a zero timeout) for up to
-// `span` before it sleeps, as the kernel's halt-polling does for an idle virtual CPU. A loop that is
+// `span` before it sleeps, as the kernel's halt-polling does for an idle virtual CPU, and yields between
+// two polls so that it never keeps another runnable thread off its CPU. A loop that is
 // mostly idle — most heartbeat loads: a beat a second per client — sleeps at once and costs nothing.
 // See docs/design.md, "Polling before sleeping".
 struct BusyPoll {

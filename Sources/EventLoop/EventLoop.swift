@@ -201,12 +201,14 @@ public final class EventLoop {
     /// Whether the loop polls before sleeping in the current period (it was at least half busy in the last).
     public var isBusyPolling: Bool { busyPoll.isOn && busyPoll.span > 0 }
 
-    /// Up to `busyPoll.span` of zero-timeout waits; the number of events the first non-empty one got, or 0.
+    /// Up to `busyPoll.span` of zero-timeout waits, yielding the CPU between two; the number of events the
+    /// first non-empty one got, or 0.
     private func pollBeforeSleeping() throws(SystemError) -> Int {
         let start = Clock.monotonicNanoseconds()
         repeat {
             let count = try epoll.wait(timeoutMilliseconds: 0)
             if count > 0 { return count }
+            yieldProcessor()
         } while Clock.monotonicNanoseconds() &- start < busyPoll.span
         return 0
     }

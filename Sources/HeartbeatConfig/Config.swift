@@ -12,7 +12,7 @@ public struct Config: Sendable, Equatable {
     public var workers: Workers
     /// How long a worker polls for events before it sleeps, while it was busy at least half of the last
     /// 100 ms (0...1000 µs; 0: it always sleeps at once). See docs/design.md, "Polling before sleeping".
-    public var busyPollMicroseconds: Int = 50
+    public var busyPollMicroseconds: Int = 100
     /// How long a stopping daemon waits for clients to leave before it reaps them with `shutdown`.
     public var drainTimeout: Duration
     public var heartbeat: Heartbeat

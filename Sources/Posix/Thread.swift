@@ -43,3 +43,9 @@ public func processID() -> Int32 { getpid() }
 public func onlineProcessors() -> Int {
     max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
 }
+
+/// Gives this thread's CPU to another runnable thread on it, if there is one (sched_yield(2)); returns at
+/// once when there is none.
+public func yieldProcessor() {
+    sched_yield()
+}

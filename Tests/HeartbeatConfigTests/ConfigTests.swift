@@ -186,7 +186,7 @@ func syntaxErrorsHaveNoKeyAndSayWhere(toml: String) {
     #expect(try Config.parse(toml: text) == Config.defaults)
     #expect(
         text.hasPrefix(
-            "listen = [\"0.0.0.0:7700\"]\nbacklog = 4096\nworkers = 1\nbusy_poll_us = 50\ndrain_timeout = \"5s\"\n\n[heartbeat]\n"
+            "listen = [\"0.0.0.0:7700\"]\nbacklog = 4096\nworkers = 1\nbusy_poll_us = 100\ndrain_timeout = \"5s\"\n\n[heartbeat]\n"
         ))
 }
 

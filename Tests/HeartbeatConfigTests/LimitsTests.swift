@@ -70,7 +70,7 @@ func refusesABadBacklog(toml: String) {
 
 @Test(arguments: [("busy_poll_us = 0", 0), ("busy_poll_us = 50", 50), ("busy_poll_us = 1000", 1000)])
 func setsTheBusyPoll(toml: String, microseconds: Int) throws {
-    #expect(Config.defaults.busyPollMicroseconds == 50)
+    #expect(Config.defaults.busyPollMicroseconds == 100)
     #expect(try Config.parse(toml: toml) == defaults { $0.busyPollMicroseconds = microseconds })
 }
 
