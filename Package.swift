@@ -158,8 +158,8 @@ let package = Package(
         .testTarget(
             name: "ServerCoreTests",
             dependencies: [
-                "ServerCore", "Posix", "EventLoop", "DeviceKeys", "ControlProtocol", "TestSupport", "Handoff",
-                primitives,
+                "ServerCore", "Posix", "CLinux", "EventLoop", "DeviceKeys", "ControlProtocol", "TestSupport",
+                "Handoff", primitives,
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -8,7 +8,8 @@ replaced on A, p99); node-loss detection (kill -9 → records gone); churn cycle
 on and off in the same run; Redis CPU per 1000 events; Redis commands during a heartbeat flood.
 --churn-only: just churn, cluster on and off interleaved (on, off, on, off, ...), fresh nodes each run,
 so a machine's changing load hits both alike. --port-base: Redis on P, nodes on P+1, P+2, ... instead of
-ports the kernel picks. The probes speak RESP to Redis directly: this is a measuring tool, not the daemon."""
+ports the kernel picks. NODE_TOML in the environment: top-level keys put at the head of every node's config
+(e.g. "busy_poll_us = 0"). The probes speak RESP to Redis directly: this is a measuring tool, not the daemon."""
 import argparse, json, os, signal, socket, subprocess, sys, tempfile, time
 
 PORTS = []
@@ -58,7 +59,7 @@ def delta(after, before):
 class Node:
     def __init__(self, bindir, name, redis_port, cluster=True, lease="5s"):
         self.dir = tempfile.mkdtemp(); self.port = free_port(); self.name = name
-        cfg = f'listen = ["127.0.0.1:{self.port}"]\n[heartbeat]\ntick = "10ms"\n[limits]\nmax_clients = 200000\n'
+        cfg = os.environ.get("NODE_TOML", "") + "\n" + f'listen = ["127.0.0.1:{self.port}"]\n[heartbeat]\ntick = "10ms"\n[limits]\nmax_clients = 200000\n'
         cfg += f'[log]\nsessions = false\n[control]\nsocket = "{self.dir}/c.sock"\n'
         if cluster:
             cfg += f'[cluster]\nredis = "127.0.0.1:{redis_port}"\nnode = "{name}"\nprefix = "b:"\nlease = "{lease}"\n'

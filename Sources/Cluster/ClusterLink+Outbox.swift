@@ -83,23 +83,8 @@ extension ClusterLink {
         argv.append(UInt64(clamping: settings.streamMaxLength))
         argv.append(StreamEntry.version)
         argv.append(isShort ? settings.node : "")
-        for entry in entries { writeArguments(of: entry, isShort: isShort) }
+        for entry in entries { argv.append(entry, isShort: isShort) }
         sendArgv(then: .append(entries), script: .append)
-    }
-
-    /// `StreamEntry.appendShortArguments`, or `appendArguments` when not `isShort`, into `argv`.
-    func writeArguments(of entry: StreamEntry, isShort: Bool) {
-        argv.append(entry.event)
-        argv.append(entry.seq)
-        argv.append(entry.timeMS)
-        argv.append(entry.id)
-        argv.append(entry.peer)
-        argv.append(entry.reason)
-        argv.append(entry.durationMS)
-        guard !isShort else { return }
-        argv.append(entry.node)
-        argv.append(entry.by)
-        argv.append(entry.count)
     }
 
     func appended(_ count: Int, _ reply: RedisValue?) {
@@ -111,5 +96,24 @@ extension ClusterLink {
         case .integer(let added) where added == Int64(count): break
         default: unexpected("append to \(keys.events)", reply)
         }
+    }
+}
+
+extension Argv {
+    /// `entry`'s values for the `append` script, in its order (Script.append): event, seq, time_ms, id,
+    /// peer, reason, duration_ms — then, unless `isShort` (`StreamEntry.isShort`: the node's own plain
+    /// entry, its node sent once per call), node, by, count. The one place that order is written.
+    mutating func append(_ entry: StreamEntry, isShort: Bool) {
+        append(entry.event)
+        append(entry.seq)
+        append(entry.timeMS)
+        append(entry.id)
+        append(entry.peer)
+        append(entry.reason)
+        append(entry.durationMS)
+        guard !isShort else { return }
+        append(entry.node)
+        append(entry.by)
+        append(entry.count)
     }
 }

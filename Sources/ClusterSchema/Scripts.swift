@@ -26,8 +26,8 @@ public enum Script: String, Sendable, CaseIterable {
     /// holds the reaper lock (exactly one survivor gets it), else 0.
     case reap
     /// KEYS: the events stream. ARGV: the cap (`MAXLEN ~`), the entry version, a node name or "", then
-    /// the entries: with a node name, seven values per entry (`StreamEntry.appendShortArguments`: that
-    /// node's own entry, without `by` or `count`), else ten (`StreamEntry.appendArguments`: the seven, then
+    /// the entries: with a node name, seven values per entry (the cluster link's `Argv.append(_:isShort:)`:
+    /// that node's own entry, without `by` or `count`), else ten (the seven, then
     /// node, by, count). One XADD per entry, in order, with the fields `StreamEntry.fields` names: a loop
     /// turn's entries cost one command on the wire, without the field names. The count added. Each ARGV
     /// word costs Redis about 0.1 µs: the node's own entries (nearly all) leave out three. The usual entry

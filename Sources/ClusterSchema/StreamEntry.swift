@@ -52,31 +52,9 @@ public struct StreamEntry: Sendable, Equatable {
         return fields
     }
 
-    /// The ten values the `append` script takes per entry, in its order: the seven of
-    /// `appendShortArguments`, then node, by, count. The script makes `fields` of them (names, `v`, `by`
-    /// only when set, `count` only on node-lost), so the names do not cross the wire once per entry.
-    public func appendArguments(to arguments: inout [String]) {
-        appendShortArguments(to: &arguments)
-        arguments.append(node)
-        arguments.append(by)
-        arguments.append(String(count))
-    }
-
     /// True when the entry is `node`'s own and has neither `by` nor `count`: `append` can take it as
-    /// seven values, with `node` once per call.
+    /// seven values, with `node` once per call (the link writes them: `Argv.append(_:isShort:)`).
     public func isShort(for node: String) -> Bool { self.node == node && by.isEmpty && event != "node-lost" }
-
-    /// The seven values `append` takes per entry after a node name: event, seq, time_ms, id, peer,
-    /// reason, duration_ms (`isShort` entries only: node, by and count are not sent).
-    public func appendShortArguments(to arguments: inout [String]) {
-        arguments.append(event)
-        arguments.append(String(seq))
-        arguments.append(String(timeMS))
-        arguments.append(id)
-        arguments.append(peer)
-        arguments.append(reason)
-        arguments.append(String(durationMS))
-    }
 
     public init(fields: [String: String]) throws(SchemaError) {
         let version = fields["v"] ?? ""

@@ -1,7 +1,10 @@
 // The reusable argv the cluster link builds its per-event commands in: words written whole or in
 // pieces, numbers in decimal, the buffers growing past their first size, and hiredis's argv form.
+import ClusterSchema
 import Hiredis
 import Testing
+
+@testable import Cluster
 
 @Suite struct ArgvTests {
     @Test func wordsComeBackAsWritten() {
@@ -53,4 +56,19 @@ import Testing
         argv.append("PING")
         #expect(argv.words == ["PING"])
     }
+}
+
+/// A stream entry's values in the order the `append` script reads them: seven for a node's own plain
+/// entry, ten (node, by, count after the seven) for any other.
+@Test func aStreamEntryIsWrittenInTheAppendScriptsOrder() {
+    let own = StreamEntry(event: "offline", node: "n1", seq: 9, timeMS: 77, id: "d", peer: "p", reason: "eof")
+    var argv = Argv()
+    argv.append(own, isShort: true)
+    let short = ["offline", "9", "77", "d", "p", "eof", "0"]
+    #expect(argv.words == short)
+    var cleanedUp = own
+    cleanedUp.by = "n2"
+    argv.removeAll()
+    argv.append(cleanedUp, isShort: false)
+    #expect(argv.words == short + ["n1", "n2", "0"], "the seven, then node, by, count")
 }

@@ -1,3 +1,4 @@
+import CLinux
 import DeviceKeys
 import Glibc
 import Logging
@@ -273,15 +274,14 @@ final class Peer {
         end = nil
     }
 
-    /// TCP segments our end has received so far (TCP_INFO's `tcpi_segs_in`, linux/tcp.h: at byte 140, past
-    /// the fields glibc's `tcp_info` declares; the kernel only ever adds fields at the end).
+    /// TCP segments our end has received so far (TCP_INFO's `tcpi_segs_in`, read by CLinux's tcp_info.c:
+    /// glibc's `tcp_info` stops before it).
     func segmentsReceived() throws -> UInt32 {
-        var info = [UInt8](repeating: 0, count: 256)
-        var length = socklen_t(info.count)
-        guard let end, getsockopt(end.socket.id.rawValue, Int32(IPPROTO_TCP), TCP_INFO, &info, &length) == 0,
-            length >= 144
-        else { throw SystemError(call: "getsockopt(TCP_INFO)", errno: Errno.current) }
-        return info.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 140, as: UInt32.self) }
+        var segments: UInt32 = 0
+        guard let end, clinux_tcp_segments_in(end.socket.id.rawValue, &segments) == 0 else {
+            throw SystemError(call: "getsockopt(TCP_INFO)", errno: Errno.current)
+        }
+        return segments
     }
 
     /// Shrinks our receive buffer, for a client that does not read.

@@ -26,6 +26,10 @@
 // loader, before Swift's main.
 uint64_t clinux_loaded_monotonic_ns(void);
 
+// The segments a TCP socket received (the kernel's tcpi_segs_in, which glibc's struct tcp_info lacks):
+// 0, or -1 with errno. Tests count what one send or one teardown put on the wire (tcp_info.c).
+int clinux_tcp_segments_in(int fd, uint32_t *segments);
+
 // accept4 needs _GNU_SOURCE in glibc's header; declare it here so no feature macro leaks into Swift.
 extern int accept4(int sockfd, struct sockaddr *addr, socklen_t *addrlen, int flags);
 extern int pthread_setname_np(pthread_t thread, const char *name);
