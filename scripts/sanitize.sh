@@ -27,6 +27,9 @@ failed=()
 for kind in "${kinds[@]}"; do
     scratch="$root/.build-$kind"
     reports="$scratch/reports"
+    # One kind's options must not reach the next: TSan's runtime also reads UBSAN_OPTIONS, and would write
+    # its report into the ASan run's directory, where nobody looks any more.
+    unset ASAN_OPTIONS UBSAN_OPTIONS TSAN_OPTIONS
     case "$kind" in
     asan)
         flags=(--sanitize=address -Xcc -fsanitize=undefined -Xcxx -fsanitize=undefined)

@@ -1,10 +1,9 @@
 // Admission: how many sessions are open, in all and per peer address, against max_clients and
 // max_clients_per_address. Touched on accept and reap only.
 import Posix
-import Synchronization
 
 final class Admission: Sendable {
-    private let counts = Mutex<(total: Int, perHost: [HostAddress: Int])>((0, [:]))
+    private let counts = Locked<(total: Int, perHost: [HostAddress: Int])>((0, [:]))
 
     /// Counts a new session in; returns false when it takes either count over its limit
     /// (the session is counted all the same, and its reap counts it out).

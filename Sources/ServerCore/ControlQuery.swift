@@ -4,7 +4,6 @@
 import ControlProtocol
 import Posix
 import Primitives
-import Synchronization
 
 enum ControlQuery: Sendable {
     /// Every identified session whose id matches `pattern` (all of them when nil).
@@ -82,11 +81,11 @@ extension Server {
 
 /// Collects one part of an answer from each worker and hands over the whole once the last arrives.
 private final class Gathering: Sendable {
-    private let state: Mutex<(remaining: Int, found: [ClientInfo])>
+    private let state: Locked<(remaining: Int, found: [ClientInfo])>
     private let reply: @Sendable ([ClientInfo]) -> Void
 
     init(parts: Int, reply: @escaping @Sendable ([ClientInfo]) -> Void) {
-        state = Mutex((parts, []))
+        state = Locked((parts, []))
         self.reply = reply
     }
 

@@ -1,7 +1,7 @@
+import Posix
 // Who owns each client id, across all workers: at most one live session per id, the newest wins.
 // Touched on HELLO and on reap only (never on a heartbeat), so one lock is cheap enough.
 import Primitives
-import Synchronization
 
 /// A session's address: its worker, its slot there (the worker's loop slot), and its serial, packed in 8 bytes
 /// because the registry keeps one per online client:
@@ -31,7 +31,7 @@ final class Registry: Sendable {
     /// `lastSeq` numbers presence events: it is counted under the same lock that orders claims and
     /// releases, so for any one id, seq order is the order its sessions came and went.
     /// Each id's owner with the seq of its `online` event (which names the session across nodes).
-    private let state = Mutex<(owners: [ClientID: (owner: Owner, seq: UInt64)], lastSeq: UInt64)>(([:], 0))
+    private let state = Locked<(owners: [ClientID: (owner: Owner, seq: UInt64)], lastSeq: UInt64)>(([:], 0))
 
     /// Makes `owner` the owner of `id`; returns the session it takes over from, if any, and the
     /// seq of the `online` event.

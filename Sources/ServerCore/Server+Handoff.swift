@@ -6,7 +6,6 @@ import ControlProtocol
 import Handoff
 import Logging
 import Posix
-import Synchronization
 
 /// What a predecessor left: its state (nil when there was none or it was refused, `problem` says why)
 /// and the descriptors that came with it — sessions and listeners, not yet owned by anything here.
@@ -203,7 +202,7 @@ extension Server {
         pacing: Pacing, acrossExec: Bool = true,
         completion: @escaping @Sendable (HandoffState, [DescriptorID]) -> Void
     ) {
-        let parts = Mutex<[WorkerHandoff]>([])
+        let parts = Locked<[WorkerHandoff]>([])
         let count = shared.mailboxes.count
         let registry = shared.registry
         let shared = sharedHandoffListeners()

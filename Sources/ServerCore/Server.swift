@@ -16,13 +16,13 @@ final class Shared: Sendable {
     let isPresenceWanted = Atomic<Bool>(true)
     /// One table for all workers: SO_REUSEPORT spreads a network's connections over them, so a table
     /// per worker would let each network in `workers` times over (docs/design.md, "Connect rate").
-    let connectBuckets = Mutex(ConnectBuckets(capacity: ConnectBuckets.serverCapacity))
+    let connectBuckets = Locked(ConnectBuckets(capacity: ConnectBuckets.serverCapacity))
     let mailboxes: [Mailbox<WorkerMessage>]
     /// A takeover's restore, worker by worker (`restored`).
-    let restoring: Mutex<RestoreTiming>
+    let restoring: Locked<RestoreTiming>
     init(mailboxes: [Mailbox<WorkerMessage>]) {
         self.mailboxes = mailboxes
-        restoring = Mutex(RestoreTiming(pending: mailboxes.count))
+        restoring = Locked(RestoreTiming(pending: mailboxes.count))
     }
 }
 
@@ -46,8 +46,10 @@ public final class Server: Sendable {
     public let workerCount: Int
     let shared: Shared
     private let stats: [WorkerStats]
+    /// The workers until `start` takes them, once, on the caller's thread. A `Mutex`, not Posix' `Locked`
+    /// (which every other lock here is, so ThreadSanitizer can follow it): a Worker is not Sendable.
     private let pending: Mutex<[Worker]>
-    private let threads = Mutex<[Thread.Joinable]>([])
+    private let threads = Locked<[Thread.Joinable]>([])
     let sharedListeners: [Listener]
     /// What was taken over from a predecessor; nil on a clean start.
     public let takeover: TakeoverCounts?

@@ -1,5 +1,6 @@
 // Counters a worker keeps and the supervisor reads (STATUS, logs, later metrics).
 // Relaxed atomics for the per-heartbeat counter; a lock only for the per-reap ones.
+import Posix
 import Synchronization
 
 final class WorkerStats: Sendable {
@@ -14,10 +15,10 @@ final class WorkerStats: Sendable {
     let turns = TurnHistogram()
     /// Monotonic instant of the end of this worker's last loop turn (the watchdog reads it).
     let lastTurn = Atomic<UInt64>(0)
-    private let reaps = Mutex<[UInt64]>(Array(repeating: 0, count: Reason.allCases.count))
-    private let acceptErrors = Mutex<[String: UInt64]>([:])
-    private let authFailures = Mutex<[UInt64]>(Array(repeating: 0, count: AuthFailure.allCases.count))
-    private let tlsFailures = Mutex<[String: UInt64]>([:])
+    private let reaps = Locked<[UInt64]>(Array(repeating: 0, count: Reason.allCases.count))
+    private let acceptErrors = Locked<[String: UInt64]>([:])
+    private let authFailures = Locked<[UInt64]>(Array(repeating: 0, count: AuthFailure.allCases.count))
+    private let tlsFailures = Locked<[String: UInt64]>([:])
 
     /// A TLS connection that failed its handshake or its id check, by TLSError.Kind's label.
     func countTLSFailure(_ kind: String) {
