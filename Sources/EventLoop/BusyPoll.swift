@@ -12,8 +12,10 @@ struct BusyPoll {
     var span: UInt64
     /// How often the decision is taken again, from the busy time in the period just ended.
     static let period: UInt64 = 100_000_000
-    /// Whether the loop polls before it sleeps, until the current period ends.
-    private(set) var isOn = false
+    /// Whether the loop polls before it sleeps, until the current period ends: the last period was at
+    /// least half busy, and the span (a reload may set it to 0 meanwhile) is not 0.
+    var isOn: Bool { wasBusy && span > 0 }
+    private var wasBusy = false
     private var periodStart: UInt64
     /// Nanoseconds of this period spent in turns (from a wait's return to the turn's end); the polling
     /// itself is not counted, or it would keep itself on.
@@ -29,7 +31,7 @@ struct BusyPoll {
         busy &+= end &- start
         let elapsed = end &- periodStart
         guard elapsed >= Self.period else { return }
-        isOn = span > 0 && busy * 2 >= elapsed
+        wasBusy = busy * 2 >= elapsed
         busy = 0
         periodStart = end
     }

@@ -199,7 +199,7 @@ public final class EventLoop {
     }
 
     /// Whether the loop polls before sleeping in the current period (it was at least half busy in the last).
-    public var isBusyPolling: Bool { busyPoll.isOn && busyPoll.span > 0 }
+    public var isBusyPolling: Bool { busyPoll.isOn }
 
     /// Up to `busyPoll.span` of zero-timeout waits, yielding the CPU between two; the number of events the
     /// first non-empty one got, or 0.

@@ -1,6 +1,6 @@
 // Linux interfaces that Swift's Glibc module does not export: epoll, timerfd, signalfd, eventfd, getrandom,
 // accept4, and the TCP socket options heartbeatd sets. Included as-is; the only logic is shim.c's instant of
-// loading.
+// loading and tcp_info.c's read of the kernel's own struct tcp_info (for tests).
 #ifndef CLINUX_H
 #define CLINUX_H
 
