@@ -1,7 +1,10 @@
 // Presence events into Redis. Each event's commands go out pipelined, without waiting for an answer
-// before the next event: online = claim script (one round trip); offline = release script, then the
-// stream entry once the script said whether the id is really gone (two round trips). The set changes
-// and the stream entries of a loop turn go out together at its end (ClusterLink+Outbox).
+// before the next event. On a single Redis (`batchesTurns`) a loop turn's claims, releases, set
+// changes and stream entries all go in one `turn` script call at its end (ClusterLink+Outbox): one
+// round trip per event, offline included (the script writes `offline` or `replaced` itself). On a
+// Redis Cluster, where one script may touch one slot only: online = claim script (one round trip);
+// offline = release script, then the stream entry once the script said whether the id is really gone
+// (two round trips); the set changes and the stream entries of a loop turn go out together at its end.
 // While the link is not up, only the stream entries are kept (bounded); the reconcile that follows
 // the reconnect republishes the presence itself from `held`.
 import ClusterSchema
@@ -39,6 +42,10 @@ extension ClusterLink {
             let session = Held(seq: event.seq, peer: event.peer, sinceMS: event.timeMS)
             held[event.id] = session
             guard isSending else { return keep(entry(event)) }
+            if batchesTurns {
+                outbox.changes.append(.claim(event.id, session))
+                return join(event.id)
+            }
             claim(event.id, session)
             append(entry(event))
             return
@@ -85,7 +92,7 @@ extension ClusterLink {
     }
 
     /// `keys.client(id)` as one word of `argv`.
-    private func writeClientKey(_ id: String) {
+    func writeClientKey(_ id: String) {
         argv.write(keys.clientHead)
         argv.write(id)
         argv.write(ClusterKeys.clientTail)
@@ -116,7 +123,11 @@ extension ClusterLink {
     /// Compare-and-delete; the stream then says `offline` only if the id is really gone from the
     /// cluster, and `replaced` if another node's session holds it.
     private func release(_ event: PresenceEvent, online: UInt64) {
-        sendRelease(entry(event), online: online)
+        if batchesTurns {
+            outbox.changes.append(.release(entry(event), online: online))
+        } else {
+            sendRelease(entry(event), online: online)
+        }
         leave(event.id)
     }
 
@@ -173,10 +184,10 @@ extension ClusterLink {
     }
 
     /// To the stream (capped at about `stream_maxlen` entries) at the end of this loop turn, with the
-    /// turn's other entries in one `append` call.
+    /// turn's other entries in one `append` call (or with its other changes in one `turn` call).
     func append(_ entry: StreamEntry) {
         guard isSending else { return keep(entry) }
-        outbox.entries.append(entry)
+        if batchesTurns { outbox.changes.append(.entry(entry)) } else { outbox.entries.append(entry) }
     }
 
     /// Keeps a stream entry for later; past `buffer` it is dropped and counted (one log line per outage).

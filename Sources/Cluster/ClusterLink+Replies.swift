@@ -18,6 +18,8 @@ extension ClusterLink {
         case release(StreamEntry, online: UInt64)
         /// `append` of these entries.
         case append(ArraySlice<StreamEntry>)
+        /// `turn` of these changes and set changes.
+        case turn(ArraySlice<ClusterLink.Change>, joins: [String], leaves: [String])
     }
 
     /// A command in flight.
@@ -120,6 +122,7 @@ extension ClusterLink {
         case .claim(let id, let session): sendClaim(id, session)
         case .release(let entry, let online): sendRelease(entry, online: online)
         case .append(let entries): sendAppend(entries)
+        case .turn(let changes, let joins, let leaves): sendTurn(changes, joins: joins, leaves: leaves)
         case .nothing, .reply:
             var words = command.words
             words[0] = "EVAL"
@@ -135,6 +138,7 @@ extension ClusterLink {
         case .claim(let id, _): claimed(id, reply)
         case .release(let entry, _): released(entry, reply)
         case .append(let entries): appended(entries.count, reply)
+        case .turn(let changes, _, _): turned(changes, reply)
         }
     }
 }
@@ -158,6 +162,7 @@ struct ScriptSHAs {
         case .lease: 4
         case .reap: 5
         case .append: 6
+        case .turn: 7
         }
     }
 }

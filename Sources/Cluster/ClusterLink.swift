@@ -44,6 +44,9 @@ public final class ClusterLink {
     var feed = PresenceFeed(grace: 0)
     var shas = ScriptSHAs()
     var hasLease = false
+    /// Redis is not a Redis Cluster (`INFO cluster`): a loop turn's changes go in one `turn` call.
+    /// False until the answer, and on a Redis Cluster: one script per record.
+    var batchesTurns = false
     var isStopped = false
     /// The commands in flight, oldest first from `awaitingHead` (replies come back in order).
     var awaiting: [Awaiting] = []
@@ -145,6 +148,17 @@ public final class ClusterLink {
     private func commandsConnected() {
         retryDelay = 100_000_000
         authenticate(commands)
+        batchesTurns = false
+        send(["INFO", "cluster"]) { [unowned self] reply in
+            guard let reply else { return }
+            guard let text = reply.text else { return unexpected("INFO cluster", reply) }
+            batchesTurns = text.contains("cluster_enabled:0")
+            logger.info(
+                batchesTurns
+                    ? "cluster: Redis is a single instance; a loop turn's presence changes go in one script call"
+                    : "cluster: Redis is a Redis Cluster; one script call per client record",
+                metadata: ["event": "cluster-link"])
+        }
         // SCRIPT LOAD each, then the lease; the replies arrive in this order.
         for script in Script.allCases {
             send(["SCRIPT", "LOAD", script.source]) { [unowned self] reply in

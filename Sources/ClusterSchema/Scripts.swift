@@ -1,6 +1,7 @@
 // The Lua scripts the daemon loads once (SCRIPT LOAD) and runs by SHA (EVALSHA, loaded again after
-// NOSCRIPT, e.g. when Redis restarted). Each touches the keys of one slot only, so each is atomic
-// on Redis Cluster as well. A key of the wrong type is answered with -2, never an error, so the
+// NOSCRIPT, e.g. when Redis restarted). Each but `turn` touches the keys of one slot only, so each is
+// atomic on Redis Cluster as well; `turn`, a loop turn's changes in one call, is for a Redis that is not
+// a cluster (the link asks `INFO cluster`). A key of the wrong type is answered with -2, never an error, so the
 // daemon can log and skip it. The two that run for every presence event (claim, release) learn the
 // type from their first read's WRONGTYPE (`redis.pcall`) rather than from a TYPE call of their own.
 
@@ -33,6 +34,19 @@ public enum Script: String, Sendable, CaseIterable {
     /// word costs Redis about 0.1 µs: the node's own entries (nearly all) leave out three. The usual entry
     /// is one direct call; building a table to unpack costs Redis about 0.5 µs more per entry.
     case append
+    /// A Redis that is not a Redis Cluster: a loop turn's claims, releases and stream entries, in order,
+    /// and its set changes, in one call (its keys span many slots, which only a single Redis allows).
+    /// KEYS: the stream, this node's set of ids, then the record of each claim and release, in order.
+    /// ARGV: the cap, the entry version, this node, its run, how many ids join this node's set and how
+    /// many leave it, those ids, then the changes, each a letter and its values:
+    ///   `c` seq since id peer: `claim`'s record (its session `<run>.<seq>`) and its `online` entry;
+    ///   `r` online-seq, then the offline's entry as `append`'s seven values: `release`'s
+    ///     compare-and-delete, then the entry, as `replaced` when the record was not this session's;
+    ///   `e` seven values, `E` ten: an entry, as `append` takes it.
+    /// Returns 0, or {change, note, …} for the unusual: a claim's note is the node it took the id from
+    /// (told, as `claim` tells it), -2 a record that is not a hash, -3 another error; change 0 with -2:
+    /// the stream is not a stream (no entry written).
+    case turn
 
     public var source: String {
         switch self {
@@ -123,6 +137,80 @@ public enum Script: String, Sendable, CaseIterable {
               n = n + 1
             end
             return n
+            """
+        case .turn:
+            """
+            local cap, v, node, run = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+            local t = redis.call('TYPE', KEYS[1]).ok
+            local stream = t == 'stream' or t == 'none'
+            local notes = {}
+            if not stream then notes[1] = 0 notes[2] = -2 end
+            local function note(change, err)
+              notes[#notes + 1] = change
+              if string.find(err, 'WRONGTYPE', 1, true) then notes[#notes + 1] = -2 else notes[#notes + 1] = -3 end
+            end
+            local i = 7
+            local n = tonumber(ARGV[5])
+            if n > 0 then redis.pcall('SADD', KEYS[2], unpack(ARGV, i, i + n - 1)) i = i + n end
+            n = tonumber(ARGV[6])
+            if n > 0 then redis.pcall('SREM', KEYS[2], unpack(ARGV, i, i + n - 1)) i = i + n end
+            local last, k, c = #ARGV, 3, 0
+            while i <= last do
+              c = c + 1
+              local op = ARGV[i]
+              if op == 'c' then
+                local seq, since, id, peer = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
+                local old = redis.pcall('HMGET', KEYS[k], 'node', 'session')
+                if old.err then note(c, old.err) else
+                  redis.call('HSET', KEYS[k], 'v', '\(PresenceRecord.version)', 'node', node, 'session', run .. '.' .. seq,
+                    'peer', peer, 'since', since, 'seq', seq)
+                  if old[1] and old[1] ~= node then
+                    redis.call('PUBLISH', string.sub(KEYS[1], 1, -7) .. 'node:{' .. old[1] .. '}:takeover',
+                      id .. ' ' .. (old[2] or ''))
+                    notes[#notes + 1] = c
+                    notes[#notes + 1] = old[1]
+                  end
+                end
+                if stream then
+                  redis.call('XADD', KEYS[1], 'MAXLEN', '~', cap, '*', 'v', v, 'event', 'online', 'node', node,
+                    'seq', seq, 'time_ms', since, 'id', id, 'peer', peer, 'reason', '', 'duration_ms', '0')
+                end
+                k = k + 1
+                i = i + 5
+              elseif op == 'r' then
+                local event = ARGV[i + 2]
+                local session = redis.pcall('HGET', KEYS[k], 'session')
+                if type(session) == 'table' then note(c, session.err)
+                elseif session == run .. '.' .. ARGV[i + 1] then redis.call('DEL', KEYS[k])
+                else event = 'replaced' end
+                if stream then
+                  redis.call('XADD', KEYS[1], 'MAXLEN', '~', cap, '*', 'v', v, 'event', event, 'node', node,
+                    'seq', ARGV[i + 3], 'time_ms', ARGV[i + 4], 'id', ARGV[i + 5], 'peer', ARGV[i + 6],
+                    'reason', ARGV[i + 7], 'duration_ms', ARGV[i + 8])
+                end
+                k = k + 1
+                i = i + 9
+              elseif op == 'e' then
+                if stream then
+                  redis.call('XADD', KEYS[1], 'MAXLEN', '~', cap, '*', 'v', v, 'event', ARGV[i + 1], 'node', node,
+                    'seq', ARGV[i + 2], 'time_ms', ARGV[i + 3], 'id', ARGV[i + 4], 'peer', ARGV[i + 5],
+                    'reason', ARGV[i + 6], 'duration_ms', ARGV[i + 7])
+                end
+                i = i + 8
+              else
+                if stream then
+                  local e = {'v', v, 'event', ARGV[i + 1], 'node', ARGV[i + 8], 'seq', ARGV[i + 2],
+                    'time_ms', ARGV[i + 3], 'id', ARGV[i + 4], 'peer', ARGV[i + 5], 'reason', ARGV[i + 6],
+                    'duration_ms', ARGV[i + 7]}
+                  if ARGV[i + 9] ~= '' then e[#e + 1] = 'by' e[#e + 1] = ARGV[i + 9] end
+                  if ARGV[i + 1] == 'node-lost' then e[#e + 1] = 'count' e[#e + 1] = ARGV[i + 10] end
+                  redis.call('XADD', KEYS[1], 'MAXLEN', '~', cap, '*', unpack(e))
+                end
+                i = i + 11
+              end
+            end
+            if #notes == 0 then return 0 end
+            return notes
             """
         }
     }

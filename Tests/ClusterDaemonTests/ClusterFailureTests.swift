@@ -107,8 +107,9 @@ import Testing
         first.waitUntilExit()
     }
 
-    @Test func churnAcrossNodesEndsWithRedisEqualToTheNodes() async throws {
-        let rig = try await ClusterRig()
+    /// On a single Redis (one `turn` call per loop turn) and on a Redis Cluster (a script per record).
+    @Test(arguments: [false, true]) func churnAcrossNodesEndsWithRedisEqualToTheNodes(redisCluster: Bool) async throws {
+        let rig = try await ClusterRig(redisCluster: redisCluster)
         let names = ["a", "b", "c"]
         var ports: [UInt16] = []
         for name in names { ports.append(try await rig.start(name).port) }

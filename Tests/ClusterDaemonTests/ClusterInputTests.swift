@@ -6,8 +6,9 @@ import TestSupport
 import Testing
 
 @Suite(.serialized) struct ClusterInputTests {
-    @Test func aKeyThatIsNotAHashIsLoggedAndSkipped() async throws {
-        let rig = try await ClusterRig()
+    /// On a single Redis (one `turn` call per loop turn) and on a Redis Cluster (a script per record).
+    @Test(arguments: [false, true]) func aKeyThatIsNotAHashIsLoggedAndSkipped(redisCluster: Bool) async throws {
+        let rig = try await ClusterRig(redisCluster: redisCluster)
         let node = try await rig.start("a")
         _ = try rig.client().command(["SET", rig.keys.client("odd"), "not a hash"])
         _ = try rig.client().command(["HSET", rig.keys.client("future"), "v", "9", "node", "zz"])
@@ -28,11 +29,30 @@ import Testing
         _ = (odd, fine)
     }
 
-    @Test func scriptsFlushedWhileConnectedAreRunFromTheirSource() async throws {
-        let rig = try await ClusterRig()
+    /// On a single Redis (one `turn` call per loop turn) and on a Redis Cluster (a script per record).
+    /// The stream's key holds a string: presence goes on, the entries are skipped and counted.
+    @Test(arguments: [false, true]) func aStreamKeyThatIsNotAStreamIsLoggedAndSkipped(redisCluster: Bool) async throws {
+        let rig = try await ClusterRig(redisCluster: redisCluster)
+        _ = try rig.client().command(["SET", rig.keys.events, "not a stream"])
+        let node = try await rig.start("a")
+        let client = try await identifiedClient("dev", port: node.port)
+        #expect(await eventually { (try? rig.records()) == ["dev": "a"] })
+        #expect(await node.waitForLog("\(rig.keys.events) is not a stream") != nil)
+        client.closeSocket()
+        #expect(await eventually { (try? rig.records()) == [:] })
+        #expect(try rig.client().command(["GET", rig.keys.events]).text == "not a stream")
+        let status = try rig.heartbeatctl(["--socket", rig.socket("a"), "status", "--json"])
+        #expect(!status.output.contains("\"bad_replies\":0"))
+    }
+
+    /// On a single Redis (one `turn` call per loop turn) and on a Redis Cluster (a script per record).
+    @Test(arguments: [false, true]) func scriptsFlushedWhileConnectedAreRunFromTheirSource(redisCluster: Bool)
+        async throws
+    {
+        let rig = try await ClusterRig(redisCluster: redisCluster)
         let node = try await rig.start("a")
         _ = try rig.client().command(["SCRIPT", "FLUSH"])
-        // claim, release and append each get NOSCRIPT once and go again as EVAL.
+        // Each script call (claim, release and append; or turn) gets NOSCRIPT once and goes again as EVAL.
         let client = try await identifiedClient("flushed", port: node.port)
         #expect(await eventually { (try? rig.records()) == ["flushed": "a"] })
         client.closeSocket()

@@ -6,9 +6,13 @@ import TestSupport
 import Testing
 
 @Suite(.serialized) struct ClusterPresenceTests {
-    @Test func presenceAppearsAndDisappears() async throws {
-        let rig = try await ClusterRig()
+    /// On a single Redis (one `turn` call per loop turn) and on a Redis Cluster (a script per record).
+    @Test(arguments: [false, true]) func presenceAppearsAndDisappears(redisCluster: Bool) async throws {
+        let rig = try await ClusterRig(redisCluster: redisCluster)
         let node = try await rig.start("n1")
+        // The node asked Redis what it is, and chose its path.
+        let path = redisCluster ? "is a Redis Cluster; one script call per client record" : "in one script call"
+        #expect(await node.waitForLog(path) != nil)
         let client = try await identifiedClient("dev-1", port: node.port)
         #expect(await eventually { (try? rig.records()) == ["dev-1": "n1"] })
         let ids = try rig.client().command(["SMEMBERS", rig.keys.ids("n1")])
@@ -56,8 +60,9 @@ import Testing
         #expect(missing.status == 1)
     }
 
-    @Test func takeoverFromNodeAToNodeB() async throws {
-        let rig = try await ClusterRig()
+    /// On a single Redis (one `turn` call per loop turn) and on a Redis Cluster (a script per record).
+    @Test(arguments: [false, true]) func takeoverFromNodeAToNodeB(redisCluster: Bool) async throws {
+        let rig = try await ClusterRig(redisCluster: redisCluster)
         let a = try await rig.start("a")
         let b = try await rig.start("b")
         let first = try await identifiedClient("roamer", port: a.port)

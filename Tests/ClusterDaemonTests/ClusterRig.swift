@@ -15,8 +15,10 @@ final class ClusterRig: @unchecked Sendable {
     let keys: ClusterKeys
     private let directory = temporaryDirectory()
 
-    init(lease: String = "2s") async throws {
-        redis = try await RedisServer()
+    /// `redisCluster`: Redis runs as a Redis Cluster (one node, every slot), so the nodes use one
+    /// script per record instead of one `turn` call per loop turn.
+    init(lease: String = "2s", redisCluster: Bool = false) async throws {
+        redis = try await RedisServer(cluster: redisCluster)
         self.lease = lease
         keys = ClusterKeys(prefix: prefix)
     }
