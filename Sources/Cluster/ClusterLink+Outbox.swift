@@ -30,6 +30,8 @@ extension ClusterLink {
     /// Entries per `append` call: a reconnect's buffered backlog goes out in calls this long, so one
     /// script does not hold Redis for long.
     static let entriesPerAppend = 256
+    /// Changes per `turn` call (each makes one stream entry), for the same reason.
+    static let changesPerTurn = 256
     /// Ids per SADD/SREM (a mass reap's offline events can all land in one turn).
     static let idsPerCommand = 1_000
 
@@ -78,8 +80,8 @@ extension ClusterLink {
             sendAppend(entries[start..<end])
             start = end
         }
-        for start in stride(from: 0, to: changes.count, by: Self.entriesPerAppend) {
-            let slice = changes[start..<min(start + Self.entriesPerAppend, changes.count)]
+        for start in stride(from: 0, to: changes.count, by: Self.changesPerTurn) {
+            let slice = changes[start..<min(start + Self.changesPerTurn, changes.count)]
             sendTurn(slice, joins: start == 0 ? joins : [], leaves: start == 0 ? leaves : [])
         }
     }
@@ -158,7 +160,7 @@ extension ClusterLink {
             let note = notes[at + 1]
             guard index > 0 else {
                 status.badReplies += 1
-                logger.warning("cluster: \(keys.events) is not a stream; \(changes.count) changes' events skipped")
+                logger.warning("cluster: \(keys.events) is not a stream; \(changes.count) events skipped")
                 continue
             }
             switch changes[changes.startIndex + Int(index) - 1] {

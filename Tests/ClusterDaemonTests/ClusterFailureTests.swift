@@ -107,6 +107,31 @@ import Testing
         first.waitUntilExit()
     }
 
+    /// 600 clients connect within a second or two and go silent: with a one-second tick they are reaped
+    /// in a tick or two, so hundreds of offline events reach the link in one loop turn, more than one
+    /// `turn` call (256 changes) or `append` call (256 entries) takes. Every record, set member and entry
+    /// is still right.
+    @Test(arguments: [false, true]) func aMassReapInOneTurnIsSentInSeveralCalls(redisCluster: Bool) async throws {
+        let rig = try await ClusterRig(redisCluster: redisCluster)
+        let node = try await rig.start("a", tick: "1s")
+        var clients: [Client] = []
+        for index in 0..<600 {
+            clients.append(try await identifiedClient("m-\(index)", port: node.port, interval: 2000))
+        }
+        #expect(await eventually { (try? rig.records())?.count == 600 })
+        // Silent from here: each is reaped (reason timeout) three intervals (6 s) after its HELLO, at a tick.
+        let reaped = await eventually(within: 20) {
+            (try? rig.events().filter { $0.event == "offline" && $0.reason == "timeout" }.count) == 600
+        }
+        #expect(reaped)
+        #expect(try rig.records().isEmpty)
+        #expect(try rig.client().command(["SCARD", rig.keys.ids("a")]).integer == 0)
+        // (The stream is capped near 1,000 entries: the oldest onlines may be trimmed, the offlines are not.)
+        let status = try rig.heartbeatctl(["--socket", rig.socket("a"), "status", "--json"])
+        #expect(status.output.contains("\"bad_replies\":0"), "\(status.output)")
+        _ = clients
+    }
+
     /// On a single Redis (one `turn` call per loop turn) and on a Redis Cluster (a script per record).
     @Test(arguments: [false, true]) func churnAcrossNodesEndsWithRedisEqualToTheNodes(redisCluster: Bool) async throws {
         let rig = try await ClusterRig(redisCluster: redisCluster)

@@ -23,10 +23,10 @@ final class ClusterRig: @unchecked Sendable {
         keys = ClusterKeys(prefix: prefix)
     }
 
-    func config(_ name: String, buffer: Int = 10_000) -> String {
+    func config(_ name: String, buffer: Int = 10_000, tick: String = "10ms") -> String {
         """
         [heartbeat]
-        tick = "10ms"
+        tick = "\(tick)"
         [control]
         socket = "\(directory.path)/\(name).sock"
         [cluster]
@@ -42,8 +42,8 @@ final class ClusterRig: @unchecked Sendable {
     func socket(_ name: String) -> String { "\(directory.path)/\(name).sock" }
 
     @discardableResult
-    func start(_ name: String, buffer: Int = 10_000) async throws -> Daemon {
-        let daemon = try await Daemon(config: config(name, buffer: buffer))
+    func start(_ name: String, buffer: Int = 10_000, tick: String = "10ms") async throws -> Daemon {
+        let daemon = try await Daemon(config: config(name, buffer: buffer, tick: tick))
         nodes[name] = daemon
         guard await daemon.waitForLog("cluster: reconciled", within: 10) != nil else {
             throw TestFailure.message("node \(name) did not join:\n\(daemon.log)")
