@@ -27,6 +27,15 @@ class Redis:
             w = w if isinstance(w, bytes) else str(w).encode()
             out += b"$%d\r\n%s\r\n" % (len(w), w)
         self.sock.sendall(out); return self.read()
+    def pipeline(self, commands):
+        """Sends every command in one write, then reads (and drops) their answers."""
+        out = b""
+        for words in commands:
+            out += b"*%d\r\n" % len(words)
+            for w in words:
+                w = w if isinstance(w, bytes) else str(w).encode(); out += b"$%d\r\n%s\r\n" % (len(w), w)
+        self.sock.sendall(out)
+        for _ in commands: self.read()
     def line(self):
         while b"\r\n" not in self.buf: self.buf += self.sock.recv(65536)
         line, self.buf = self.buf.split(b"\r\n", 1); return line

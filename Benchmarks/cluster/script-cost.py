@@ -12,14 +12,7 @@ import run
 port = int(sys.argv[1]) if len(sys.argv) > 1 else 26600
 redis = run.redis_server(port)
 time.sleep(0.5); r = run.Redis(port)
-def pipe(cmds):
-    out = b""
-    for words in cmds:
-        out += b"*%d\r\n" % len(words)
-        for w in words:
-            w = w if isinstance(w, bytes) else str(w).encode(); out += b"$%d\r\n%s\r\n" % (len(w), w)
-    r.sock.sendall(out)
-    for _ in cmds: r.read()
+pipe = r.pipeline
 SCHEMA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../Sources/ClusterSchema")
 
 def script(case, revision=None):

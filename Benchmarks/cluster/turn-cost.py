@@ -12,14 +12,7 @@ import run
 port = int(sys.argv[1]) if len(sys.argv) > 1 else 26610
 per = int(sys.argv[2]) if len(sys.argv) > 2 else 8
 redis = run.redis_server(port); time.sleep(0.5); r = run.Redis(port)
-def pipe(cmds):
-    out = b""
-    for words in cmds:
-        out += b"*%d\r\n" % len(words)
-        for w in words:
-            w = w if isinstance(w, bytes) else str(w).encode(); out += b"$%d\r\n%s\r\n" % (len(w), w)
-    r.sock.sendall(out)
-    for _ in cmds: r.read()
+pipe = r.pipeline
 def script(case):
     body = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../Sources/ClusterSchema/Scripts.swift")).read().split(f"case .{case}:", 1)[1].split('"""', 2)[1]
     lines = body.strip("\n").split("\n"); indent = min(len(l) - len(l.lstrip()) for l in lines if l.strip())
