@@ -35,44 +35,29 @@ extension ClusterLink {
         static var done: Awaiting { Awaiting(sentAt: 0, then: .nothing, evalsha: nil, words: []) }
     }
 
-    /// Sends one command on the command connection, timed for `lag` and the stall check (`tick`).
-    func send(_ words: [String], then: Then = .nothing, script: Script? = nil) {
+    /// Sends one plain command (or a script's EVAL retry) on the command connection, timed for `lag`
+    /// and the stall check (`tick`).
+    func send(_ words: [String], then: Then = .nothing) {
         guard commands.send(words) else { return settle(then, nil) }
-        let evalsha = words.first == "EVALSHA" ? script : nil
-        awaiting.append(Awaiting(sentAt: loop.now, then: then, evalsha: evalsha, words: evalsha == nil ? [] : words))
+        awaiting.append(Awaiting(sentAt: loop.now, then: then, evalsha: nil, words: []))
     }
 
     func send(_ words: [String], reply: @escaping RedisConnection.Reply) { send(words, then: .reply(reply)) }
 
-    /// The first words of a call of `script`: EVALSHA, or EVAL with the source when Redis does not know
-    /// the script (it restarted, or the SCRIPT LOAD is still in flight); the caller appends the keys
-    /// and arguments (`keyCount` of them keys) and passes the words to `send(_:then:script:)`.
-    func call(_ script: Script, keyCount: Int, capacity: Int) -> [String] {
-        var words: [String] = []
-        words.reserveCapacity(3 + capacity)
-        if let sha = shas[script] {
-            words.append("EVALSHA")
-            words.append(sha)
-        } else {
-            words.append("EVAL")
-            words.append(script.source)
-        }
-        words.append(String(keyCount))
-        return words
-    }
-
-    /// A script call for the rare paths, with a closure for its answer.
+    /// A script call for the rare paths (lease, reconcile, node loss), with a closure for its answer.
+    /// Written as the presence path's are (`begin`), but it keeps its words for a NOSCRIPT retry.
     func run(_ script: Script, keys scriptKeys: [String], _ arguments: [String], reply: @escaping RedisConnection.Reply)
     {
-        var words = call(script, keyCount: scriptKeys.count, capacity: scriptKeys.count + arguments.count)
-        words += scriptKeys
-        words += arguments
-        send(words, then: .reply(reply), script: script)
+        begin(script, keyCount: scriptKeys.count)
+        for key in scriptKeys { argv.append(key) }
+        for argument in arguments { argv.append(argument) }
+        sendArgv(then: .reply(reply), script: script, words: argvIsSHA ? argv.words : [])
     }
 
-    /// Starts the presence path's call of `script` in `argv`, as `call` does; the caller writes the keys
-    /// and arguments and calls `sendArgv`. No array, no String per word: these run several times a
-    /// churn cycle (docs/benchmarks.md, "Eighth round").
+    /// Starts a call of `script` in `argv`: EVALSHA, or EVAL with the source when Redis does not know
+    /// the script (it restarted, or the SCRIPT LOAD is still in flight); the caller writes the keys and
+    /// arguments (`keyCount` of them keys) and calls `sendArgv`. No array, no String per word: the
+    /// presence path's run several times a churn cycle (docs/benchmarks.md, "Eighth round").
     func begin(_ script: Script, keyCount: Int) {
         argv.removeAll()
         if let sha = shas[script] {
@@ -88,9 +73,12 @@ extension ClusterLink {
     }
 
     /// Sends the command in `argv` (a script call begun with `begin`, or `script` nil for a plain one).
-    func sendArgv(then: consuming Then, script: Script?) {
+    /// `words`: what a NOSCRIPT retry sends (the rare paths'); the presence path's commands are built
+    /// again from `then`.
+    func sendArgv(then: consuming Then, script: Script?, words: [String] = []) {
         guard commands.send(argv) else { return settle(then, nil) }
-        awaiting.append(Awaiting(sentAt: loop.now, then: then, evalsha: argvIsSHA ? script : nil, words: []))
+        let evalsha = argvIsSHA ? script : nil
+        awaiting.append(Awaiting(sentAt: loop.now, then: then, evalsha: evalsha, words: words))
     }
 
     /// The oldest command in flight got its answer (nil: the connection ended first).
@@ -127,7 +115,7 @@ extension ClusterLink {
             var words = command.words
             words[0] = "EVAL"
             words[1] = script.source
-            send(words, then: command.then, script: script)
+            send(words, then: command.then)
         }
     }
 

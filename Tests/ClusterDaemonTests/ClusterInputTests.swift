@@ -52,7 +52,14 @@ import Testing
         let rig = try await ClusterRig(redisCluster: redisCluster)
         let node = try await rig.start("a")
         _ = try rig.client().command(["SCRIPT", "FLUSH"])
+        _ = try rig.client().command(["CONFIG", "RESETSTAT"])
         // Each script call (claim, release and append; or turn) gets NOSCRIPT once and goes again as EVAL.
+        // The lease's calls go on too (a rare path's call keeps its words for that retry; the next tick's
+        // call is an EVAL in any case): its SET, as only the lease script sets a key here, shows one ran.
+        #expect(
+            await eventually {
+                (try? rig.client().command(["INFO", "commandstats"]).text)?.contains("cmdstat_set:") == true
+            })
         let client = try await identifiedClient("flushed", port: node.port)
         #expect(await eventually { (try? rig.records()) == ["flushed": "a"] })
         client.closeSocket()
